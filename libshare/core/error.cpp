@@ -1,0 +1,27 @@
+#include "core/error.hpp"
+
+namespace appshare {
+
+std::string_view error_code_name(ErrorCode code) noexcept
+{
+    switch (code) {
+    case ErrorCode::Internal: return "internal";
+    case ErrorCode::Usage: return "usage";
+    case ErrorCode::BadManifest: return "bad-manifest";
+    case ErrorCode::UnsafePath: return "unsafe-path";
+    case ErrorCode::DigestMismatch: return "digest-mismatch";
+    case ErrorCode::UnsafeImage: return "unsafe-image";
+    case ErrorCode::Io: return "io";
+    case ErrorCode::Libvirt: return "libvirt";
+    case ErrorCode::LockTimeout: return "lock-timeout";
+    case ErrorCode::AlreadyExists: return "already-exists";
+    case ErrorCode::NotFound: return "not-found";
+    case ErrorCode::DomainRunning: return "domain-running";
+    case ErrorCode::Config: return "config";
+    case ErrorCode::LoadFailed: return "load-failed";
+    case ErrorCode::Interrupted: return "interrupted";
+    }
+    return "internal";
+}
+
+}  // namespace appshare

@@ -1,0 +1,16 @@
+// Each subcommand registers itself on the CLI11 app and returns the exit status when run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace appshare::cli {
+
+// The action of the subcommand that was chosen; returns the process exit status.
+using Action = std::function<int()>;
+
+// Each register_* adds one subcommand and, when that subcommand is chosen, stores its action.
+void register_verify(CLI::App& app, Action& chosen);
+
+}  // namespace appshare::cli

@@ -1,0 +1,24 @@
+// appshare: install virtual appliances as thin contexts over one shared base.
+#include "commands.hpp"
+#include "core/paths.hpp"
+
+#include <iostream>
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"appshare: install virtual appliances as thin contexts over one shared, read-only base"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", appshare::appshare_version());
+
+    appshare::cli::Action chosen;
+    appshare::cli::register_verify(app, chosen);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // CLI11 prints help/version on stdout and returns 0 for them; usage errors get exit 2.
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    return chosen ? chosen() : 2;
+}

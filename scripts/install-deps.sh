@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package appshare needs to build, test and run its demo.
+# Idempotent: packages already present are left as they are.
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps.sh: run as root (it calls apt-get)." >&2
+    exit 2
+fi
+
+packages=(
+    # build
+    build-essential cmake pkg-config git
+    # libvirt and QEMU: the real runtime and the API we link
+    libvirt-dev libvirt-daemon-system libvirt-clients
+    qemu-system-x86 qemu-utils
+    # libraries: XML + RelaxNG, filesystem, hashing, HTTP, tar, JSON
+    libxml2-dev libxml2-utils libboost-filesystem-dev
+    libssl-dev libcurl4-openssl-dev libarchive-dev nlohmann-json3-dev
+    # tests
+    catch2 python3 util-linux e2fsprogs
+    # demo appliance: kernel and busybox come from Debian packages
+    busybox-static xz-utils cpio
+    # command-line parsing for the appshare command (header-only)
+    libcli11-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends "${missing[@]}"
+fi

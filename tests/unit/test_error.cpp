@@ -1,0 +1,29 @@
+#include "core/error.hpp"
+#include "core/result.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace appshare;
+
+namespace {
+Result<int> parse_positive(int v)
+{
+    if (v <= 0) return make_error(ErrorCode::BadManifest, "value must be positive");
+    return v;
+}
+}  // namespace
+
+TEST_CASE("Result carries a value or an error with its exit status", "[error]")
+{
+    SECTION("value") {
+        auto r = parse_positive(3);
+        REQUIRE(r);
+        CHECK(*r == 3);
+    }
+    SECTION("error") {
+        auto r = parse_positive(-1);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().exit_status() == 3);
+        CHECK(error_code_name(r.error().code) == "bad-manifest");
+    }
+}
