@@ -1,0 +1,227 @@
+#include "core/blob_store.hpp"
+
+#include "core/atomic_file.hpp"
+#include "core/image_check.hpp"
+#include "core/interrupt.hpp"
+#include "core/sha256.hpp"
+#include "core/verification_record.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace appshare {
+namespace {
+
+void log_line(const EnsureOptions& o, const std::string& line)
+{
+    if (o.log) o.log(line);
+}
+
+std::string short_digest(const std::string& sha) { return sha.substr(0, 12); }
+
+// Removes what dead loaders left (only called with the lock held: no live loader exists).
+void remove_leftovers(const std::filesystem::path& final_path, const EnsureOptions& o)
+{
+    const auto prefix = temp_prefix_for(final_path);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(final_path.parent_path(), ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) == 0) {
+            ::unlink(entry.path().c_str());
+            log_line(o, "removed " + entry.path().string() + " left by an interrupted load");
+        }
+    }
+}
+
+void remove_published(const std::filesystem::path& final_path)
+{
+    ::unlink(record_path_for(final_path).c_str());
+    ::unlink(final_path.c_str());
+    (void)fsync_dir(final_path.parent_path());
+}
+
+Result<void> check_content_rules(const BlobSpec& spec, const std::filesystem::path& file)
+{
+    if (spec.image_format.empty()) return ok();
+    auto facts = check_image_file(file, spec.image_format);
+    if (!facts) return std::move(facts).error();
+    return ok();
+}
+
+// Full verification of a published file: size, digest (hashing all of it), content rules.
+Result<void> verify_fully(const BlobSpec& spec, const std::filesystem::path& file, const struct stat& st)
+{
+    if (spec.size && static_cast<std::uint64_t>(st.st_size) != *spec.size) {
+        return make_error(ErrorCode::DigestMismatch, file.string() + " has " + std::to_string(st.st_size) +
+                                                         " bytes instead of " + std::to_string(*spec.size) + ".");
+    }
+    auto digest = sha256_file(file);
+    if (!digest) return std::move(digest).error();
+    if (*digest != spec.sha256) {
+        return make_error(ErrorCode::DigestMismatch, file.string() + " has SHA-256 " + *digest + " instead of " + spec.sha256 + ".");
+    }
+    return check_content_rules(spec, file);
+}
+
+std::string_view as_chars(std::span<const std::byte> bytes)
+{
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+Result<void> load_from(const BlobSpec& spec, const BlobSource& source, const std::filesystem::path& final_path,
+                       const EnsureOptions& o)
+{
+    auto tmp = TempFile::create_beside(final_path, 0600);
+    if (!tmp) return std::move(tmp).error();
+    Sha256 sha;
+    std::uint64_t copied = 0;
+    const ByteSink sink = [&](std::span<const std::byte> bytes) -> Result<void> {
+        if (interrupted()) {
+            return make_error(ErrorCode::Interrupted, "interrupted while loading " + final_path.filename().string() +
+                                                          "; nothing was published, run the command again.");
+        }
+        copied += bytes.size();
+        if (spec.size && copied > *spec.size) {
+            return make_error(ErrorCode::DigestMismatch, "it has more than the expected " + std::to_string(*spec.size) + " bytes");
+        }
+        sha.update(bytes);
+        if (auto w = tmp->write(as_chars(bytes)); !w) return w;
+        if (o.on_progress) o.on_progress(copied);
+        return ok();
+    };
+    if (auto r = source.stream(sink); !r) return r;
+    if (spec.size && copied != *spec.size) {
+        return make_error(ErrorCode::DigestMismatch, "it has " + std::to_string(copied) + " bytes instead of " + std::to_string(*spec.size));
+    }
+    const auto digest = sha.hex_digest();
+    if (digest != spec.sha256) {
+        return make_error(ErrorCode::DigestMismatch, "its SHA-256 is " + digest + ", not the expected " + spec.sha256);
+    }
+    if (auto c = check_content_rules(spec, tmp->path()); !c) return c;
+    if (auto c = tmp->commit(0444); !c) return c;
+    struct stat st {};
+    if (::stat(final_path.c_str(), &st) != 0) {
+        return make_error(ErrorCode::Io, "cannot stat " + final_path.string() + " after publishing it: " + std::strerror(errno));
+    }
+    return write_record(final_path, make_record(st, spec.sha256));
+}
+
+// Under the lock: is the published file there and intact? Removes it when damaged.
+Result<bool> check_locked(const BlobSpec& spec, const std::filesystem::path& final_path, const EnsureOptions& o,
+                          EnsureOutcome::Action& action)
+{
+    struct stat st {};
+    if (::lstat(final_path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return false;
+        return make_error(ErrorCode::Io, "cannot inspect " + final_path.string() + ": " + std::strerror(errno) +
+                                             "; check that the shared storage is mounted.");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        log_line(o, final_path.string() + " is not a regular file; removing it");
+        remove_published(final_path);
+        return false;
+    }
+    const auto record = read_record(final_path);
+    const bool size_ok = !spec.size || static_cast<std::uint64_t>(st.st_size) == *spec.size;
+    if (record && size_ok && record_matches(*record, st, spec.sha256)) {
+        if (auto c = check_content_rules(spec, final_path); !c) {
+            log_line(o, final_path.string() + " failed its image check (" + c.error().message + "); removing it");
+            remove_published(final_path);
+            return false;
+        }
+        action = EnsureOutcome::Action::Reused;
+        return true;
+    }
+    log_line(o, final_path.string() + (record ? " changed since it was verified" : " has no verification record") +
+                    "; re-hashing it");
+    if (auto v = verify_fully(spec, final_path, st); !v) {
+        if (v.error().code == ErrorCode::Interrupted) return std::move(v).error();
+        log_line(o, "damaged " + final_path.string() + ": " + v.error().message + " Removing it");
+        remove_published(final_path);
+        return false;
+    }
+    if (auto w = write_record(final_path, make_record(st, spec.sha256)); !w) return std::move(w).error();
+    action = EnsureOutcome::Action::Reverified;
+    return true;
+}
+
+}  // namespace
+
+std::optional<std::string> normalize_sha256(std::string_view hex)
+{
+    if (hex.size() != 64) return std::nullopt;
+    std::string out(hex);
+    for (auto& c : out) {
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+std::filesystem::path BlobStore::path_of(const BlobSpec& spec) const { return dir_ / (spec.sha256 + "." + spec.kind); }
+
+std::filesystem::path BlobStore::lock_path_of(const BlobSpec& spec) const
+{
+    return dir_ / (spec.sha256 + "." + spec.kind + ".lock");
+}
+
+bool BlobStore::is_verified(const BlobSpec& spec) const
+{
+    const auto p = path_of(spec);
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    if (spec.size && static_cast<std::uint64_t>(st.st_size) != *spec.size) return false;
+    const auto record = read_record(p);
+    return record && record_matches(*record, st, spec.sha256) && check_content_rules(spec, p).has_value();
+}
+
+Result<bool> BlobStore::check(const BlobSpec& spec, const EnsureOptions& options) const
+{
+    if (auto d = make_dirs(dir_); !d) return std::move(d).error();
+    auto lock = FileLock::acquire(lock_path_of(spec), options.lock_wait, options.holder, options.on_wait);
+    if (!lock) return std::move(lock).error();
+    EnsureOutcome::Action action{};
+    return check_locked(spec, path_of(spec), options, action);
+}
+
+Result<EnsureOutcome> BlobStore::ensure(const BlobSpec& spec, const std::vector<BlobSource>& sources,
+                                        const EnsureOptions& options) const
+{
+    if (auto d = make_dirs(dir_); !d) return std::move(d).error();
+    auto lock = FileLock::acquire(lock_path_of(spec), options.lock_wait, options.holder, options.on_wait);
+    if (!lock) return std::move(lock).error();
+
+    const auto final_path = path_of(spec);
+    remove_leftovers(final_path, options);
+
+    EnsureOutcome outcome;
+    outcome.path = final_path;
+    auto present = check_locked(spec, final_path, options, outcome.action);
+    if (!present) return std::move(present).error();
+    if (*present) return outcome;
+
+    std::string failures;
+    for (const auto& source : sources) {
+        log_line(options, "loading " + short_digest(spec.sha256) + "." + spec.kind + " from " + source.description);
+        auto r = load_from(spec, source, final_path, options);
+        if (r) {
+            log_line(options, "loaded " + final_path.string() + " from " + source.description);
+            outcome.action = EnsureOutcome::Action::Loaded;
+            outcome.source = source.description;
+            return outcome;
+        }
+        if (r.error().code == ErrorCode::Interrupted) return std::move(r).error();
+        log_line(options, "loading from " + source.description + " failed: " + r.error().message);
+        if (!failures.empty()) failures += "; ";
+        failures += source.description + ": " + r.error().message;
+    }
+    if (sources.empty()) failures = "no source is configured";
+    return make_error(ErrorCode::LoadFailed, "could not load " + final_path.string() + " (" + failures +
+                                                 "); make one of its sources reachable or add one.");
+}
+
+}  // namespace appshare

@@ -1,0 +1,234 @@
+#include "core/blob_store.hpp"
+
+#include "core/sha256.hpp"
+#include "core/verification_record.hpp"
+#include "support/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace appshare;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::span<const std::byte> bytes_of(const std::string& s)
+{
+    return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+// A source that streams `content` in 64 KiB pieces and counts how often it was used.
+BlobSource string_source(std::string name, std::shared_ptr<const std::string> content, int* uses)
+{
+    return BlobSource{std::move(name), [content, uses](const ByteSink& sink) -> Result<void> {
+                          if (uses != nullptr) ++*uses;
+                          for (std::size_t off = 0; off < content->size(); off += 65536) {
+                              const auto piece = content->substr(off, 65536);
+                              if (auto r = sink(bytes_of(piece)); !r) return r;
+                          }
+                          return ok();
+                      }};
+}
+
+std::string make_qcow2(const test::TempDir& dir, const std::string& name, const std::string& extra_args = "")
+{
+    const auto p = dir / name;
+    std::vector<std::string> argv{"qemu-img", "create", "-q", "-f", "qcow2"};
+    if (!extra_args.empty()) {
+        argv.push_back("-b");
+        argv.push_back(extra_args);
+        argv.push_back("-F");
+        argv.push_back("qcow2");
+    }
+    argv.push_back(p.string());
+    argv.push_back("64M");
+    test::run_ok(argv);
+    // Some data, so the image is more than a header.
+    test::run_ok({"qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 1M", p.string()});
+    return test::read_file(p);
+}
+
+std::string sha_of(const std::string& s)
+{
+    Sha256 h;
+    h.update(bytes_of(s));
+    return h.hex_digest();
+}
+
+EnsureOptions quick_options(std::vector<std::string>* log = nullptr)
+{
+    EnsureOptions o;
+    o.lock_wait = 2000ms;
+    o.holder = LockHolder{"test-host", getpid(), "test", "test"};
+    if (log != nullptr) o.log = [log](const std::string& l) { log->push_back(l); };
+    return o;
+}
+
+std::size_t count_part_files(const std::filesystem::path& dir)
+{
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.path().filename().string().find(".part-") != std::string::npos) ++n;
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("blob store: lock-and-load publishes complete, verified, read-only files", "[blob_store]")
+{
+    test::TempDir dir;
+    const auto image = std::make_shared<const std::string>(make_qcow2(dir, "src.qcow2"));
+    const BlobSpec spec{sha_of(*image), "qcow2", "qcow2", image->size()};
+    const BlobStore store(dir / "shared");
+    int uses = 0;
+    const auto good = string_source("good source", image, &uses);
+
+    SECTION("absent: loaded once, 0444, with a record; then reused without reading the source") {
+        auto r = store.ensure(spec, {good}, quick_options());
+        REQUIRE(r);
+        CHECK(r->action == EnsureOutcome::Action::Loaded);
+        CHECK(r->source == "good source");
+        CHECK(r->path == dir / "shared" / (spec.sha256 + ".qcow2"));
+        CHECK(test::read_file(r->path) == *image);
+        struct stat st {};
+        REQUIRE(stat(r->path.c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0444);
+        CHECK(read_record(r->path).has_value());
+        CHECK(store.is_verified(spec));
+
+        auto again = store.ensure(spec, {good}, quick_options());
+        REQUIRE(again);
+        CHECK(again->action == EnsureOutcome::Action::Reused);
+        CHECK(uses == 1);
+    }
+    SECTION("a source with the wrong content publishes nothing and the next source is used") {
+        auto wrong = std::make_shared<const std::string>(*image + "x");
+        auto r = store.ensure(spec, {string_source("wrong source", wrong, nullptr), good}, quick_options());
+        REQUIRE(r);
+        CHECK(r->source == "good source");
+        CHECK(count_part_files(dir / "shared") == 0);
+    }
+    SECTION("no source works: LoadFailed naming each, nothing at the final name, no temporary files") {
+        auto wrong = std::make_shared<const std::string>(image->substr(0, image->size() / 2));
+        auto r = store.ensure(spec, {string_source("half source", wrong, nullptr)}, quick_options());
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::LoadFailed);
+        CHECK_THAT(r.error().message, Catch::Contains("half source"));
+        CHECK_FALSE(std::filesystem::exists(store.path_of(spec)));
+        CHECK(count_part_files(dir / "shared") == 0);
+    }
+    SECTION("a source failing mid-stream leaves nothing") {
+        BlobSource failing{"failing source", [&](const ByteSink& sink) -> Result<void> {
+                               if (auto r = sink(bytes_of(image->substr(0, 100000))); !r) return r;
+                               return make_error(ErrorCode::Io, "connection reset");
+                           }};
+        auto r = store.ensure(spec, {failing}, quick_options());
+        REQUIRE_FALSE(r);
+        CHECK_THAT(r.error().message, Catch::Contains("connection reset"));
+        CHECK_FALSE(std::filesystem::exists(store.path_of(spec)));
+        CHECK(count_part_files(dir / "shared") == 0);
+    }
+    SECTION("one byte changed in the published file: detected and reloaded") {
+        REQUIRE(store.ensure(spec, {good}, quick_options()));
+        const auto p = store.path_of(spec);
+        chmod(p.c_str(), 0644);
+        {
+            std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(static_cast<std::streamoff>(image->size() / 2));
+            f.put('\x5a');
+        }
+        CHECK_FALSE(store.is_verified(spec));
+        std::vector<std::string> log;
+        auto r = store.ensure(spec, {good}, quick_options(&log));
+        REQUIRE(r);
+        CHECK(r->action == EnsureOutcome::Action::Loaded);
+        CHECK(test::read_file(p) == *image);
+        CHECK(uses == 2);
+    }
+    SECTION("truncated published file: detected and reloaded") {
+        REQUIRE(store.ensure(spec, {good}, quick_options()));
+        REQUIRE(truncate(store.path_of(spec).c_str(), 4096) == 0);
+        auto r = store.ensure(spec, {good}, quick_options());
+        REQUIRE(r);
+        CHECK(r->action == EnsureOutcome::Action::Loaded);
+        CHECK(test::read_file(store.path_of(spec)) == *image);
+    }
+    SECTION("record stale but content intact: re-hashed, not reloaded") {
+        REQUIRE(store.ensure(spec, {good}, quick_options()));
+        std::filesystem::remove(record_path_for(store.path_of(spec)));
+        auto r = store.ensure(spec, {good}, quick_options());
+        REQUIRE(r);
+        CHECK(r->action == EnsureOutcome::Action::Reverified);
+        CHECK(uses == 1);
+        CHECK(store.is_verified(spec));
+    }
+    SECTION("leftovers of a killed loader are removed by the next holder of the lock") {
+        std::filesystem::create_directories(dir / "shared");
+        test::write_file(dir / "shared" / ("." + spec.sha256 + ".qcow2.part-deadhost-1-0"), "partial");
+        REQUIRE(store.ensure(spec, {good}, quick_options()));
+        CHECK(count_part_files(dir / "shared") == 0);
+    }
+    SECTION("a symlink at the final name is replaced, never followed") {
+        std::filesystem::create_directories(dir / "shared");
+        std::filesystem::create_symlink(dir / "src.qcow2", store.path_of(spec));
+        auto r = store.ensure(spec, {good}, quick_options());
+        REQUIRE(r);
+        CHECK(r->action == EnsureOutcome::Action::Loaded);
+        CHECK_FALSE(std::filesystem::is_symlink(store.path_of(spec)));
+    }
+}
+
+TEST_CASE("blob store refuses unsafe images even with the right digest", "[blob_store]")
+{
+    test::TempDir dir;
+    make_qcow2(dir, "parent.qcow2");
+    const auto child = std::make_shared<const std::string>(make_qcow2(dir, "child.qcow2", (dir / "parent.qcow2").string()));
+    const BlobSpec spec{sha_of(*child), "qcow2", "qcow2", child->size()};
+    const BlobStore store(dir / "shared");
+    auto r = store.ensure(spec, {string_source("bundle", child, nullptr)}, quick_options());
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::LoadFailed);
+    CHECK_THAT(r.error().message, Catch::Contains("backing file"));
+    CHECK_FALSE(std::filesystem::exists(store.path_of(spec)));
+}
+
+TEST_CASE("blob store: the load is done once while others wait on the lock", "[blob_store]")
+{
+    test::TempDir dir;
+    const auto image = std::make_shared<const std::string>(make_qcow2(dir, "src.qcow2"));
+    const BlobSpec spec{sha_of(*image), "qcow2", "qcow2", image->size()};
+    const BlobStore store(dir / "shared");
+
+    // Four processes race; each appends a line to a file when it actually copied.
+    const auto copies = dir / "copies";
+    std::vector<pid_t> kids;
+    for (int i = 0; i < 4; ++i) {
+        const pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            BlobSource slow{"slow", [&](const ByteSink& sink) -> Result<void> {
+                                std::ofstream(copies, std::ios::app) << getpid() << "\n";
+                                usleep(200000);
+                                return sink(bytes_of(*image));
+                            }};
+            auto r = store.ensure(spec, {slow}, quick_options());
+            _exit(r ? 0 : 1);
+        }
+        kids.push_back(pid);
+    }
+    for (pid_t k : kids) {
+        int status = 0;
+        waitpid(k, &status, 0);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    const auto lines = test::read_file(copies);
+    CHECK(std::count(lines.begin(), lines.end(), '\n') == 1);
+    CHECK(store.is_verified(spec));
+}

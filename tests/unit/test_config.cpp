@@ -1,0 +1,92 @@
+#include "core/config.hpp"
+
+#include "support/test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+using namespace appshare;
+
+TEST_CASE("configuration file parsing", "[config]")
+{
+    SECTION("defaults keep images under /var/lib/libvirt/images") {
+        auto c = parse_config("", "empty.conf");
+        REQUIRE(c);
+        CHECK(c->shared_root == "/var/lib/libvirt/images/appshare/shared");
+        CHECK(c->context_root == "/var/lib/libvirt/images/appshare/contexts");
+        CHECK(c->lock_wait == std::chrono::seconds(120));
+        CHECK(c->virt_type == "auto");
+    }
+    SECTION("every key") {
+        auto c = parse_config(R"(# comment
+shared_root = "/mnt/shared/bases"   # trailing comment
+context_root = "/srv/ctx"
+local_root = "/srv/local"
+lock_wait_seconds = 7
+uri = "qemu:///system"
+virt_type = "qemu"
+allowed_source_dirs = ["/srv/appliances", "/mnt/a#b"]
+allowed_url_prefixes = ["http://127.0.0.1:8080/"]
+log = "/var/log/appshare.log"
+)", "test.conf");
+        REQUIRE(c);
+        CHECK(c->shared_root == "/mnt/shared/bases");
+        CHECK(c->context_root == "/srv/ctx");
+        CHECK(c->local_root == "/srv/local");
+        CHECK(c->lock_wait == std::chrono::seconds(7));
+        CHECK(c->uri == "qemu:///system");
+        CHECK(c->virt_type == "qemu");
+        REQUIRE(c->allowed_source_dirs.size() == 2);
+        CHECK(c->allowed_source_dirs[1] == "/mnt/a#b");
+        REQUIRE(c->allowed_url_prefixes.size() == 1);
+        CHECK(c->log == "/var/log/appshare.log");
+    }
+    SECTION("errors name the file, the line and the key") {
+        struct Case { const char* text; const char* needle; };
+        const Case cases[] = {
+            {"shared_root = relative/path", "shared_root"},
+            {"shared_root = \"/a/../b\"", "shared_root"},
+            {"lock_wait_seconds = -1", "lock_wait_seconds"},
+            {"lock_wait_seconds = 99999999999999999999", "lock_wait_seconds"},
+            {"virt_type = \"xen\"", "virt_type"},
+            {"color = \"blue\"", "unknown key 'color'"},
+            {"just words", "key = value"},
+            {"allowed_url_prefixes = [\"ftp://x/\"]", "allowed_url_prefixes"},
+            {"allowed_source_dirs = [\"/a\" \"/b\"]", "allowed_source_dirs"},
+        };
+        for (const auto& k : cases) {
+            auto c = parse_config(std::string("\n") + k.text + "\n", "bad.conf");
+            INFO(k.text);
+            REQUIRE_FALSE(c);
+            CHECK(c.error().code == ErrorCode::Config);
+            CHECK_THAT(c.error().message, Catch::Contains("bad.conf:2") && Catch::Contains(k.needle));
+        }
+    }
+}
+
+TEST_CASE("configuration file lookup", "[config]")
+{
+    test::TempDir dir;
+    SECTION("an explicit path must exist") {
+        auto c = load_config(dir / "missing.conf");
+        REQUIRE_FALSE(c);
+        CHECK(c.error().code == ErrorCode::Config);
+        CHECK_THAT(c.error().message, Catch::Contains("missing.conf"));
+    }
+    SECTION("an explicit file is read") {
+        test::write_file(dir / "a.conf", "lock_wait_seconds = 3\n");
+        auto c = load_config(dir / "a.conf");
+        REQUIRE(c);
+        CHECK(c->lock_wait == std::chrono::seconds(3));
+        CHECK(c->origin == dir / "a.conf");
+    }
+    SECTION("APPSHARE_CONFIG is honoured") {
+        test::write_file(dir / "env.conf", "lock_wait_seconds = 4\n");
+        setenv("APPSHARE_CONFIG", (dir / "env.conf").c_str(), 1);
+        auto c = load_config();
+        unsetenv("APPSHARE_CONFIG");
+        REQUIRE(c);
+        CHECK(c->lock_wait == std::chrono::seconds(4));
+    }
+}
