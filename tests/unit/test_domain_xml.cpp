@@ -1,0 +1,165 @@
+#include "core/domain_xml.hpp"
+
+#include "core/instance_metadata.hpp"
+#include "core/paths.hpp"
+#include "core/xml_document.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace appshare;
+
+namespace {
+
+DomainSpec sample_spec()
+{
+    DomainSpec s;
+    s.name = "web-1";
+    s.uuid = random_uuid();
+    s.title = "demo 1.0";
+    s.description = "plain";
+    s.memory_bytes = 256ULL << 20;
+    s.vcpus = 2;
+    s.virt_type = "qemu";
+    s.disk = "/var/lib/libvirt/images/appshare/contexts/web-1/disk.qcow2";
+    s.smbios_serial = nocloud_serial("web-1", s.uuid);
+    s.product = "demo";
+    s.product_version = "1.0";
+    s.metadata.appliance_name = "demo";
+    s.metadata.appliance_version = "1.0";
+    s.metadata.base = StoredFile{std::string(64, 'a'), 1234, "qcow2", "/shared/" + std::string(64, 'a') + ".qcow2", {}};
+    s.metadata.context_dir = "/ctx/web-1";
+    s.metadata.overlay = "/ctx/web-1/disk.qcow2";
+    s.metadata.tool_version = "0.1.0";
+    s.metadata.installed_at = "2026-11-25T10:00:00Z";
+    return s;
+}
+
+std::string render(const DomainSpec& s)
+{
+    auto xml = render_domain_xml(s, template_dir() / "domain.xml");
+    INFO((xml ? std::string() : xml.error().message));
+    REQUIRE(xml);
+    return *xml;
+}
+
+std::string text_at(const XmlDocument& doc, const char* element)
+{
+    return xml_text(first_child_element(doc.root(), element));
+}
+
+}  // namespace
+
+TEST_CASE("domain XML rendering fills the template", "[domain_xml]")
+{
+    auto spec = sample_spec();
+
+    SECTION("names, sizes, identity, disk and metadata") {
+        const auto xml = render(spec);
+        auto doc = parse_xml(xml, "rendered");
+        REQUIRE(doc);
+        CHECK(xml_attribute(doc->root(), "type") == "qemu");
+        CHECK(text_at(*doc, "name") == "web-1");
+        CHECK(text_at(*doc, "uuid") == spec.uuid);
+        CHECK(text_at(*doc, "memory") == "262144");
+        CHECK(text_at(*doc, "vcpu") == "2");
+        CHECK_THAT(xml, Catch::Contains("ds=nocloud;h=web-1;i=" + spec.uuid));
+        CHECK_THAT(xml, Catch::Contains("/var/lib/libvirt/images/appshare/contexts/web-1/disk.qcow2"));
+        CHECK_THAT(xml, Catch::Contains("<boot dev=\"hd\"/>"));
+        auto meta = read_instance_metadata(xml, "rendered");
+        REQUIRE(meta);
+        REQUIRE(meta->has_value());
+        CHECK((*meta)->appliance_name == "demo");
+        CHECK((*meta)->base.sha256 == std::string(64, 'a'));
+        CHECK((*meta)->overlay == "/ctx/web-1/disk.qcow2");
+    }
+    SECTION("markup characters, quotes and non-ASCII are escaped and survive a round trip") {
+        spec.title = "R&D <appliance> \"quoted\" 'single'";
+        spec.description = "Zürich → 東京 & <b>bold</b> ]]> &amp;";
+        spec.metadata.appliance_name = "a&b<c>\"d\"";
+        const auto xml = render(spec);
+        auto doc = parse_xml(xml, "rendered");
+        REQUIRE(doc);
+        CHECK(text_at(*doc, "title") == spec.title);
+        CHECK(text_at(*doc, "description") == spec.description);
+        CHECK(first_child_element(doc->root(), "description")->children->next == nullptr);  // one text node, no elements
+        auto meta = read_instance_metadata(xml, "rendered");
+        REQUIRE(meta);
+        REQUIRE(meta->has_value());
+        CHECK((*meta)->appliance_name == spec.metadata.appliance_name);
+    }
+    SECTION("direct kernel boot") {
+        spec.kernel = "/ctx/web-1/vmlinuz";
+        spec.initrd = "/ctx/web-1/initrd.img";
+        spec.cmdline = "console=ttyS0 root=/dev/vda";
+        const auto xml = render(spec);
+        CHECK_THAT(xml, Catch::Contains("<kernel>/ctx/web-1/vmlinuz</kernel>") &&
+                            Catch::Contains("<initrd>/ctx/web-1/initrd.img</initrd>") &&
+                            Catch::Contains("<cmdline>console=ttyS0 root=/dev/vda</cmdline>"));
+        CHECK_THAT(xml, !Catch::Contains("<boot dev"));
+    }
+    SECTION("network and console choices") {
+        spec.network_type = "none";
+        spec.console = "none";
+        auto xml = render(spec);
+        CHECK_THAT(xml, !Catch::Contains("<interface") && !Catch::Contains("<serial") && !Catch::Contains("<console"));
+        spec.network_type = "network";
+        spec.network_name = "default";
+        xml = render(spec);
+        CHECK_THAT(xml, Catch::Contains("<interface type=\"network\">") && Catch::Contains("network=\"default\""));
+    }
+    SECTION("kvm") {
+        spec.virt_type = "kvm";
+        CHECK_THAT(render(spec), Catch::Contains("<domain type=\"kvm\""));
+    }
+}
+
+TEST_CASE("instance metadata from a domain XML", "[metadata]")
+{
+    SECTION("a domain without appshare metadata is not ours") {
+        auto m = read_instance_metadata("<domain type='qemu'><name>x</name></domain>", "stdin");
+        REQUIRE(m);
+        CHECK_FALSE(m->has_value());
+        m = read_instance_metadata("<domain><metadata><other xmlns='urn:x'/></metadata></domain>", "stdin");
+        REQUIRE(m);
+        CHECK_FALSE(m->has_value());
+    }
+    SECTION("malformed appshare metadata is an error naming what is wrong") {
+        const std::string ns = "xmlns:a='urn:appshare:domain:1'";
+        auto m = read_instance_metadata("<domain><metadata><a:instance " + ns +
+                                            "><a:appliance name='x'/></a:instance></metadata></domain>",
+                                        "stdin");
+        REQUIRE_FALSE(m);
+        CHECK_THAT(m.error().message, Catch::Contains("<base>"));
+        m = read_instance_metadata("<domain><metadata><a:instance " + ns +
+                                       "><a:appliance name='x'/><a:base sha256='zz' size='1' format='qcow2' path='/x'/>"
+                                       "</a:instance></metadata></domain>",
+                                   "stdin");
+        REQUIRE_FALSE(m);
+        CHECK_THAT(m.error().message, Catch::Contains("digest"));
+        m = read_instance_metadata("<domain><metadata><a:instance " + ns + "><a:appliance name='x'/><a:base sha256='" +
+                                       std::string(64, 'b') + "' size='1' format='qcow2' path='../x'/>"
+                                       "</a:instance></metadata></domain>",
+                                   "stdin");
+        REQUIRE_FALSE(m);
+        CHECK_THAT(m.error().message, Catch::Contains("../x"));
+    }
+    SECTION("metadata element text round-trips") {
+        InstanceMetadata meta;
+        meta.appliance_name = "n";
+        meta.base = StoredFile{std::string(64, 'c'), 9, "raw", "/s/b.raw", {}};
+        meta.kernel = StoredFile{std::string(64, 'd'), 7, "", "/s/k", "/ctx/n/vmlinuz"};
+        meta.source_files = {"/srv/a.raw"};
+        meta.source_urls = {"http://127.0.0.1/a.raw"};
+        meta.context_dir = "/ctx/n";
+        meta.overlay = "/ctx/n/disk.qcow2";
+        const auto text = instance_metadata_xml(meta);
+        auto m = read_instance_metadata("<domain><metadata>" + text + "</metadata></domain>", "t");
+        REQUIRE(m);
+        REQUIRE(m->has_value());
+        CHECK((*m)->base.format == "raw");
+        REQUIRE((*m)->kernel.has_value());
+        CHECK((*m)->kernel->link == "/ctx/n/vmlinuz");
+        CHECK((*m)->source_files == meta.source_files);
+        CHECK((*m)->source_urls == meta.source_urls);
+    }
+}
