@@ -1,0 +1,42 @@
+#include "virt/libvirt_error.hpp"
+
+#include <libvirt/virterror.h>
+
+namespace appshare {
+
+LibvirtFailure take_libvirt_failure()
+{
+    LibvirtFailure failure;
+    if (const virError* e = virGetLastError(); e != nullptr && e->code != VIR_ERR_OK) {
+        failure.code = e->code;
+        failure.text = e->message != nullptr ? e->message : "libvirt gave no reason";
+    } else {
+        failure.text = "libvirt gave no reason";
+    }
+    virResetLastError();
+    return failure;
+}
+
+Error libvirt_error(const LibvirtFailure& failure, std::string_view what, std::string_view hint,
+                    ErrorCode code)
+{
+    std::string message(what);
+    message += ": ";
+    message += failure.text;
+    if (!hint.empty()) {
+        message += "; ";
+        message += hint;
+    }
+    return make_error(code, std::move(message));
+}
+
+namespace {
+void ignore_libvirt_error(void* /*user_data*/, virErrorPtr /*error*/) {}
+}  // namespace
+
+void silence_libvirt_stderr() noexcept
+{
+    virSetErrorFunc(nullptr, ignore_libvirt_error);
+}
+
+}  // namespace appshare
