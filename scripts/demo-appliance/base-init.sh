@@ -1,0 +1,19 @@
+#!/bin/sh
+# /sbin/init on the appshare demo base disk: PID 1 after the initramfs switched to the root
+# disk. Mounts the kernel file systems, runs the application once, then stays up (PID 1
+# must never exit).
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+[ -c /dev/null ] || mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o mode=0755 tmpfs /run
+
+if ! /usr/bin/appshare-demo; then
+    echo "appshare-demo failed: the application exited with an error" >/dev/console
+fi
+
+# Stay up until the domain is destroyed or powered off.
+while :; do
+    sleep 3600
+done
