@@ -268,7 +268,7 @@ virtual_size=$(qemu-img info --output=json "$base" | sed -n 's/^ *"virtual-size"
         echo '    </sources>'
     fi
     echo '  </base>'
-    echo '  <network type="user"/>'
+    echo '  <network type="none"/>'   # the demo application does not use the network
     echo '  <console type="serial"/>'
     echo '</appliance>'
 } >"$stage/appliance.xml"
