@@ -1,0 +1,53 @@
+#include "core/reshare.hpp"
+
+#include "core/instance_context.hpp"
+#include "core/instance_state.hpp"
+#include "core/time_format.hpp"
+
+namespace appshare {
+
+Result<ReshareOutcome> reshare_instance(const Config& config, const InstancePaths& paths, DomainStopped stopped,
+                                        const LoadOptions& options)
+{
+    if (stopped != DomainStopped::Yes) {
+        return make_error(ErrorCode::DomainRunning, "domain " + paths.domain + " is running; shut it down ('virsh shutdown " +
+                                                        paths.domain + "') and run 'appshare reshare " + paths.domain + "' again.");
+    }
+    LockHolder holder = options.holder;
+    holder.purpose = "reshare instance";
+    auto instance_lock = lock_instance(paths, std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait), holder);
+    if (!instance_lock) return std::move(instance_lock).error();
+
+    auto state = load_instance_state(paths.context_dir);
+    if (!state) return std::move(state).error();
+    const BlobStore shared(config.shared_root);
+    const BlobStore local(config.local_root);
+    ReshareOutcome out;
+    out.was_independent = *state && (*state)->mode == InstanceMode::Independent;
+
+    auto files = ensure_instance_files(config, paths, shared, options);
+    if (!files) {
+        return make_error(files.error().code, "domain " + paths.domain + " stays on its host-local copy: " + files.error().message);
+    }
+    out.base_loaded = *files;
+    auto pointed = point_context_at(paths, shared, {local}, options.log);
+    if (!pointed) return std::move(pointed).error();
+    out.changed = *pointed;
+    out.base = shared.path_of(paths.base);
+    if (!*state || (*state)->mode != InstanceMode::Shared || (*state)->base != out.base) {
+        InstanceState s;
+        s.mode = InstanceMode::Shared;
+        s.since = utc_timestamp_now();
+        s.reason = out.was_independent ? "moved back onto the shared base by 'appshare reshare'" : "started on the shared base";
+        s.base = out.base;
+        if (auto w = save_instance_state(paths.context_dir, s); !w) return std::move(w).error();
+        out.changed = true;
+    }
+    if (options.log) {
+        options.log(out.was_independent ? "moved back onto the shared base " + out.base.string()
+                                        : "already on the shared base " + out.base.string());
+    }
+    return out;
+}
+
+}  // namespace appshare
