@@ -1,55 +1,89 @@
 #!/usr/bin/env bash
-# Inner half of libvirt-sandbox.sh: runs inside the private mount namespace.
+# Inner half of libvirt-sandbox.sh. Runs as PID 1 of a private PID namespace inside a private
+# mount namespace: when this script ends, for whatever reason, the kernel kills every process
+# left in the namespace (libvirtd, virtlogd, QEMU, dnsmasq, anything the command started).
 #   sandbox-inner.sh STATE_DIR COMMAND [ARGS...]
 set -euo pipefail
 state="$1"; shift
+here=$(cd "$(dirname "$0")" && pwd)
 
-for d in etc run lib log; do mkdir -p "$state/$d"; done
+die() { echo "libvirt-sandbox.sh: $*" >&2; exit 3; }
+
+for d in etc run lib log cache appshare-etc; do mkdir -p "$state/$d"; done
+
+# --- configuration: a copy of the host's /etc/libvirt with nothing that starts by itself -----
 cp -a /etc/libvirt/. "$state/etc/"
 rm -rf "$state/etc/hooks"; mkdir -p "$state/etc/hooks/qemu.d"
-# No autostarted networks or domains from the host's configuration.
-rm -rf "$state/etc/qemu/networks/autostart" "$state/etc/qemu/autostart"
-find "$state/etc/qemu" -maxdepth 1 -name '*.xml' -delete 2>/dev/null || true
-# QEMU runs as root here (see DESIGN.md); no host-wide locking daemon.
-cat >>"$state/etc/qemu.conf" <<'CONF'
+# No autostarted domains, networks, storage pools (iSCSI logins, LVM activation are host-wide),
+# node devices or containers; no host domain definitions.
+find "$state/etc" -depth -type d -name autostart -exec rm -rf {} +
+for drv in qemu lxc libxl ch; do
+    if [[ -d "$state/etc/$drv" ]]; then find "$state/etc/$drv" -maxdepth 1 -name '*.xml' -delete; fi
+done
 
-# appshare sandbox
+# libvirt's config parser uses the FIRST setting of a name, so ours go on top of the host's.
+prepend_conf() {  # FILE, settings on stdin
+    local file="$1" tmp
+    tmp=$(mktemp "$file.XXXXXX")
+    {
+        echo "# appshare sandbox (first setting of a name wins)"; cat; echo
+        if [[ -f "$file" ]]; then cat "$file"; fi
+    } >"$tmp"
+    chmod 600 "$tmp"; mv -f "$tmp" "$file"
+}
+# QEMU runs as root here (see DESIGN.md). No cgroups: their paths (machine/qemu-ID-NAME) are
+# host-wide and would be shared with a host daemon's or another sandbox's domain of that name.
+# No MAC driver: AppArmor/SELinux profiles are host-wide too.
+prepend_conf "$state/etc/qemu.conf" <<'CONF'
 user = "root"
 group = "root"
+cgroup_controllers = [ ]
+security_driver = "none"
+CONF
+# The socket stays in the private /run/libvirt whatever the host says; logs go to the private log dir.
+prepend_conf "$state/etc/libvirtd.conf" <<'CONF'
+unix_sock_dir = "/run/libvirt"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+CONF
+prepend_conf "$state/etc/virtlogd.conf" <<'CONF'
+log_outputs = "3:file:/var/log/libvirt/virtlogd.log"
 CONF
 mkdir -p "$state/lib/images"
 
+# --- private folders ---------------------------------------------------------------------------
 mount --bind "$state/etc" /etc/libvirt
-mount --bind "$state/run" /run/libvirt 2>/dev/null || { mkdir -p /run/libvirt; mount --bind "$state/run" /run/libvirt; }
-mkdir -p /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
+# appshare's own configuration is private too: tests write their own appshare.conf.
+mkdir -p /etc/appshare
+mount --bind "$state/appshare-etc" /etc/appshare
+mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
+mount --bind "$state/run" /run/libvirt
 mount --bind "$state/lib" /var/lib/libvirt
 mount --bind "$state/log" /var/log/libvirt
-# QEMU capability probing takes seconds; keep its cache (keyed by the QEMU binary) across runs.
-cache=/var/cache/appshare-sandbox
-mkdir -p "$cache"
-mount --bind "$cache" /var/cache/libvirt
+mount --bind "$state/cache" /var/cache/libvirt
+
+# QEMU capability probing takes seconds, so probes are kept in a shared cache across runs. Each
+# sandbox works on its own copy (libvirt rewrites cache files in place, which a parallel sandbox
+# would read half-written) and publishes new probes by atomic rename. The lock is held until the
+# daemon has probed, so parallel sandboxes on a cold cache wait for one probe instead of each
+# doing their own.
+shared_cache=/var/cache/appshare-sandbox
+mkdir -p "$shared_cache/qemu/capabilities"
+exec {cache_lock}>"$shared_cache/.lock"
+flock -w 300 "$cache_lock" || die "the capability cache $shared_cache is locked for over 5 minutes; is a sandbox stuck?"
+cp -a "$shared_cache/qemu" "$state/cache/"
 
 stop_daemons() {
     set +e
+    # Networks are host-wide (bridges, firewall rules): stop any the command started.
     if [[ -S /run/libvirt/libvirt-sock ]]; then
-        for dom in $(timeout 20 virsh -q -c qemu:///system list --name 2>/dev/null); do
-            timeout 20 virsh -q -c qemu:///system destroy "$dom" >/dev/null 2>&1
+        for net in $(timeout 10 virsh -q -c qemu:///system net-list --name 2>/dev/null); do
+            timeout 10 virsh -q -c qemu:///system net-destroy "$net" >/dev/null 2>&1
         done
     fi
-    local pids=()
-    for pidfile in "$state/libvirtd.pid" "$state/virtlogd.pid"; do
-        [[ -s "$pidfile" ]] && pids+=("$(cat "$pidfile")")
-    done
-    ((${#pids[@]})) && kill "${pids[@]}" 2>/dev/null
-    for _ in $(seq 100); do
-        local alive=0
-        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || break
-        sleep 0.05
-    done
-    ((${#pids[@]})) && kill -9 "${pids[@]}" 2>/dev/null
-    # QEMU processes this daemon started record their pid under the private /run/libvirt.
-    for pidfile in /run/libvirt/qemu/*.pid; do
+    # Nothing here needs a graceful stop: the state is thrown away. QEMU first, so that the
+    # daemons do not restart anything; whatever is left dies with the namespace.
+    local pidfile
+    for pidfile in /run/libvirt/qemu/*.pid "$state/libvirtd.pid" "$state/virtlogd.pid"; do
         [[ -s "$pidfile" ]] && kill -9 "$(cat "$pidfile")" 2>/dev/null
     done
     return 0
@@ -57,16 +91,32 @@ stop_daemons() {
 trap stop_daemons EXIT
 trap 'exit 130' INT TERM
 
-virtlogd -d -p "$state/virtlogd.pid"
-libvirtd -d -p "$state/libvirtd.pid"
-for _ in $(seq 100); do
-    if virsh -q -c qemu:///system version >/dev/null 2>&1; then break; fi
-    sleep 0.1
+# Daemons never talk to the host's D-Bus (systemd-machined, firewalld) nor to a service manager,
+# and must not inherit the cache lock.
+daemon() {
+    env -u NOTIFY_SOCKET -u LISTEN_PID -u LISTEN_FDS -u LISTEN_FDNAMES \
+        DBUS_SYSTEM_BUS_ADDRESS="unix:path=$state/no-system-bus" "$@" {cache_lock}>&-
+}
+daemon virtlogd -d -p "$state/virtlogd.pid"
+daemon libvirtd -d -p "$state/libvirtd.pid"
+for _ in $(seq 500); do
+    [[ -S /run/libvirt/libvirt-sock ]] && break
+    sleep 0.02
 done
-virsh -q -c qemu:///system version >/dev/null 2>&1 || {
-    echo "libvirt-sandbox.sh: the private libvirtd did not answer within 10 s; see $state/log." >&2
+# Answers once the QEMU driver is up, i.e. after probing QEMU when the cache is cold.
+timeout 300 virsh -q -c qemu:///system version >/dev/null 2>&1 || {
+    echo "libvirt-sandbox.sh: the private libvirtd did not answer; its log says:" >&2
+    tail -n 20 "$state/log/libvirtd.log" >&2 2>/dev/null
     exit 3
 }
+for f in "$state/cache/qemu/capabilities/"*.xml; do
+    [[ -f "$f" ]] || continue
+    dest="$shared_cache/qemu/capabilities/$(basename "$f")"
+    cmp -s "$f" "$dest" && continue
+    cp "$f" "$dest.tmp.$$" && mv -f "$dest.tmp.$$" "$dest"
+done
+flock -u "$cache_lock"
+exec {cache_lock}>&-
 
 export LIBVIRT_DEFAULT_URI=qemu:///system
 export APPSHARE_SANDBOX="$state"
