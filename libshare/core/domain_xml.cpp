@@ -135,6 +135,15 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
             xmlSetProp(src, X("network"), X(spec.network_name));
         }
     }
+    for (xmlNode* serial : child_elements(devices, "serial")) {
+        if (xmlNode* log = first_child_element(serial, "log")) {
+            if (spec.serial_log.empty()) {
+                remove_node(log);
+            } else {
+                xmlSetProp(log, X("file"), X(spec.serial_log.string()));
+            }
+        }
+    }
     if (spec.console == "none") {
         for (xmlNode* n : child_elements(devices, "serial")) remove_node(n);
         for (xmlNode* n : child_elements(devices, "console")) remove_node(n);

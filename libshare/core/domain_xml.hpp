@@ -31,6 +31,7 @@ struct DomainSpec {
     std::string network_type = "user";  // user | network | none
     std::string network_name;           // for type network
     std::string console = "serial";     // serial | none
+    std::filesystem::path serial_log;   // where virtlogd keeps the serial console's output (empty: none)
     InstanceMetadata metadata;
 };
 

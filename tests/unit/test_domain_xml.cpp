@@ -107,6 +107,12 @@ TEST_CASE("domain XML rendering fills the template", "[domain_xml]")
         xml = render(spec);
         CHECK_THAT(xml, Catch::Contains("<interface type=\"network\">") && Catch::Contains("network=\"default\""));
     }
+    SECTION("serial console log") {
+        spec.serial_log = "/var/log/libvirt/qemu/web-1-serial.log";
+        CHECK_THAT(render(spec), Catch::Contains("<log file=\"/var/log/libvirt/qemu/web-1-serial.log\""));
+        spec.serial_log.clear();
+        CHECK_THAT(render(spec), !Catch::Contains("<log "));
+    }
     SECTION("kvm") {
         spec.virt_type = "kvm";
         CHECK_THAT(render(spec), Catch::Contains("<domain type=\"kvm\""));
