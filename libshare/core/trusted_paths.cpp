@@ -89,7 +89,7 @@ Result<void> check_inside_root(const std::filesystem::path& p, const std::filesy
         walk /= part;
         struct stat st {};
         if (::lstat(walk.c_str(), &st) != 0) {
-            if (errno == ENOENT) return ok();
+            if (errno == ENOENT || errno == ENOTDIR) return ok();  // nothing there to escape through
             return make_error(ErrorCode::Io, "cannot inspect " + walk.string() + ": " + std::strerror(errno) +
                                                  "; check the permissions of " + root.string() + ".");
         }

@@ -1,0 +1,242 @@
+#include "core/lock_and_load.hpp"
+
+#include "core/file_lock.hpp"
+#include "core/instance_state.hpp"
+#include "core/sha256.hpp"
+#include "support/hook_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace appshare;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+InstancePaths paths_for(const test::HookFixture& fx, const InstanceMetadata& meta, const std::string& name = "web1")
+{
+    auto p = trusted_instance_paths(fx.config, name, meta);
+    INFO((p ? std::string() : p.error().message));
+    REQUIRE(p);
+    return *p;
+}
+
+LoadOptions options(std::vector<std::string>* lines = nullptr)
+{
+    LoadOptions o;
+    o.holder = LockHolder{"testhost", static_cast<long>(::getpid()), "web1", ""};
+    if (lines != nullptr) o.log = [lines](const std::string& l) { lines->push_back(l); };
+    return o;
+}
+
+// Holds `lock_file` in a child process for `hold`; returns the child's pid once it holds it.
+pid_t hold_lock_in_child(const fs::path& lock_file, std::chrono::milliseconds hold)
+{
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        auto lock = FileLock::acquire(lock_file, 0ms, LockHolder{"otherhost", 4242, "other", "test holder"});
+        const char c = lock ? 'y' : 'n';
+        [[maybe_unused]] auto n = write(fds[1], &c, 1);
+        std::this_thread::sleep_for(hold);
+        _exit(0);
+    }
+    close(fds[1]);
+    char c = 0;
+    REQUIRE(read(fds[0], &c, 1) == 1);
+    close(fds[0]);
+    REQUIRE(c == 'y');
+    return pid;
+}
+
+std::string file_sha(const fs::path& p)
+{
+    auto s = sha256_file(p);
+    REQUIRE(s);
+    return *s;
+}
+
+}  // namespace
+
+TEST_CASE("prepare loads a missing base, creates the overlay and records the state", "[lock_and_load]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    const auto paths = paths_for(fx, fx.metadata("web1"));
+    std::vector<std::string> lines;
+
+    auto out = prepare_instance(fx.config, paths, options(&lines));
+    INFO((out ? std::string() : out.error().message));
+    REQUIRE(out);
+    CHECK(out->mode == InstanceMode::Shared);
+    CHECK(out->base_loaded);
+    CHECK(file_sha(fx.shared_base()) == fx.base_sha);
+    CHECK(test::backing_of(fx.overlay("web1")) == fx.shared_base().string());
+    auto state = load_instance_state(fx.context_dir("web1"));
+    REQUIRE(state);
+    REQUIRE(*state);
+    CHECK((*state)->mode == InstanceMode::Shared);
+    CHECK((*state)->base == fx.shared_base());
+
+    SECTION("the warm path reuses everything and keeps the overlay's bytes") {
+        const auto before = test::read_file(fx.overlay("web1"));
+        auto again = prepare_instance(fx.config, paths, options());
+        REQUIRE(again);
+        CHECK_FALSE(again->base_loaded);
+        CHECK(test::read_file(fx.overlay("web1")) == before);
+    }
+    SECTION("a damaged shared base is detected, removed and reloaded") {
+        fs::permissions(fx.shared_base(), fs::perms::owner_write, fs::perm_options::add);
+        {
+            std::fstream f(fx.shared_base(), std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(static_cast<std::streamoff>(fx.base_size / 2));
+            f.put('\x01');
+        }
+        CHECK(file_sha(fx.shared_base()) != fx.base_sha);
+        auto again = prepare_instance(fx.config, paths, options());
+        REQUIRE(again);
+        CHECK(again->base_loaded);
+        CHECK(again->mode == InstanceMode::Shared);
+        CHECK(file_sha(fx.shared_base()) == fx.base_sha);
+    }
+    SECTION("a truncated shared base is detected and reloaded") {
+        fs::permissions(fx.shared_base(), fs::perms::owner_write, fs::perm_options::add);
+        fs::resize_file(fx.shared_base(), fx.base_size / 2);
+        auto again = prepare_instance(fx.config, paths, options());
+        REQUIRE(again);
+        CHECK(again->base_loaded);
+        CHECK(file_sha(fx.shared_base()) == fx.base_sha);
+    }
+}
+
+TEST_CASE("prepare waits for a busy lock, then falls back to an independent copy", "[lock_and_load]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    const auto paths = paths_for(fx, fx.metadata("web1"));
+    const auto lock_file = BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec());
+    fs::create_directories(fx.config.shared_root);
+
+    SECTION("released within the wait: the start proceeds on the shared base") {
+        const pid_t child = hold_lock_in_child(lock_file, 700ms);
+        std::vector<std::string> lines;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto out = prepare_instance(fx.config, paths, options(&lines));
+        const auto waited = std::chrono::steady_clock::now() - t0;
+        waitpid(child, nullptr, 0);
+        REQUIRE(out);
+        CHECK(out->mode == InstanceMode::Shared);
+        CHECK(waited >= 500ms);
+        bool logged_holder = false;
+        for (const auto& l : lines) logged_holder = logged_holder || l.find("otherhost") != std::string::npos;
+        CHECK(logged_holder);
+    }
+    SECTION("held past the limit: a verified host-local copy, recorded as independent") {
+        const pid_t child = hold_lock_in_child(lock_file, 4s);
+        auto out = prepare_instance(fx.config, paths, options());
+        kill(child, SIGKILL);
+        waitpid(child, nullptr, 0);
+        INFO((out ? std::string() : out.error().message));
+        REQUIRE(out);
+        CHECK(out->mode == InstanceMode::Independent);
+        CHECK(out->switched);
+        CHECK_THAT(out->reason, Catch::Contains("otherhost"));
+        CHECK(out->base == fx.local_base());
+        CHECK(file_sha(fx.local_base()) == fx.base_sha);
+        CHECK(test::backing_of(fx.overlay("web1")) == fx.local_base().string());
+        auto state = load_instance_state(fx.context_dir("web1"));
+        REQUIRE(state);
+        REQUIRE(*state);
+        CHECK((*state)->mode == InstanceMode::Independent);
+
+        // It stays independent at the next start, even with the shared storage healthy.
+        auto next = prepare_instance(fx.config, paths, options());
+        REQUIRE(next);
+        CHECK(next->mode == InstanceMode::Independent);
+        CHECK_FALSE(next->switched);
+        CHECK(test::backing_of(fx.overlay("web1")) == fx.local_base().string());
+    }
+}
+
+TEST_CASE("prepare refuses when no verified copy can be had, leaving the context unchanged", "[lock_and_load]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    auto meta = fx.metadata("web1");
+    const auto paths = paths_for(fx, meta);
+
+    // A first start makes the context; then the base disappears everywhere.
+    REQUIRE(prepare_instance(fx.config, paths, options()));
+    const auto overlay_before = test::read_file(fx.overlay("web1"));
+    const auto state_before = test::read_file(fx.context_dir("web1") / "instance.json");
+    fs::remove(fx.shared_base());
+    fs::remove(fx.source_base);
+
+    auto out = prepare_instance(fx.config, paths, options());
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code == ErrorCode::LoadFailed);
+    CHECK_THAT(out.error().message, Catch::Contains("cannot start") && Catch::Contains(fx.source_base.string()));
+    CHECK(test::read_file(fx.overlay("web1")) == overlay_before);
+    CHECK(test::read_file(fx.context_dir("web1") / "instance.json") == state_before);
+    CHECK_FALSE(fs::exists(fx.local_base()));
+
+    SECTION("a disallowed source is named as refused") {
+        auto meta2 = fx.metadata("web2");
+        meta2.source_files = {"/etc/passwd"};
+        meta2.source_urls = {"http://127.0.0.1:1/x.qcow2"};
+        auto r = prepare_instance(fx.config, paths_for(fx, meta2, "web2"), options());
+        REQUIRE_FALSE(r);
+        CHECK_THAT(r.error().message, Catch::Contains("allowed_source_dirs") && Catch::Contains("allowed_url_prefixes"));
+        CHECK_FALSE(fs::exists(fx.overlay("web2")));
+    }
+}
+
+TEST_CASE("an unwritable shared store makes the instance independent", "[lock_and_load]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    // A regular file where the shared store directory should be: nothing can be created in it.
+    test::write_file(fx.config.shared_root, "not a directory");
+    auto out = prepare_instance(fx.config, paths_for(fx, fx.metadata("web1")), options());
+    INFO((out ? std::string() : out.error().message));
+    REQUIRE(out);
+    CHECK(out->mode == InstanceMode::Independent);
+    CHECK(test::backing_of(fx.overlay("web1")) == fx.local_base().string());
+}
+
+TEST_CASE("boot files are loaded with the base and linked from the context", "[lock_and_load]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    const std::string kernel = "not really a kernel";
+    const std::string sha = [&] { Sha256 h; h.update(kernel); return h.hex_digest(); }();
+    auto meta = fx.metadata("web1");
+    meta.kernel = StoredFile{sha, kernel.size(), "", fx.config.shared_root / (sha + ".kernel"), fx.context_dir("web1") / "vmlinuz"};
+    const auto paths = paths_for(fx, meta);
+
+    SECTION("a kernel in neither store cannot be had: refused") {
+        auto out = prepare_instance(fx.config, paths, options());
+        REQUIRE_FALSE(out);
+        CHECK_FALSE(fs::exists(fx.overlay("web1")));
+    }
+    SECTION("a kernel only in the local store is copied back to the shared store") {
+        fs::create_directories(fx.config.local_root);
+        test::write_file(fx.config.local_root / (sha + ".kernel"), kernel);
+        auto out = prepare_instance(fx.config, paths, options());
+        INFO((out ? std::string() : out.error().message));
+        REQUIRE(out);
+        CHECK(out->mode == InstanceMode::Shared);
+        CHECK(fs::read_symlink(fx.context_dir("web1") / "vmlinuz") == fx.config.shared_root / (sha + ".kernel"));
+        CHECK(test::read_file(fx.context_dir("web1") / "vmlinuz") == kernel);
+    }
+}

@@ -1,0 +1,70 @@
+#include "core/reshare.hpp"
+
+#include "core/instance_state.hpp"
+#include "core/sha256.hpp"
+#include "support/hook_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using namespace appshare;
+namespace fs = std::filesystem;
+
+TEST_CASE("reshare moves an independent instance back onto the shared base", "[reshare]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    auto p = trusted_instance_paths(fx.config, "web1", fx.metadata("web1"));
+    REQUIRE(p);
+    LoadOptions o;
+    o.holder = LockHolder{"testhost", 1, "appshare reshare", ""};
+
+    // Independent: the shared store was unusable at start (a file in its place).
+    test::write_file(fx.config.shared_root, "x");
+    auto first = prepare_instance(fx.config, *p, o);
+    REQUIRE(first);
+    REQUIRE(first->mode == InstanceMode::Independent);
+    fs::remove(fx.config.shared_root);
+
+    SECTION("refused unless the domain is known to be stopped") {
+        auto r = reshare_instance(fx.config, *p, DomainStopped::No, o);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::DomainRunning);
+        CHECK(test::backing_of(fx.overlay("web1")) == fx.local_base().string());
+    }
+    SECTION("stopped: the shared base is loaded (from the local copy) and the overlay rebased") {
+        fs::remove(fx.source_base);  // the local copy is the only source left
+        auto r = reshare_instance(fx.config, *p, DomainStopped::Yes, o);
+        INFO((r ? std::string() : r.error().message));
+        REQUIRE(r);
+        CHECK(r->was_independent);
+        CHECK(r->changed);
+        CHECK(r->base_loaded);
+        CHECK(*sha256_file(fx.shared_base()) == fx.base_sha);
+        CHECK(test::backing_of(fx.overlay("web1")) == fx.shared_base().string());
+        auto state = load_instance_state(fx.context_dir("web1"));
+        REQUIRE(state);
+        REQUIRE(*state);
+        CHECK((*state)->mode == InstanceMode::Shared);
+        CHECK_THAT((*state)->reason, Catch::Contains("reshare"));
+
+        // Again: nothing to do.
+        auto again = reshare_instance(fx.config, *p, DomainStopped::Yes, o);
+        REQUIRE(again);
+        CHECK_FALSE(again->was_independent);
+        CHECK_FALSE(again->changed);
+    }
+    SECTION("the shared base cannot be had: nothing changes") {
+        fs::remove(fx.source_base);
+        fs::permissions(fx.local_base(), fs::perms::owner_write, fs::perm_options::add);
+        fs::resize_file(fx.local_base(), 100);  // the local copy is damaged too
+        test::write_file(fx.config.shared_root, "x");
+        auto r = reshare_instance(fx.config, *p, DomainStopped::Yes, o);
+        REQUIRE_FALSE(r);
+        CHECK(test::backing_of(fx.overlay("web1")) == fx.local_base().string());
+        auto state = load_instance_state(fx.context_dir("web1"));
+        REQUIRE(state);
+        CHECK((*state)->mode == InstanceMode::Independent);
+    }
+}
