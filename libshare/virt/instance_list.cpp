@@ -1,0 +1,155 @@
+#include "virt/instance_list.hpp"
+
+#include "core/instance_metadata.hpp"
+#include "core/instance_state.hpp"
+#include "core/size_units.hpp"
+#include "virt/domain.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+namespace appshare {
+namespace {
+
+std::string ratio_text(double ratio)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", ratio);
+    return buf;
+}
+
+std::string pad(std::string s, std::size_t width)
+{
+    if (s.size() < width) s.append(width - s.size(), ' ');
+    return s;
+}
+
+std::string signed_size(std::int64_t bytes)
+{
+    if (bytes >= 0) return format_size(static_cast<std::uint64_t>(bytes));
+    return "-" + format_size(static_cast<std::uint64_t>(-bytes));
+}
+
+}  // namespace
+
+Result<InstanceListing> list_instances(const Connection& conn)
+{
+    auto domains = list_domains(conn, DomainListFilter::All);
+    if (!domains) return std::move(domains).error();
+    InstanceListing out;
+    std::vector<InstanceUsage> usage;
+    for (const Domain& dom : *domains) {
+        const std::string name = domain_name(dom);
+        auto xml = domain_xml(dom, DomainXmlKind::Inactive);
+        if (!xml) {
+            if (xml.error().code == ErrorCode::NotFound) continue;  // undefined meanwhile
+            out.warnings.push_back(xml.error().message);
+            continue;
+        }
+        auto meta = read_instance_metadata(*xml, "domain '" + name + "'");
+        if (!meta) {
+            out.warnings.push_back(meta.error().message);
+            continue;
+        }
+        if (!*meta) continue;
+        const InstanceMetadata& m = **meta;
+        InstanceInfo i;
+        i.name = name;
+        if (auto uuid = domain_uuid(dom)) i.uuid = *uuid;
+        i.appliance = m.appliance_name;
+        i.version = m.appliance_version;
+        auto state = domain_state(dom);
+        i.state = state ? std::string(domain_state_name(*state)) : "unknown";
+        i.base_sha256 = m.base.sha256;
+        i.base_bytes = m.base.size;
+        i.base_path = m.base.path;
+        i.context_dir = m.context_dir;
+        if (auto bytes = disk_usage_bytes(m.context_dir)) i.context_bytes = *bytes;
+        i.mode = "unknown";
+        if (auto st = load_instance_state(m.context_dir); st && *st) {
+            i.mode = std::string(instance_mode_name((*st)->mode));
+            i.mode_reason = (*st)->reason;
+        }
+        usage.push_back(InstanceUsage{i.base_sha256, i.base_bytes, i.context_bytes});
+        out.instances.push_back(std::move(i));
+    }
+    std::sort(out.instances.begin(), out.instances.end(),
+              [](const InstanceInfo& a, const InstanceInfo& b) { return a.name < b.name; });
+    out.storage = storage_report(usage);
+    return out;
+}
+
+std::string instance_listing_text(const InstanceListing& l)
+{
+    if (l.instances.empty()) {
+        std::string s = "No appshare instances. Install one with 'appshare install BUNDLE --name NAME'.\n";
+        for (const auto& w : l.warnings) s += "warning: " + w + "\n";
+        return s;
+    }
+    std::size_t wn = 4, wa = 9, wv = 7, ws = 5;
+    for (const auto& i : l.instances) {
+        wn = std::max(wn, i.name.size());
+        wa = std::max(wa, i.appliance.size());
+        wv = std::max(wv, i.version.size());
+        ws = std::max(ws, i.state.size());
+    }
+    std::string s = pad("NAME", wn) + "  " + pad("APPLIANCE", wa) + "  " + pad("VERSION", wv) + "  " +
+                    pad("STATE", ws) + "  " + pad("MODE", 11) + "  " + pad("BASE", 12) + "  CONTEXT\n";
+    for (const auto& i : l.instances) {
+        s += pad(i.name, wn) + "  " + pad(i.appliance, wa) + "  " + pad(i.version, wv) + "  " + pad(i.state, ws) +
+             "  " + pad(i.mode, 11) + "  " + pad(i.base_sha256.substr(0, 12), 12) + "  " + format_size(i.context_bytes) +
+             "\n";
+    }
+    s += "\n";
+    for (const auto& b : l.storage.bases) {
+        s += "base " + b.sha256.substr(0, 12) + " (" + format_size(b.base_bytes) + "): " + std::to_string(b.instances) +
+             (b.instances == 1 ? " instance" : " instances") + ", contexts " + format_size(b.context_bytes) + "\n";
+    }
+    const auto& r = l.storage;
+    s += "storage: " + format_size(r.used_bytes) + " used instead of " + format_size(r.full_copies_bytes) +
+         " for full copies: " + signed_size(r.saved_bytes) + " saved (" + ratio_text(r.ratio) + "x)\n";
+    for (const auto& w : l.warnings) s += "warning: " + w + "\n";
+    return s;
+}
+
+nlohmann::json instance_listing_json(const InstanceListing& l)
+{
+    nlohmann::json instances = nlohmann::json::array();
+    for (const auto& i : l.instances) {
+        instances.push_back({{"name", i.name},
+                             {"uuid", i.uuid},
+                             {"appliance", i.appliance},
+                             {"version", i.version},
+                             {"state", i.state},
+                             {"mode", i.mode},
+                             {"mode_reason", i.mode_reason},
+                             {"base_sha256", i.base_sha256},
+                             {"base_path", i.base_path.string()},
+                             {"base_bytes", i.base_bytes},
+                             {"context_dir", i.context_dir.string()},
+                             {"context_bytes", i.context_bytes}});
+    }
+    nlohmann::json bases = nlohmann::json::array();
+    for (const auto& b : l.storage.bases) {
+        bases.push_back({{"sha256", b.sha256},
+                         {"base_bytes", b.base_bytes},
+                         {"instances", b.instances},
+                         {"context_bytes", b.context_bytes},
+                         {"full_copies_bytes", b.full_copies_bytes},
+                         {"used_bytes", b.used_bytes},
+                         {"saved_bytes", b.saved_bytes}});
+    }
+    const auto& r = l.storage;
+    return {{"instances", instances},
+            {"bases", bases},
+            {"storage",
+             {{"instances", r.instances},
+              {"full_copies_bytes", r.full_copies_bytes},
+              {"used_bytes", r.used_bytes},
+              {"saved_bytes", r.saved_bytes},
+              {"ratio", r.ratio}}},
+            {"warnings", l.warnings}};
+}
+
+}  // namespace appshare

@@ -1,0 +1,48 @@
+// appshare list: the appshare instances libvirt knows (domains carrying appshare metadata),
+// what they run on, what their contexts cost, and the storage sharing saves.
+#pragma once
+
+#include "core/result.hpp"
+#include "core/storage_report.hpp"
+#include "virt/connection.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace appshare {
+
+struct InstanceInfo {
+    std::string name;
+    std::string uuid;
+    std::string appliance;
+    std::string version;
+    std::string state;                 // as virsh says it: "running", "shut off", ...
+    std::string base_sha256;
+    std::uint64_t base_bytes = 0;
+    std::filesystem::path base_path;   // the shared base
+    std::filesystem::path context_dir;
+    std::uint64_t context_bytes = 0;   // st_blocks × 512 of the context and all in it
+    std::string mode;                  // "shared", "independent", or "unknown" (no instance.json)
+    std::string mode_reason;           // why, when the state file says
+};
+
+struct InstanceListing {
+    std::vector<InstanceInfo> instances;  // ordered by name
+    StorageReport storage;
+    std::vector<std::string> warnings;    // domains whose appshare metadata could not be read
+};
+
+// Every domain with appshare metadata on `conn`; others are skipped silently.
+[[nodiscard]] Result<InstanceListing> list_instances(const Connection& conn);
+
+// A table of instances, one line per base, and the storage saved (ends in a newline).
+[[nodiscard]] std::string instance_listing_text(const InstanceListing& listing);
+
+// The same as JSON: {"instances": [...], "bases": [...], "storage": {...}, "warnings": [...]}.
+[[nodiscard]] nlohmann::json instance_listing_json(const InstanceListing& listing);
+
+}  // namespace appshare

@@ -1,0 +1,33 @@
+// appshare uninstall: removes an appshare instance — its domain definition and its context —
+// and never a shared base (other instances and hosts use it).
+#pragma once
+
+#include "core/config.hpp"
+#include "core/result.hpp"
+#include "virt/connection.hpp"
+
+#include <filesystem>
+#include <string>
+
+namespace appshare {
+
+struct UninstallRequest {
+    std::string name;
+    bool force = false;  // stop (destroy) a running instance first
+};
+
+struct UninstallResult {
+    std::string name;
+    bool stopped = false;               // it was running and --force stopped it
+    std::filesystem::path context_dir;  // removed
+    std::filesystem::path base;         // left in place
+};
+
+// Refuses (NotFound) a domain without appshare metadata, (DomainRunning) an active domain
+// unless `force`, and (UnsafePath) a context that is not directly inside the configured
+// context root — all checked before anything changes. Then stops the domain if forced,
+// undefines it and removes its context directory.
+[[nodiscard]] Result<UninstallResult> uninstall_instance(const Connection& conn, const Config& config,
+                                                         const UninstallRequest& request);
+
+}  // namespace appshare

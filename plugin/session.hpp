@@ -1,0 +1,30 @@
+// What the lifecycle commands share: the configuration (--config / APPSHARE_CONFIG) and the
+// libvirt connection (--connect, else LIBVIRT_DEFAULT_URI, else the configuration's uri).
+#pragma once
+
+#include "core/config.hpp"
+#include "core/result.hpp"
+#include "virt/connection.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+namespace appshare::cli {
+
+struct SessionOptions {
+    std::string config_path;
+    std::string connect;
+};
+
+// Adds --config (and, when `with_connect`, --connect/-c) to `sub`.
+std::shared_ptr<SessionOptions> add_session_options(CLI::App* sub, bool with_connect = true);
+
+// The configuration to use.
+[[nodiscard]] Result<Config> session_config(const SessionOptions& o);
+
+// Opens the connection; silences libvirt's own stderr printer first.
+[[nodiscard]] Result<Connection> session_connection(const SessionOptions& o, const Config& config);
+
+}  // namespace appshare::cli
