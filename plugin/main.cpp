@@ -12,6 +12,10 @@ int main(int argc, char** argv)
 
     appshare::cli::Action chosen;
     appshare::cli::register_verify(app, chosen);
+    appshare::cli::register_install(app, chosen);
+    appshare::cli::register_uninstall(app, chosen);
+    appshare::cli::register_list(app, chosen);
+    appshare::cli::register_hook_command(app, chosen);
 
     try {
         app.parse(argc, argv);
