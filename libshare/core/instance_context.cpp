@@ -29,8 +29,13 @@ Result<void> create_overlay(const InstancePaths& paths, const std::filesystem::p
 {
     auto facts = check_image_file(base, paths.base.image_format);
     if (!facts) return std::move(facts).error();
+    // Under the instance lock no other writer exists: drop what killed hooks left behind.
+    std::error_code ec;
+    const auto prefix = temp_prefix_for(paths.overlay);
+    for (const auto& entry : std::filesystem::directory_iterator(paths.context_dir, ec)) {
+        if (entry.path().filename().string().rfind(prefix, 0) == 0) ::unlink(entry.path().c_str());
+    }
     const auto tmp = temp_name_in(paths.overlay);
-    ::unlink(tmp.c_str());
     if (auto r = qemu_img_create_overlay(tmp, base, paths.base.image_format, facts->virtual_size); !r) {
         ::unlink(tmp.c_str());
         return r;

@@ -1,0 +1,140 @@
+// The loader killed with SIGKILL at random points of a load: the hook binary is driven
+// directly (`appshare-hook NAME prepare begin -`, the domain XML on stdin), loading from a
+// throttled web server so that kills land in the middle of the copy. A base at its final name
+// must always be complete, the lock must be free afterwards, and the next run must succeed.
+#include "core/file_lock.hpp"
+#include "core/sha256.hpp"
+#include "support/hook_sandbox.hpp"
+#include "support/http_server.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace appshare;
+using namespace appshare::test;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Starts the hook binary with `xml` on its stdin; returns its pid.
+pid_t spawn_hook(const std::string& domain, const std::string& xml)
+{
+    int in[2];
+    REQUIRE(pipe(in) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_addclose(&fa, in[1]);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    const std::string bin = hook_bin().string();
+    std::vector<std::string> argv{bin, domain, "prepare", "begin", "-"};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    REQUIRE(posix_spawn(&pid, bin.c_str(), &fa, nullptr, args.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    // The XML is small: it fits the pipe buffer, so this never blocks on a killed child.
+    REQUIRE(write(in[1], xml.data(), xml.size()) == static_cast<ssize_t>(xml.size()));
+    close(in[1]);
+    return pid;
+}
+
+int wait_status(pid_t pid)
+{
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int count_parts(const fs::path& dir)
+{
+    int n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) n += e.path().filename().string().find(".part-") != std::string::npos;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a loader killed with SIGKILL never leaves a partial base or a held lock", "[hook][integration][kill]")
+{
+    const auto root = sandbox_root("kill");
+    HookFixture fx(root, 8);
+    // Only the web server is a source: about 0.5 s per load.
+    auto server = HttpServer::throttled(fx.source_dir, 16.0 * 1024 * 1024, root);
+    fx.config.allowed_url_prefixes = {server.url()};
+    fx.config.lock_wait = 30s;
+    const auto conf = root / "appshare.conf";
+    write_file(conf, fx.config_text());
+    REQUIRE(::setenv("APPSHARE_CONFIG", conf.c_str(), 1) == 0);
+    const std::string name = "kill" + unique_suffix();
+    auto meta = fx.metadata(name);
+    meta.source_files.clear();
+    meta.source_urls = {server.url("base.qcow2")};
+    const auto xml = fx.domain_xml(name, meta);
+    const auto final_path = fx.shared_base();
+    const auto lock_file = BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec());
+
+    // Watches the final name the whole time: whenever a file is there, it has the full size.
+    std::atomic<bool> stop{false};
+    std::atomic<int> short_sightings{0};
+    std::thread watcher([&] {
+        while (!stop) {
+            std::error_code ec;
+            const auto size = fs::file_size(final_path, ec);
+            if (!ec && size != fx.base_size) ++short_sightings;
+            std::this_thread::sleep_for(1ms);
+        }
+    });
+
+    std::mt19937 rng(static_cast<unsigned>(::getpid()));
+    std::uniform_int_distribution<int> delay_ms(0, 700);
+    int killed_mid_load = 0;
+    constexpr int kRounds = 24;
+    for (int round = 0; round < kRounds; ++round) {
+        const pid_t pid = spawn_hook(name, xml);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+        ::kill(pid, SIGKILL);
+        const int status = wait_status(pid);
+        INFO("round " << round << " status " << status);
+        if (count_parts(fx.config.shared_root) > 0) ++killed_mid_load;
+        if (fs::exists(final_path)) {
+            // Published: complete and right. Remove it so the next round loads again.
+            CHECK(*sha256_file(final_path) == fx.base_sha);
+            fs::remove(final_path);
+            fs::remove(final_path.string() + ".verified");
+        }
+        // The lock is free: the kernel dropped it with the process.
+        auto lock = FileLock::acquire(lock_file, 0ms, LockHolder{"test", ::getpid(), "test", "check"});
+        CHECK(lock);
+    }
+    stop = true;
+    watcher.join();
+    CHECK(short_sightings == 0);
+    INFO("kills that landed in the middle of a load: " << killed_mid_load);
+    CHECK(killed_mid_load >= kRounds / 3);
+
+    // The next run completes: base published and right, leftovers of the dead loaders removed.
+    const pid_t pid = spawn_hook(name, xml);
+    CHECK(wait_status(pid) == 0);
+    CHECK(*sha256_file(final_path) == fx.base_sha);
+    CHECK(count_parts(fx.config.shared_root) == 0);
+    CHECK(count_parts(fx.context_dir(name)) == 0);
+    CHECK(backing_of(fx.overlay(name)) == final_path.string());
+    ::unsetenv("APPSHARE_CONFIG");
+}
