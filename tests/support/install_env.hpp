@@ -1,0 +1,147 @@
+// Header-only helpers for the install/uninstall/list integration tests (inside
+// scripts/libvirt-sandbox.sh): a private appshare configuration with roots under the sandbox's
+// /var/lib/libvirt/images, a startup binary for install to register, running the `appshare`
+// command, and looking at what is left on disk and in libvirt.
+#pragma once
+
+#include "support/sample_bundle.hpp"
+#include "support/test_support.hpp"
+#include "virt/connection.hpp"
+#include "virt/domain.hpp"
+#include "virt/libvirt_error.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace appshare::test {
+
+inline std::string env_text(const char* name)
+{
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+}
+
+inline bool has(const std::string& haystack, const std::string& needle)
+{
+    return haystack.find(needle) != std::string::npos;
+}
+
+// A configuration of its own for each use (sections re-run in the same sandbox).
+struct InstallEnv {
+    std::filesystem::path root;     // /var/lib/libvirt/images/appshare-test-<pid>-<n>
+    std::filesystem::path shared;   // root/shared
+    std::filesystem::path contexts; // root/contexts
+    std::filesystem::path config;   // root/appshare.conf
+    std::filesystem::path hook;     // the startup binary install registers
+
+    InstallEnv()
+    {
+        INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
+        REQUIRE_FALSE(env_text("APPSHARE_SANDBOX").empty());
+        static std::atomic<int> counter{0};
+        root = "/var/lib/libvirt/images/appshare-test-" + std::to_string(::getpid()) + "-" +
+               std::to_string(counter++);
+        shared = root / "shared";
+        contexts = root / "contexts";
+        config = root / "appshare.conf";
+        std::filesystem::create_directories(root);
+        write_file(config, "shared_root = \"" + shared.string() + "\"\ncontext_root = \"" + contexts.string() +
+                               "\"\nlocal_root = \"" + (root / "local").string() + "\"\nlock_wait_seconds = 5\n");
+        ::setenv("APPSHARE_CONFIG", config.c_str(), 1);
+        const std::string built = APPSHARE_TEST_HOOK_BIN;
+        if (!built.empty()) {
+            hook = built;
+        } else {
+            hook = root / "hook.sh";
+            write_file(hook, "#!/bin/sh\ncat >/dev/null\nexit 0\n");
+            ::chmod(hook.c_str(), 0755);
+        }
+        ::setenv("APPSHARE_HOOK_BIN", hook.c_str(), 1);
+    }
+
+    // Files in the shared store whose names end with `suffix` (e.g. ".qcow2").
+    [[nodiscard]] std::vector<std::filesystem::path> shared_files(const std::string& suffix = "") const
+    {
+        std::vector<std::filesystem::path> out;
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(shared, ec)) {
+            const auto n = e.path().filename().string();
+            if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                out.push_back(e.path());
+            }
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    // Temporary files of interrupted loads (".<sha>.<kind>.part-…").
+    [[nodiscard]] std::vector<std::filesystem::path> part_files() const
+    {
+        std::vector<std::filesystem::path> out;
+        for (const auto& p : shared_files()) {
+            if (has(p.filename().string(), ".part-")) out.push_back(p);
+        }
+        return out;
+    }
+
+    [[nodiscard]] std::filesystem::path context(const std::string& name) const { return contexts / name; }
+};
+
+// Runs the appshare command with `args`.
+inline RunResult run_appshare(const std::vector<std::string>& args)
+{
+    std::vector<std::string> argv{appshare_bin().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+}
+
+inline std::string appshare_ok(const std::vector<std::string>& args)
+{
+    auto r = run_appshare(args);
+    INFO("appshare output:\n" << r.output);
+    REQUIRE(r.status == 0);
+    return r.output;
+}
+
+// A failed command's output is one line "appshare: <one sentence>."
+inline void check_one_sentence(const RunResult& r)
+{
+    INFO("appshare output:\n" << r.output);
+    CHECK(r.status != 0);
+    CHECK(r.output.rfind("appshare: ", 0) == 0);
+    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+    CHECK(r.output.size() > 2);
+    CHECK(r.output[r.output.size() - 2] == '.');
+}
+
+inline Connection connect_sandbox()
+{
+    silence_libvirt_stderr();
+    auto conn = open_connection("");
+    INFO((conn ? std::string() : conn.error().message));
+    REQUIRE(conn.has_value());
+    return std::move(conn).value();
+}
+
+inline bool domain_exists(const Connection& conn, const std::string& name)
+{
+    return lookup_domain(conn, name).has_value();
+}
+
+// A name no other test case or section uses.
+inline std::string unique_instance(const std::string& stem)
+{
+    static std::atomic<int> counter{0};
+    return stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+}  // namespace appshare::test
