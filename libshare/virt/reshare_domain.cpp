@@ -1,0 +1,35 @@
+#include "virt/reshare_domain.hpp"
+
+#include "core/file_lock.hpp"
+#include "core/instance_metadata.hpp"
+#include "core/instance_paths.hpp"
+#include "virt/domain.hpp"
+
+#include <unistd.h>
+
+namespace appshare {
+
+Result<ReshareOutcome> reshare_domain(const Connection& conn, std::string_view name, const Config& config, const LogFn& log)
+{
+    auto dom = lookup_domain(conn, name);
+    if (!dom) return std::move(dom).error();
+    auto state = domain_state(*dom);
+    if (!state) return std::move(state).error();
+    auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
+    if (!xml) return std::move(xml).error();
+    auto meta = read_instance_metadata(*xml, "the definition of domain " + std::string(name));
+    if (!meta) return std::move(meta).error();
+    if (!*meta) {
+        return make_error(ErrorCode::BadManifest, "domain " + std::string(name) +
+                                                      " was not installed by appshare (it has no appshare metadata); reshare only applies to appshare instances.");
+    }
+    auto paths = trusted_instance_paths(config, name, **meta);
+    if (!paths) return std::move(paths).error();
+    LoadOptions options;
+    options.holder = LockHolder{this_host_name(), static_cast<long>(::getpid()), "appshare reshare " + std::string(name), ""};
+    options.log = log;
+    const auto stopped = *state == DomainState::ShutOff ? DomainStopped::Yes : DomainStopped::No;
+    return reshare_instance(config, *paths, stopped, options);
+}
+
+}  // namespace appshare
