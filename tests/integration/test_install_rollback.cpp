@@ -1,0 +1,208 @@
+// appshare install is all or nothing: a taken name, a corrupt bundle, an unwritable shared
+// root, a libvirt refusal, a left-over context and Ctrl-C during the base copy each exit
+// non-zero with one sentence and leave no context, no domain and no partial base behind; an
+// existing domain of that name is never touched. (A base published complete may stay: it is
+// shared and verified.)
+#include "support/install_env.hpp"
+#include "virt/domain.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using namespace appshare;
+using namespace appshare::test;
+
+namespace {
+
+// Nothing of instance `name` is left: no domain, no context; no temporary file of a load; and
+// any base in the store is complete.
+void check_nothing_left(const InstallEnv& env, const Connection& conn, const std::string& name,
+                        const SampleBundle& bundle)
+{
+    CHECK_FALSE(domain_exists(conn, name));
+    CHECK_FALSE(fs::exists(fs::symlink_status(env.context(name))));
+    CHECK(env.part_files().empty());
+    for (const auto& base : env.shared_files(".qcow2")) CHECK(openssl_sha256(base) == bundle.sha256);
+}
+
+void damage_last_byte(const SampleBundle& b)
+{
+    std::fstream f(b.image, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(b.image_bytes - 1));
+    const char c = static_cast<char>(f.get());
+    f.seekp(static_cast<std::streamoff>(b.image_bytes - 1));
+    f.put(static_cast<char>(c ^ 0x5a));
+}
+
+std::string foreign_domain_xml(const std::string& name)
+{
+    return "<domain type='qemu'><name>" + name +
+           "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
+           "<os><type arch='x86_64'>hvm</type></os><devices/></domain>";
+}
+
+// Starts `appshare args...` with stdout+stderr to `log`; returns its pid.
+pid_t spawn_appshare(const std::vector<std::string>& args, const fs::path& log)
+{
+    std::vector<std::string> argv{appshare_bin().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    REQUIRE(rc == 0);
+    return pid;
+}
+
+int wait_status(pid_t pid)
+{
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("install leaves nothing behind when it fails", "[install][rollback][integration]")
+{
+    InstallEnv env;
+    TempDir scratch;
+    const auto bundle = make_sample_bundle(scratch / "bundle");
+    Connection conn = connect_sandbox();
+    const auto name = unique_instance("fail");
+
+    SECTION("a name taken by another domain: refused, that domain untouched, nothing loaded")
+    {
+        auto dom = define_domain(conn, foreign_domain_xml(name));
+        REQUIRE(dom.has_value());
+        const auto before = domain_xml(*dom, DomainXmlKind::Inactive).value();
+        const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
+        check_one_sentence(r);
+        CHECK(r.status == 10);
+        CHECK(has(r.output, name));
+        auto still = lookup_domain(conn, name);
+        REQUIRE(still.has_value());
+        CHECK(domain_xml(*still, DomainXmlKind::Inactive).value() == before);
+        CHECK_FALSE(fs::exists(env.context(name)));
+        CHECK(env.shared_files(".qcow2").empty());
+        REQUIRE(undefine_domain(*still).has_value());
+    }
+
+    SECTION("a name taken by an appshare instance: refused, that instance's context untouched")
+    {
+        appshare_ok({"install", bundle.dir.string(), "--name", name});
+        struct stat before {};
+        REQUIRE(::stat((env.context(name) / "disk.qcow2").c_str(), &before) == 0);
+        const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
+        check_one_sentence(r);
+        CHECK(r.status == 10);
+        struct stat after {};
+        REQUIRE(::stat((env.context(name) / "disk.qcow2").c_str(), &after) == 0);
+        CHECK(after.st_ino == before.st_ino);
+        CHECK(after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+        CHECK(domain_exists(conn, name));
+    }
+
+    SECTION("a context directory left over under that name: refused and kept")
+    {
+        fs::create_directories(env.context(name));
+        write_file(env.context(name) / "keep-me", "x");
+        const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
+        check_one_sentence(r);
+        CHECK(r.status == 10);
+        CHECK(fs::exists(env.context(name) / "keep-me"));
+        CHECK_FALSE(domain_exists(conn, name));
+    }
+
+    SECTION("a corrupt bundle: refused before anything is made")
+    {
+        damage_last_byte(bundle);
+        const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
+        check_one_sentence(r);
+        CHECK(r.status == 5);
+        CHECK(has(r.output, "SHA-256"));
+        check_nothing_left(env, conn, name, bundle);
+        CHECK(env.shared_files(".qcow2").empty());
+    }
+
+    SECTION("an unwritable shared root: refused, nothing made")
+    {
+        fs::create_directories(env.shared);
+        run_ok({"mount", "--bind", env.shared.string(), env.shared.string()});
+        run_ok({"mount", "-o", "remount,bind,ro", env.shared.string()});
+        const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
+        run_ok({"umount", env.shared.string()});
+        check_one_sentence(r);
+        CHECK(r.status == 7);
+        CHECK(has(r.output, env.shared.string()));
+        check_nothing_left(env, conn, name, bundle);
+        CHECK(env.shared_files(".qcow2").empty());
+    }
+
+    SECTION("libvirt refuses the domain: context removed, the published base may stay")
+    {
+        // No aarch64 emulator here: libvirt refuses to define such a domain.
+        REQUIRE_FALSE(fs::exists("/usr/bin/qemu-system-aarch64"));
+        auto manifest = sample_manifest(bundle);
+        manifest.replace(manifest.find("<arch>x86_64</arch>"), 19, "<arch>aarch64</arch>");
+        write_manifest(bundle, manifest);
+        const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
+        check_one_sentence(r);
+        CHECK(r.status == 8);
+        check_nothing_left(env, conn, name, bundle);
+        CHECK(fs::is_empty(env.contexts));
+    }
+}
+
+TEST_CASE("Ctrl-C during the base copy leaves nothing behind", "[install][rollback][integration]")
+{
+    InstallEnv env;
+    TempDir scratch;
+    SampleOptions big;
+    big.virtual_size = 1ULL << 30;
+    big.data_bytes = 512ULL << 20;
+    const auto bundle = make_sample_bundle(scratch / "bundle", big);
+    Connection conn = connect_sandbox();
+    const auto name = unique_instance("ctrlc");
+
+    const pid_t pid = spawn_appshare({"install", bundle.dir.string(), "--name", name}, scratch / "log");
+    // Wait for the copy to start (its temporary file appears), then interrupt it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    bool copying = false;
+    while (!copying && std::chrono::steady_clock::now() < deadline) {
+        copying = !env.part_files().empty();
+        if (!copying) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE(copying);
+    REQUIRE(::kill(pid, SIGINT) == 0);
+    const int status = wait_status(pid);
+
+    RunResult r{status, read_file(scratch / "log")};
+    check_one_sentence(r);
+    CHECK(status == 130);
+    CHECK(has(r.output, "interrupted"));
+    check_nothing_left(env, conn, name, bundle);
+    CHECK(env.shared_files(".qcow2").empty());
+    // The lock is free: the next install goes through.
+    appshare_ok({"install", bundle.dir.string(), "--name", name});
+    CHECK(env.shared_files(".qcow2").size() == 1);
+}
