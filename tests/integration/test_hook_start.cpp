@@ -85,7 +85,7 @@ std::uint64_t inode_of(const fs::path& p)
 
 }  // namespace
 
-TEST_CASE("eight domains sharing a missing base start in parallel; the base is loaded once", "[hook][integration]")
+TEST_CASE("eight domains sharing a missing base start in parallel and the base is loaded once", "[hook][integration]")
 {
     HookFixture fx(sandbox_root("parallel"), 32);
     fx.config.lock_wait = 120s;
