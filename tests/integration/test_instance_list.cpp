@@ -1,0 +1,123 @@
+// appshare list: instances with appliance, version, state, mode, base digest and context bytes
+// on disk; per base the number of instances; the storage saved against full copies.
+#include "support/install_env.hpp"
+#include "virt/domain.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+namespace fs = std::filesystem;
+using namespace appshare;
+using namespace appshare::test;
+
+namespace {
+
+// st_blocks × 512 of a directory and everything in it, counted here independently.
+std::uint64_t du_bytes(const fs::path& dir)
+{
+    struct stat st {};
+    REQUIRE(::lstat(dir.c_str(), &st) == 0);
+    std::uint64_t total = static_cast<std::uint64_t>(st.st_blocks) * 512;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        REQUIRE(::lstat(e.path().c_str(), &st) == 0);
+        total += static_cast<std::uint64_t>(st.st_blocks) * 512;
+    }
+    return total;
+}
+
+}  // namespace
+
+TEST_CASE("list shows instances per base and the storage saved", "[list][integration]")
+{
+    InstallEnv env;
+    TempDir scratch;
+    SampleOptions a_opts;
+    a_opts.name = "alpha";
+    a_opts.data_bytes = 8ULL << 20;
+    SampleOptions b_opts;
+    b_opts.name = "beta";
+    b_opts.version = "2.0";
+    b_opts.data_bytes = 2ULL << 20;
+    const auto a = make_sample_bundle(scratch / "a", a_opts);
+    const auto b = make_sample_bundle(scratch / "b", b_opts);
+    Connection conn = connect_sandbox();
+
+    SECTION("no instances: says so")
+    {
+        const auto out = appshare_ok({"list"});
+        CHECK(has(out, "No appshare instances"));
+        const auto j = nlohmann::json::parse(appshare_ok({"list", "--json"}));
+        CHECK(j["instances"].empty());
+        CHECK(j["storage"]["saved_bytes"] == 0);
+    }
+
+    SECTION("three of one appliance, one of another, and a foreign domain")
+    {
+        const std::vector<std::string> alphas = {unique_instance("a"), unique_instance("a"), unique_instance("a")};
+        const auto beta = unique_instance("b");
+        for (const auto& n : alphas) appshare_ok({"install", a.dir.string(), "--name", n});
+        appshare_ok({"install", b.dir.string(), "--name", beta});
+        const auto foreign = unique_instance("foreign");
+        auto dom = define_domain(conn, "<domain type='qemu'><name>" + foreign +
+                                           "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
+                                           "<os><type arch='x86_64'>hvm</type></os><devices/></domain>");
+        REQUIRE(dom.has_value());
+        auto running = lookup_domain(conn, alphas[0]);
+        REQUIRE(start_domain(*running).has_value());
+
+        const auto j = nlohmann::json::parse(appshare_ok({"list", "--json"}));
+        REQUIRE(j["instances"].size() == 4);
+        std::uint64_t alpha_ctx = 0;
+        for (const auto& i : j["instances"]) {
+            const std::string n = i["name"];
+            INFO(n);
+            CHECK(n != foreign);
+            CHECK(i["mode"] == "shared");
+            CHECK(i["context_bytes"] == du_bytes(env.context(n)));
+            CHECK(i["context_bytes"] > 0);
+            if (n == beta) {
+                CHECK(i["appliance"] == "beta");
+                CHECK(i["version"] == "2.0");
+                CHECK(i["base_sha256"] == b.sha256);
+                CHECK(i["base_bytes"] == b.image_bytes);
+                CHECK(i["state"] == "shut off");
+            } else {
+                CHECK(i["appliance"] == "alpha");
+                CHECK(i["base_sha256"] == a.sha256);
+                CHECK(i["state"] == (n == alphas[0] ? "running" : "shut off"));
+                alpha_ctx += i["context_bytes"].get<std::uint64_t>();
+            }
+        }
+        REQUIRE(j["bases"].size() == 2);
+        for (const auto& base : j["bases"]) {
+            if (base["sha256"] == a.sha256) {
+                CHECK(base["instances"] == 3);
+                CHECK(base["saved_bytes"] ==
+                      static_cast<std::int64_t>(3 * a.image_bytes) - static_cast<std::int64_t>(a.image_bytes + alpha_ctx));
+            } else {
+                CHECK(base["sha256"] == b.sha256);
+                CHECK(base["instances"] == 1);
+                CHECK(base["saved_bytes"] < 0);  // one instance: its context costs more than nothing
+            }
+        }
+        const auto& s = j["storage"];
+        CHECK(s["instances"] == 4);
+        CHECK(s["saved_bytes"] == s["full_copies_bytes"].get<std::int64_t>() - s["used_bytes"].get<std::int64_t>());
+        CHECK(s["ratio"].get<double>() ==
+              Approx(s["full_copies_bytes"].get<double>() / s["used_bytes"].get<double>()));
+        CHECK(s["ratio"].get<double>() > 1.5);
+
+        const auto text = appshare_ok({"list"});
+        CHECK(has(text, alphas[1]));
+        CHECK(has(text, a.sha256.substr(0, 12)));
+        CHECK(has(text, "3 instances"));
+        CHECK(has(text, "saved"));
+        CHECK_FALSE(has(text, foreign));
+
+        REQUIRE(destroy_domain(*running).has_value());
+        REQUIRE(undefine_domain(*dom).has_value());
+    }
+}

@@ -1,0 +1,74 @@
+// appshare uninstall: removes the domain and its context, never a shared base; refuses a
+// running instance unless --force, and a domain appshare did not make.
+#include "support/install_env.hpp"
+#include "virt/domain.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+namespace fs = std::filesystem;
+using namespace appshare;
+using namespace appshare::test;
+
+TEST_CASE("uninstall removes the instance and never the shared base", "[uninstall][integration]")
+{
+    InstallEnv env;
+    TempDir scratch;
+    const auto bundle = make_sample_bundle(scratch / "bundle");
+    Connection conn = connect_sandbox();
+    const auto name = unique_instance("gone");
+    appshare_ok({"install", bundle.dir.string(), "--name", name});
+    const fs::path base = env.shared / (bundle.sha256 + ".qcow2");
+    struct stat before {};
+    REQUIRE(::stat(base.c_str(), &before) == 0);
+
+    SECTION("a stopped instance: domain and context go, the base stays")
+    {
+        const auto out = appshare_ok({"uninstall", name});
+        CHECK(has(out, base.string()));
+        CHECK_FALSE(domain_exists(conn, name));
+        CHECK_FALSE(fs::exists(env.context(name)));
+        struct stat after {};
+        REQUIRE(::stat(base.c_str(), &after) == 0);
+        CHECK(after.st_ino == before.st_ino);
+        CHECK(openssl_sha256(base) == bundle.sha256);
+        // A second uninstall finds nothing.
+        const auto again = run_appshare({"uninstall", name});
+        check_one_sentence(again);
+        CHECK(again.status == 11);
+    }
+
+    SECTION("a running instance is refused without --force and stopped with it")
+    {
+        auto dom = lookup_domain(conn, name);
+        REQUIRE(start_domain(*dom).has_value());
+        const auto refused = run_appshare({"uninstall", name});
+        check_one_sentence(refused);
+        CHECK(refused.status == 12);
+        CHECK(has(refused.output, "--force"));
+        CHECK(domain_state(*dom).value() == DomainState::Running);
+        CHECK(fs::exists(env.context(name) / "disk.qcow2"));
+
+        const auto out = appshare_ok({"uninstall", name, "--force"});
+        CHECK(has(out, "stopped it first"));
+        CHECK_FALSE(domain_exists(conn, name));
+        CHECK_FALSE(fs::exists(env.context(name)));
+        CHECK(openssl_sha256(base) == bundle.sha256);
+    }
+
+    SECTION("a domain appshare did not make is refused and left alone")
+    {
+        const auto other = unique_instance("foreign");
+        auto dom = define_domain(conn, "<domain type='qemu'><name>" + other +
+                                           "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
+                                           "<os><type arch='x86_64'>hvm</type></os><devices/></domain>");
+        REQUIRE(dom.has_value());
+        const auto r = run_appshare({"uninstall", other, "--force"});
+        check_one_sentence(r);
+        CHECK(r.status == 11);
+        CHECK(has(r.output, "not installed by appshare"));
+        CHECK(domain_exists(conn, other));
+        REQUIRE(undefine_domain(*dom).has_value());
+    }
+}
