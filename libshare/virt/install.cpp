@@ -224,7 +224,8 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
         if (!published) return std::move(published).error();
     }
     if (r.lazy) {
-        out.base_action = InstallResult::BaseAction::Deferred;
+        out.base_action = store.is_verified(base_spec) ? InstallResult::BaseAction::Reused
+                                                       : InstallResult::BaseAction::Deferred;
     } else {
         auto published = publish(store, *bundle, base_spec, m.image.path, config, r);
         if (!published) return std::move(published).error();
