@@ -77,6 +77,18 @@ std::string run_ok(const std::vector<std::string>& argv)
     return r.output;
 }
 
+std::string run_ok_retrying(const std::vector<std::string>& argv, int attempts)
+{
+    RunResult r;
+    for (int i = 0; i < attempts; ++i) {
+        r = run(argv);
+        if (r.status == 0) return r.output;
+    }
+    INFO("command: " << argv[0] << " ...\n" << r.output);
+    REQUIRE(r.status == 0);
+    return r.output;
+}
+
 void write_file(const std::filesystem::path& p, const std::string& content)
 {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);

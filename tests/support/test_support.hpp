@@ -32,6 +32,10 @@ RunResult run(const std::vector<std::string>& argv);
 // Runs argv and fails the current test (Catch2 REQUIRE) unless it exits 0.
 std::string run_ok(const std::vector<std::string>& argv);
 
+// Like run_ok, but tries up to `attempts` times: for qemu-img's LUKS key setup, whose PBKDF
+// calibration fails now and then on a loaded machine ("Unable to get accurate CPU usage").
+std::string run_ok_retrying(const std::vector<std::string>& argv, int attempts = 4);
+
 void write_file(const std::filesystem::path& p, const std::string& content);
 std::string read_file(const std::filesystem::path& p);
 

@@ -53,7 +53,7 @@ void qemu_img_create(const std::vector<std::string>& args)
 {
     std::vector<std::string> argv{"qemu-img", "create", "-q"};
     argv.insert(argv.end(), args.begin(), args.end());
-    run_ok(argv);
+    test::run_ok_retrying(argv);
 }
 
 }  // namespace

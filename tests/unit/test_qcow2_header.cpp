@@ -182,7 +182,7 @@ TEST_CASE("qcow2 header reader reads images made by qemu-img", "[qcow2_header]")
         CHECK(*h->data_file == data.string());
     }
     SECTION("LUKS encryption") {
-        run_ok({"qemu-img", "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=abc", "-o",
+        test::run_ok_retrying({"qemu-img", "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=abc", "-o",
                 "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", base.string(), "16M"});
         auto h = read_qcow2_header(base);
         REQUIRE(h);
