@@ -26,11 +26,13 @@ std::string short_digest(const std::string& sha) { return sha.substr(0, 12); }
 // Removes what dead loaders left (only called with the lock held: no live loader exists).
 void remove_leftovers(const std::filesystem::path& final_path, const EnsureOptions& o)
 {
+    // The published file's and its verification record's temporary files.
     const auto prefix = temp_prefix_for(final_path);
+    const auto record_prefix = temp_prefix_for(record_path_for(final_path));
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(final_path.parent_path(), ec)) {
         const auto name = entry.path().filename().string();
-        if (name.rfind(prefix, 0) == 0) {
+        if (name.rfind(prefix, 0) == 0 || name.rfind(record_prefix, 0) == 0) {
             ::unlink(entry.path().c_str());
             log_line(o, "removed " + entry.path().string() + " left by an interrupted load");
         }

@@ -61,11 +61,15 @@ int wait_status(pid_t pid)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int count_parts(const fs::path& dir)
+// Temporary files in `dir` whose names start with `prefix` (default: any appshare temporary file).
+int count_parts(const fs::path& dir, const std::string& prefix = "")
 {
     int n = 0;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) n += e.path().filename().string().find(".part-") != std::string::npos;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const auto name = e.path().filename().string();
+        n += prefix.empty() ? name.find(".part-") != std::string::npos : name.rfind(prefix, 0) == 0;
+    }
     return n;
 }
 
@@ -112,12 +116,13 @@ TEST_CASE("a loader killed with SIGKILL never leaves a partial base or a held lo
         ::kill(pid, SIGKILL);
         const int status = wait_status(pid);
         INFO("round " << round << " status " << status);
-        if (count_parts(fx.config.shared_root) > 0) ++killed_mid_load;
         if (fs::exists(final_path)) {
             // Published: complete and right. Remove it so the next round loads again.
             CHECK(*sha256_file(final_path) == fx.base_sha);
             fs::remove(final_path);
             fs::remove(final_path.string() + ".verified");
+        } else if (count_parts(fx.config.shared_root, "." + final_path.filename().string() + ".part-") > 0) {
+            ++killed_mid_load;
         }
         // The lock is free: the kernel dropped it with the process.
         auto lock = FileLock::acquire(lock_file, 0ms, LockHolder{"test", ::getpid(), "test", "check"});
