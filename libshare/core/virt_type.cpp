@@ -1,16 +1,22 @@
 #include "core/virt_type.hpp"
 
+#include "core/kvm_probe.hpp"
+
 namespace appshare {
 namespace {
 
 bool known(std::string_view v) { return v == "kvm" || v == "qemu" || v == "auto"; }
 
-// Where a real "does KVM run guests here" probe belongs. Until there is one, TCG: it always works.
-std::string auto_virt_type() { return "qemu"; }
+std::string auto_virt_type(const KvmCheck& kvm_runs_guests)
+{
+    const bool kvm = kvm_runs_guests ? kvm_runs_guests() : probe_kvm().kvm_runs_guests;
+    return kvm ? "kvm" : "qemu";
+}
 
 }  // namespace
 
-Result<std::string> choose_virt_type(std::string_view requested, std::string_view configured)
+Result<std::string> choose_virt_type(std::string_view requested, std::string_view configured,
+                                     const KvmCheck& kvm_runs_guests)
 {
     if (!requested.empty() && !known(requested)) {
         return make_error(ErrorCode::Usage, "--virt-type '" + std::string(requested) +
@@ -21,7 +27,7 @@ Result<std::string> choose_virt_type(std::string_view requested, std::string_vie
                                                  "' in the appshare configuration is not one of kvm, qemu, auto; fix it.");
     }
     const std::string_view choice = !requested.empty() ? requested : (!configured.empty() ? configured : "auto");
-    if (choice == "auto") return auto_virt_type();
+    if (choice == "auto") return auto_virt_type(kvm_runs_guests);
     return std::string(choice);
 }
 

@@ -4,7 +4,7 @@
 
 using namespace appshare;
 
-TEST_CASE("choose_virt_type: the command line wins, auto is TCG for now", "[virt_type]")
+TEST_CASE("choose_virt_type: the command line wins, auto asks whether KVM runs guests", "[virt_type]")
 {
     SECTION("explicit values pass through")
     {
@@ -12,11 +12,18 @@ TEST_CASE("choose_virt_type: the command line wins, auto is TCG for now", "[virt
         CHECK(choose_virt_type("qemu", "kvm").value() == "qemu");
         CHECK(choose_virt_type("", "kvm").value() == "kvm");
     }
-    SECTION("auto and nothing choose qemu (TCG)")
+    SECTION("auto and nothing: TCG where KVM does not run guests, KVM where it does")
     {
-        CHECK(choose_virt_type("auto", "kvm").value() == "qemu");
-        CHECK(choose_virt_type("", "auto").value() == "qemu");
-        CHECK(choose_virt_type("", "").value() == "qemu");
+        int asked = 0;
+        const KvmCheck no_kvm = [&] { ++asked; return false; };
+        const KvmCheck kvm = [&] { ++asked; return true; };
+        CHECK(choose_virt_type("auto", "kvm", no_kvm).value() == "qemu");
+        CHECK(choose_virt_type("", "auto", no_kvm).value() == "qemu");
+        CHECK(choose_virt_type("", "", no_kvm).value() == "qemu");
+        CHECK(choose_virt_type("", "", kvm).value() == "kvm");
+        CHECK(asked == 4);
+        CHECK(choose_virt_type("qemu", "", kvm).value() == "qemu");
+        CHECK(asked == 4);  // an explicit choice never probes
     }
     SECTION("unknown values are refused with the right code")
     {
