@@ -271,6 +271,8 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     ds.network_type = m.network.type;
     ds.network_name = m.network.name;
     ds.console = m.console;
+    // The serial console's output, kept by virtlogd next to libvirt's own per-domain logs.
+    if (m.console == "serial") ds.serial_log = "/var/log/libvirt/qemu/" + r.name + "-serial.log";
     InstanceMetadata& meta = ds.metadata;
     meta.appliance_name = m.name;
     meta.appliance_version = m.version;

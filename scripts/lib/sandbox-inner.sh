@@ -10,6 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "libvirt-sandbox.sh: $*" >&2; exit 3; }
 
 for d in etc run lib log cache appshare-etc; do mkdir -p "$state/$d"; done
+# As the Debian packages lay it out: the QEMU driver's log folder exists before the daemon starts.
+mkdir -p "$state/log/qemu"
 
 # --- configuration: a copy of the host's /etc/libvirt with nothing that starts by itself -----
 cp -a /etc/libvirt/. "$state/etc/"
