@@ -1,30 +1,35 @@
 // appshare-hook: the startup binary libvirt runs as a qemu hook (registered in
-// /etc/libvirt/hooks/qemu.d/). Reads its arguments and the domain XML, lets the library decide
-// (core/hook_dispatch.hpp), prints what it says, exits with its status. Never links libvirt.
-#include "core/hook_dispatch.hpp"
-#include "core/interrupt.hpp"
+// /etc/libvirt/hooks/qemu.d/) at every operation on every domain of the host.
+//
+// It stays cheap for everything that is not its business: it links no library of its own and
+// decides from its arguments and a plain string search of stdin (core/hook_call.hpp) whether
+// the call needs work. Only then does it load libappshare-core (dlopen) and hand over to the
+// library (core/hook_dispatch.hpp), which does lock-and-load and prints the one sentence libvirt
+// shows on failure. Never links or calls libvirt.
+#include "core/hook_call.hpp"
 
-#include <array>
+#include <dlfcn.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <string>
 
-#include <unistd.h>
-
 namespace {
 
 // Reads all of stdin, keeping at most `cap` bytes (the rest is drained so libvirt's write
-// never fails).
-void read_stdin(appshare::HookRequest& request, std::size_t cap)
+// never fails). Returns true when it had to cut.
+bool read_stdin(std::string& out, std::size_t cap)
 {
-    std::array<char, 65536> buf{};
+    bool truncated = false;
+    char buf[65536];
     for (;;) {
-        const ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
+        const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        const auto room = cap - std::min(cap, request.stdin_xml.size());
-        if (static_cast<std::size_t>(n) > room) request.stdin_truncated = true;
-        request.stdin_xml.append(buf.data(), std::min(room, static_cast<std::size_t>(n)));
+        if (n <= 0) return truncated;
+        const std::size_t room = cap - std::min(cap, out.size());
+        if (static_cast<std::size_t>(n) > room) truncated = true;
+        out.append(buf, std::min(room, static_cast<std::size_t>(n)));
     }
 }
 
@@ -47,20 +52,29 @@ int main(int argc, char** argv)
         std::fputs("usage: appshare-hook DOMAIN OP SUBOP [EXTRA] < domain.xml (run by libvirt as a qemu hook)\n", stderr);
         return 2;
     }
-    appshare::HookRequest request;
-    request.domain = argv[1];
-    request.op = argv[2];
-    request.subop = argv[3];
-    request.extra = argc > 4 ? argv[4] : "";
-    if (appshare::classify_hook_call(request.op, request.subop) == appshare::HookAction::PassThrough) {
-        // Cheapest path: nothing to do. Drain stdin anyway so libvirt's write never fails.
-        read_stdin(request, 0);
+    const auto action = appshare::classify_hook_call(argv[2], argv[3]);
+    std::string xml;
+    if (action == appshare::HookAction::PassThrough) {
+        read_stdin(xml, 0);
         return 0;
     }
-    appshare::install_interrupt_handlers();
-    read_stdin(request, appshare::kHookStdinCap);
-    const auto response = appshare::run_hook(request);
-    write_all(STDOUT_FILENO, response.stdout_text);
-    write_all(STDERR_FILENO, response.stderr_text);
-    return response.exit_status;
+    const bool truncated = read_stdin(xml, appshare::kHookStdinCap);
+    if (action == appshare::HookAction::EchoXml) {
+        // A filter operation: print the XML back unchanged (empty output also means
+        // unchanged, which is what a truncated input gets).
+        if (!truncated) write_all(STDOUT_FILENO, xml);
+        return 0;
+    }
+    if (xml.find(appshare::kHookMetadataMarker) == std::string::npos) return 0;  // not an appshare domain
+
+    void* core = dlopen(APPSHARE_CORE_SONAME, RTLD_NOW | RTLD_LOCAL);
+    auto entry = core != nullptr ? reinterpret_cast<appshare::HookEntryFn>(dlsym(core, appshare::kHookEntrySymbol)) : nullptr;
+    if (entry == nullptr) {
+        const char* why = dlerror();
+        std::fprintf(stderr, "appshare-hook cannot load %s (%s); reinstall appshare.\n", APPSHARE_CORE_SONAME,
+                     why != nullptr ? why : "entry point missing");
+        // Refuse only a start (prepare); bookkeeping calls never fail a domain.
+        return action == appshare::HookAction::Prepare ? 1 : 0;
+    }
+    return entry(argv[1], argv[2], argv[3], argc > 4 ? argv[4] : "", xml.data(), xml.size(), truncated ? 1 : 0);
 }

@@ -53,15 +53,7 @@ void log_usage(const HookLog& log, const Config& config, const InstancePaths& pa
 
 }  // namespace
 
-HookAction classify_hook_call(std::string_view op, std::string_view subop) noexcept
-{
-    if (op == "prepare" && subop == "begin") return HookAction::Prepare;
-    if (op == "started" && subop == "begin") return HookAction::Started;
-    if (op == "release" && subop == "end") return HookAction::Release;
-    if (op == "reconnect" && subop == "begin") return HookAction::Reconnect;
-    if ((op == "migrate" || op == "restore") && subop == "begin") return HookAction::EchoXml;
-    return HookAction::PassThrough;
-}
+static_assert(kHookMetadataMarker == kMetadataNamespace, "the hook's cheap test must look for the metadata namespace");
 
 HookResponse run_hook(const HookRequest& request, const std::filesystem::path& config_path)
 {

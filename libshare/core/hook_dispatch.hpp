@@ -14,16 +14,13 @@
 // logged and never fail a call: only `prepare begin` may refuse a start.
 #pragma once
 
+#include "core/hook_call.hpp"
+
 #include <filesystem>
 #include <string>
 #include <string_view>
 
 namespace appshare {
-
-enum class HookAction { PassThrough, Prepare, Started, Release, Reconnect, EchoXml };
-
-// Which action an (op, subop) pair calls for.
-[[nodiscard]] HookAction classify_hook_call(std::string_view op, std::string_view subop) noexcept;
 
 struct HookRequest {
     std::string domain;
@@ -39,9 +36,6 @@ struct HookResponse {
     std::string stdout_text;  // XML for the filter operations, else empty
     std::string stderr_text;  // the one sentence libvirt shows, only on failure
 };
-
-// Stdin is read up to this many bytes (domain XML is small; more is not a domain).
-inline constexpr std::size_t kHookStdinCap = 16 * 1024 * 1024;
 
 // Handles one hook call. `config_path`: as for load_config (empty: $APPSHARE_CONFIG or
 // /etc/appshare/appshare.conf).
