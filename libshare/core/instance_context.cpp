@@ -64,9 +64,17 @@ std::optional<std::filesystem::path> read_link(const std::filesystem::path& link
 Result<bool> point_link(const std::filesystem::path& link, const std::filesystem::path& target)
 {
     if (read_link(link) == target) return false;
+    // Only a symlink (ours, pointing elsewhere) or nothing is replaced; any other file at that
+    // name is not ours to destroy.
     struct stat st {};
-    if (::lstat(link.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        return make_error(ErrorCode::UnsafePath, "boot link " + link.string() + " is a directory; remove it and start the domain again.");
+    if (::lstat(link.c_str(), &st) == 0) {
+        if (!S_ISLNK(st.st_mode)) {
+            return make_error(ErrorCode::UnsafePath, "boot link " + link.string() +
+                                                         " is not a symbolic link; appshare will not replace it, move it away and start the domain again.");
+        }
+    } else if (errno != ENOENT) {
+        return make_error(ErrorCode::Io, "cannot inspect " + link.string() + ": " + std::strerror(errno) +
+                                             "; check permissions in " + link.parent_path().string() + ".");
     }
     const auto tmp = temp_name_in(link);
     ::unlink(tmp.c_str());

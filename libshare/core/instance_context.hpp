@@ -41,7 +41,8 @@ struct OverlayBacking {
 // overlay if missing (at a temporary name, then renamed into place; its size is the base's
 // virtual size), rebases it when its backing file is another of `known_stores`' copies of the
 // same base or the format is not recorded, and re-points every boot link (symlink at a temporary
-// name + rename). Returns true if anything changed. UnsafeImage when the overlay is backed by
+// name + rename; only a symlink or nothing is replaced, UnsafePath when anything else is at the
+// link's name). Returns true if anything changed. UnsafeImage when the overlay is backed by
 // anything else.
 [[nodiscard]] Result<bool> point_context_at(const InstancePaths& paths, const BlobStore& store,
                                             const std::vector<BlobStore>& known_stores, const LogFn& log);

@@ -22,14 +22,21 @@ Result<void> check_store_path(std::string_view domain, const BlobSpec& spec, con
     return check_inside_root(expected, config.shared_root, std::string(field));
 }
 
-Result<void> check_context_child(std::string_view domain, const std::filesystem::path& p,
-                                 const std::filesystem::path& context_dir, std::string_view field)
+// The metadata must name exactly the path the layout gives: no other file, no other context.
+Result<void> check_exact(std::string_view domain, std::string_view field, const std::filesystem::path& named,
+                         const std::filesystem::path& expected)
 {
-    if (p.parent_path() != context_dir || p.filename().empty() || p.filename() == "." || p.filename() == "..") {
-        return unsafe(domain, "the metadata's " + std::string(field) + " " + p.string() +
-                                  " is not a file directly inside the context directory " + context_dir.string());
-    }
-    return ok();
+    if (named == expected) return ok();
+    return unsafe(domain, "the metadata's " + std::string(field) + " " + named.string() + " is not " +
+                              expected.string() + ", the " + std::string(field) + " of domain " + std::string(domain) +
+                              " (a copy of another domain's definition keeps that domain's metadata)");
+}
+
+Result<std::uint64_t> required_size(std::string_view domain, const StoredFile& f, std::string_view field)
+{
+    if (f.size > 0) return f.size;
+    return make_error(ErrorCode::BadManifest, "domain " + std::string(domain) + ": the metadata's " +
+                                                  std::string(field) + " has no size; reinstall the instance with 'appshare install'.");
 }
 
 }  // namespace
@@ -42,49 +49,60 @@ std::vector<const BootFile*> InstancePaths::boot_files() const
     return out;
 }
 
+std::filesystem::path instance_lock_path(const std::filesystem::path& context_dir)
+{
+    return context_dir / ".instance.lock";
+}
+
+Result<ContextLayout> trusted_context_layout(const Config& config, std::string_view domain, const InstanceMetadata& meta)
+{
+    if (auto n = check_instance_name(domain); !n) {
+        return unsafe(domain, "the domain's name is not a valid instance name (1 to 63 letters, digits, '.', '_' or '-', "
+                              "starting with a letter or digit), so it cannot name a context directory");
+    }
+    const auto layout = context_layout(config.context_root, domain);
+    if (auto c = check_exact(domain, "context directory", meta.context_dir, layout.dir); !c) return std::move(c).error();
+    if (auto c = check_exact(domain, "overlay", meta.overlay, layout.overlay); !c) return std::move(c).error();
+    if (meta.kernel) {
+        if (auto c = check_exact(domain, "kernel link", meta.kernel->link, layout.kernel_link); !c) return std::move(c).error();
+    }
+    if (meta.initrd) {
+        if (auto c = check_exact(domain, "initrd link", meta.initrd->link, layout.initrd_link); !c) return std::move(c).error();
+    }
+    if (auto c = check_inside_root(layout.dir, config.context_root, "context directory"); !c) return std::move(c).error();
+    return layout;
+}
+
 Result<InstancePaths> trusted_instance_paths(const Config& config, std::string_view domain, const InstanceMetadata& meta)
 {
+    auto layout = trusted_context_layout(config, domain, meta);
+    if (!layout) return std::move(layout).error();
+
     InstancePaths p;
     p.domain = std::string(domain);
-    p.base = BlobSpec{meta.base.sha256, meta.base.format, meta.base.format,
-                      meta.base.size > 0 ? std::optional<std::uint64_t>(meta.base.size) : std::nullopt};
+    auto base_size = required_size(domain, meta.base, "base");
+    if (!base_size) return std::move(base_size).error();
+    p.base = BlobSpec{meta.base.sha256, meta.base.format, meta.base.format, *base_size};
     if (auto c = check_store_path(domain, p.base, meta.base.path, config, "base"); !c) return std::move(c).error();
+    p.context_dir = layout->dir;
+    p.overlay = layout->overlay;
+    p.lock_file = instance_lock_path(layout->dir);
 
-    const auto dir = meta.context_dir;
-    if (dir.parent_path() != config.context_root || dir.filename().empty() || dir.filename() == "." ||
-        dir.filename() == "..") {
-        return unsafe(domain, "the metadata's context directory " + dir.string() +
-                                  " is not a directory directly inside the context root " + config.context_root.string());
-    }
-    if (auto c = check_inside_root(dir, config.context_root, "context directory"); !c) return std::move(c).error();
-    p.context_dir = dir;
-    if (auto c = check_context_child(domain, meta.overlay, dir, "overlay"); !c) return std::move(c).error();
-    if (auto c = check_inside_root(meta.overlay, config.context_root, "overlay"); !c) return std::move(c).error();
-    p.overlay = meta.overlay;
-    p.lock_file = dir / ".instance.lock";
-
-    const auto boot = [&](const std::optional<StoredFile>& f, const char* kind) -> Result<std::optional<BootFile>> {
+    const auto boot = [&](const std::optional<StoredFile>& f, const char* kind,
+                          const std::filesystem::path& link) -> Result<std::optional<BootFile>> {
         if (!f) return std::optional<BootFile>{};
-        BootFile b{BlobSpec{f->sha256, kind, "", f->size > 0 ? std::optional<std::uint64_t>(f->size) : std::nullopt}, f->link};
+        auto size = required_size(domain, *f, kind);
+        if (!size) return std::move(size).error();
+        BootFile b{BlobSpec{f->sha256, kind, "", *size}, link};
         if (auto c = check_store_path(domain, b.spec, f->path, config, kind); !c) return std::move(c).error();
-        if (auto c = check_context_child(domain, f->link, dir, std::string(kind) + " link"); !c) return std::move(c).error();
-        if (f->link == meta.overlay || f->link.filename() == ".instance.lock" || f->link.filename() == "instance.json") {
-            return unsafe(domain, "the metadata's " + std::string(kind) + " link " + f->link.string() + " names another context file");
-        }
         return std::optional<BootFile>{std::move(b)};
     };
-    auto k = boot(meta.kernel, "kernel");
+    auto k = boot(meta.kernel, "kernel", layout->kernel_link);
     if (!k) return std::move(k).error();
     p.kernel = std::move(*k);
-    auto i = boot(meta.initrd, "initrd");
+    auto i = boot(meta.initrd, "initrd", layout->initrd_link);
     if (!i) return std::move(i).error();
     p.initrd = std::move(*i);
-    if (p.kernel && p.initrd && p.kernel->link == p.initrd->link) {
-        return unsafe(domain, "the kernel and initrd links are the same file " + p.kernel->link.string());
-    }
-    if (meta.overlay.filename() == ".instance.lock" || meta.overlay.filename() == "instance.json") {
-        return unsafe(domain, "the overlay " + meta.overlay.string() + " names another context file");
-    }
     p.source_files = meta.source_files;
     p.source_urls = meta.source_urls;
     return p;

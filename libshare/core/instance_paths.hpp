@@ -1,12 +1,15 @@
 // The files of one appshare instance, derived from its (untrusted) domain metadata and checked
-// against the host's configuration: the base and boot files must be exactly where the shared
-// store keeps them for their digests, the context directory must be a direct child of the
-// context root, and the overlay, boot links and state file must be direct children of the
-// context directory; nothing may go through a symbolic link.
+// against the host's configuration. The context is never taken from the metadata: it is
+// context_layout(context_root, <the domain's own name>) (core/context.hpp), and metadata naming
+// any other context directory, overlay or boot link is refused, so one domain's metadata can
+// never reach another instance's files (a `virsh dumpxml` clone keeps its original's metadata).
+// The base and boot files must be exactly where the shared store keeps them for their digests,
+// with their sizes given; nothing may go through a symbolic link.
 #pragma once
 
 #include "core/blob_store.hpp"
 #include "core/config.hpp"
+#include "core/context.hpp"
 #include "core/instance_metadata.hpp"
 #include "core/result.hpp"
 
@@ -39,8 +42,23 @@ struct InstancePaths {
     [[nodiscard]] std::vector<const BootFile*> boot_files() const;
 };
 
-// Derives and checks the instance's paths. Errors: UnsafePath naming the offending field and
-// path; Io when a path cannot be inspected.
+// The lock file of the instance whose context directory is `context_dir`.
+[[nodiscard]] std::filesystem::path instance_lock_path(const std::filesystem::path& context_dir);
+
+// The context of domain `domain`: context_layout(config.context_root, domain), after checking
+// that the domain's name can name a directory (check_instance_name), that the metadata's
+// context directory, overlay and kernel/initrd links are exactly that layout's, and that the
+// context directory is not (and does not go through) a symbolic link. The one check the hook,
+// reshare, uninstall and list use before touching a context. Errors: UnsafePath naming the
+// field, the path the metadata gives and the one expected; Io when a path cannot be inspected.
+[[nodiscard]] Result<ContextLayout> trusted_context_layout(const Config& config, std::string_view domain,
+                                                           const InstanceMetadata& meta);
+
+// Derives and checks the instance's paths: the context from trusted_context_layout, the base
+// and boot files at the shared store's paths for their digests. Every spec has its size (the
+// metadata must give base, kernel and initrd sizes > 0: BadManifest otherwise), so a load never
+// copies more than that. Errors: UnsafePath naming the offending field and path; BadManifest;
+// Io when a path cannot be inspected.
 [[nodiscard]] Result<InstancePaths> trusted_instance_paths(const Config& config, std::string_view domain,
                                                            const InstanceMetadata& meta);
 

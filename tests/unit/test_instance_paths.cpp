@@ -1,8 +1,12 @@
 #include "core/instance_paths.hpp"
 
+#include "core/hook_dispatch.hpp"
+#include "core/sha256.hpp"
 #include "support/hook_fixture.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <sys/stat.h>
 
 using namespace appshare;
 namespace fs = std::filesystem;
@@ -36,7 +40,7 @@ TEST_CASE("instance paths from metadata are checked against the configuration", 
     SECTION("a context directory that is not a direct child of the context root") {
         meta.context_dir = fx.config.context_root / "a" / "b";
         meta.overlay = meta.context_dir / "disk.qcow2";
-        refused(meta, "context root");
+        refused(meta, "context directory");
         meta.context_dir = "/etc";
         meta.overlay = "/etc/disk.qcow2";
         refused(meta, "context");
@@ -54,7 +58,7 @@ TEST_CASE("instance paths from metadata are checked against the configuration", 
                                  "/boot/vmlinuz"};
         refused(meta, "kernel link");
         meta.kernel->link = fx.context_dir("web1") / "instance.json";
-        refused(meta, "another context file");
+        refused(meta, "kernel link");
     }
     SECTION("boot files must be at their store path") {
         meta.kernel = StoredFile{std::string(64, 'c'), 10, "", "/boot/vmlinuz", fx.context_dir("web1") / "vmlinuz"};
@@ -65,4 +69,138 @@ TEST_CASE("instance paths from metadata are checked against the configuration", 
         REQUIRE(p->boot_files().size() == 1);
         CHECK(p->kernel->spec.kind == "kernel");
     }
+}
+
+TEST_CASE("instance paths are the domain's own context layout, never another's", "[instance_paths]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    const std::string kernel_sha(64, 'c');
+    const auto with_kernel = [&](const std::string& name) {
+        auto m = fx.metadata(name);
+        m.kernel = StoredFile{kernel_sha, 10, "", fx.config.shared_root / (kernel_sha + ".kernel"),
+                              fx.context_dir(name) / "vmlinuz"};
+        m.initrd = StoredFile{std::string(64, 'd'), 10, "", fx.config.shared_root / (std::string(64, 'd') + ".initrd"),
+                              fx.context_dir(name) / "initrd.img"};
+        return m;
+    };
+    const auto refused = [&](const std::string& domain, const InstanceMetadata& m, const std::string& needle) {
+        auto p = trusted_instance_paths(fx.config, domain, m);
+        REQUIRE_FALSE(p);
+        CHECK(p.error().code == ErrorCode::UnsafePath);
+        CHECK_THAT(p.error().message, Catch::Contains(needle));
+    };
+
+    SECTION("the installed layout with boot files is accepted and taken from the layout") {
+        auto p = trusted_instance_paths(fx.config, "web1", with_kernel("web1"));
+        INFO((p ? std::string() : p.error().message));
+        REQUIRE(p);
+        CHECK(p->context_dir == fx.context_dir("web1"));
+        CHECK(p->overlay == fx.context_dir("web1") / "disk.qcow2");
+        CHECK(p->kernel->link == fx.context_dir("web1") / "vmlinuz");
+        CHECK(p->initrd->link == fx.context_dir("web1") / "initrd.img");
+    }
+    SECTION("another domain's context directory (a dumpxml clone keeps it)") {
+        refused("web2", fx.metadata("web1"), fx.context_dir("web1").string());
+        refused("web2", with_kernel("web1"), "web2");
+    }
+    SECTION("another file of the right directory as overlay") {
+        auto m = fx.metadata("web1");
+        m.overlay = fx.context_dir("web1") / "evil.qcow2";
+        refused("web1", m, "overlay");
+    }
+    SECTION("another file of the right directory as kernel or initrd link") {
+        auto m = with_kernel("web1");
+        m.kernel->link = fx.context_dir("web1") / "disk.qcow2";
+        refused("web1", m, "kernel link");
+        m = with_kernel("web1");
+        m.initrd->link = fx.context_dir("web1") / "vmlinuz";
+        refused("web1", m, "initrd link");
+    }
+    SECTION("a domain name that cannot name a context directory") {
+        for (const std::string bad : {"..", ".", "a/b", ""}) {
+            INFO(bad);
+            auto m = fx.metadata("web1");
+            m.context_dir = fx.config.context_root / bad;
+            m.overlay = m.context_dir / "disk.qcow2";
+            CHECK_FALSE(trusted_instance_paths(fx.config, bad, m));
+        }
+    }
+    SECTION("the same checks for the context alone (uninstall, list)") {
+        auto l = trusted_context_layout(fx.config, "web1", fx.metadata("web1"));
+        REQUIRE(l);
+        CHECK(l->dir == fx.context_dir("web1"));
+        auto other = trusted_context_layout(fx.config, "web2", fx.metadata("web1"));
+        REQUIRE_FALSE(other);
+        CHECK(other.error().code == ErrorCode::UnsafePath);
+        auto m = fx.metadata("web1");
+        m.context_dir = "/";
+        m.overlay = "/disk.qcow2";
+        CHECK_FALSE(trusted_context_layout(fx.config, "web1", m));
+    }
+}
+
+TEST_CASE("instance metadata must give the base's size", "[instance_paths]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    auto m = fx.metadata("web1");
+    m.base.size = 0;
+    auto p = trusted_instance_paths(fx.config, "web1", m);
+    REQUIRE_FALSE(p);
+    CHECK(p.error().code == ErrorCode::BadManifest);
+    CHECK_THAT(p.error().message, Catch::Contains("size"));
+    m = fx.metadata("web1");
+    auto ok = trusted_instance_paths(fx.config, "web1", m);
+    REQUIRE(ok);
+    REQUIRE(ok->base.size);
+    CHECK(*ok->base.size == fx.base_size);
+}
+
+TEST_CASE("the hook refuses metadata aimed at another instance's context and leaves it unchanged", "[instance_paths][hook_dispatch]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    const auto conf = dir / "appshare.conf";
+    test::write_file(conf, fx.config_text());
+    const auto prepare = [&](const std::string& domain, const std::string& xml) {
+        return run_hook(HookRequest{domain, "prepare", "begin", "-", xml, false}, conf);
+    };
+    // The victim, started once: its overlay exists.
+    auto victim = prepare("victim", fx.domain_xml("victim"));
+    INFO(victim.stderr_text);
+    REQUIRE(victim.exit_status == 0);
+    const auto disk = fx.overlay("victim");
+    struct stat before {};
+    REQUIRE(::lstat(disk.c_str(), &before) == 0);
+    REQUIRE(S_ISREG(before.st_mode));
+    const auto disk_sha = sha256_file(disk);
+    REQUIRE(disk_sha);
+
+    // A kernel the stores can provide, so nothing but the path checks stands in the way.
+    const std::string kernel = "not really a kernel";
+    const std::string kernel_sha = [&] { Sha256 h; h.update(kernel); return h.hex_digest(); }();
+    fs::create_directories(fx.config.local_root);
+    test::write_file(fx.config.local_root / (kernel_sha + ".kernel"), kernel);
+
+    auto evil = fx.metadata("evil");
+    evil.context_dir = fx.context_dir("victim");
+
+    SECTION("overlay and kernel link inside the victim's context") {
+        evil.overlay = fx.context_dir("victim") / "evil.qcow2";
+        evil.kernel = StoredFile{kernel_sha, kernel.size(), "", fx.config.shared_root / (kernel_sha + ".kernel"), disk};
+    }
+    SECTION("the victim's own overlay") {
+        evil.overlay = disk;
+    }
+    auto r = prepare("evil", fx.domain_xml("evil", evil));
+    CHECK(r.exit_status == static_cast<int>(ErrorCode::UnsafePath));
+    CHECK_THAT(r.stderr_text, Catch::Contains("victim"));
+    struct stat after {};
+    REQUIRE(::lstat(disk.c_str(), &after) == 0);
+    CHECK(S_ISREG(after.st_mode));
+    CHECK(after.st_ino == before.st_ino);
+    CHECK(sha256_file(disk).value() == *disk_sha);
+    CHECK_FALSE(fs::exists(fx.context_dir("victim") / "evil.qcow2"));
+    CHECK_FALSE(fs::exists(fx.context_dir("evil")));
 }
