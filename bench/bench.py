@@ -113,7 +113,10 @@ def make_bundle(label, data_bytes, virtual_bytes):
     os.makedirs(f"{d}/images", exist_ok=True)
     run(["qemu-img", "create", "-q", "-f", "qcow2", img, str(virtual_bytes)])
     if data_bytes:
-        run(["qemu-io", "-f", "qcow2", "-c", f"write -P 0x61 0 {data_bytes}", img])
+        cmds = []  # qemu-io writes at most 2 GiB per request
+        for off in range(0, data_bytes, GiB):
+            cmds += ["-c", f"write -P 0x61 {off} {min(GiB, data_bytes - off)}"]
+        run(["qemu-io", "-f", "qcow2", *cmds, img])
     digest = sha256_of(img)
     size = os.path.getsize(img)
     manifest = f"""<appliance format="1">
