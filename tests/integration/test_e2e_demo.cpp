@@ -1,0 +1,554 @@
+// End to end, through the user's path: the demo appliance bundle (scripts/make-demo-bundle.sh)
+// installed with the built `appshare install`, the hook it registers in the private daemon's
+// qemu.d/ (made visible with `appshare hook register --reload`), plain `virsh start`, and the
+// guests booting under TCG to their ready line in the serial log that install names in the
+// domain XML (/var/log/libvirt/qemu/<name>-serial.log, written by virtlogd, appended to).
+//
+// Set APPSHARE_DEMO_BUNDLE=DIR to use an already built bundle instead of building one per test
+// case, and APPSHARE_DEMO_BOOT_TIMEOUT=SECONDS to change the wait for a ready line (default 180).
+#include "support/hook_fixture.hpp"
+#include "support/install_env.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace appshare::test;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The private daemon's configuration for appshare (the hook reads /etc/appshare/appshare.conf;
+// the command is pointed at the same file), with roots of its own under the sandbox's images.
+struct E2eEnv {
+    fs::path root, shared, contexts, local, hook_log;
+    fs::path config = "/etc/appshare/appshare.conf";
+
+    explicit E2eEnv(const std::vector<fs::path>& allowed_source_dirs = {})
+    {
+        INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
+        REQUIRE_FALSE(env_text("APPSHARE_SANDBOX").empty());
+        root = "/var/lib/libvirt/images/appshare-e2e-" + std::to_string(::getpid());
+        shared = root / "shared";
+        contexts = root / "contexts";
+        local = root / "local";
+        hook_log = root / "hook.log";
+        fs::create_directories(root);
+        std::string dirs;
+        for (const auto& d : allowed_source_dirs) dirs += (dirs.empty() ? "\"" : ", \"") + d.string() + "\"";
+        fs::create_directories(config.parent_path());
+        write_file(config, "shared_root = \"" + shared.string() + "\"\ncontext_root = \"" + contexts.string() +
+                               "\"\nlocal_root = \"" + local.string() + "\"\nlock_wait_seconds = 120\nlog = \"" +
+                               hook_log.string() + "\"\nvirt_type = \"qemu\"\nallowed_source_dirs = [" + dirs + "]\n");
+        ::setenv("APPSHARE_CONFIG", config.c_str(), 1);
+        const fs::path hook = APPSHARE_TEST_HOOK_BIN;
+        INFO("build the appshare-hook target first");
+        REQUIRE(fs::exists(hook));
+        ::setenv("APPSHARE_HOOK_BIN", hook.c_str(), 1);
+    }
+
+    [[nodiscard]] std::string hook_log_text() const
+    {
+        std::error_code ec;
+        return fs::exists(hook_log, ec) ? read_file(hook_log) : "(no hook log)";
+    }
+
+    [[nodiscard]] int hook_log_count(const std::string& needle) const
+    {
+        const auto text = hook_log_text();
+        int n = 0;
+        for (std::size_t p = 0; (p = text.find(needle, p)) != std::string::npos; p += needle.size()) ++n;
+        return n;
+    }
+
+    // Files in `dir` whose names end with `suffix`.
+    [[nodiscard]] static std::vector<fs::path> files_in(const fs::path& dir, const std::string& suffix)
+    {
+        std::vector<fs::path> out;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(dir, ec)) {
+            const auto n = e.path().filename().string();
+            if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                out.push_back(e.path());
+            }
+        }
+        return out;
+    }
+};
+
+// The text of the first <tag ...>TEXT</tag> after `from` in `xml`, or "".
+std::string element_text(const std::string& xml, const std::string& tag, const std::string& from = "")
+{
+    const auto begin = from.empty() ? 0 : xml.find(from);
+    if (begin == std::string::npos) return "";
+    const std::regex re("<" + tag + "(\\s[^>]*)?>([^<]*)</" + tag + ">");
+    std::smatch m;
+    const std::string rest = xml.substr(begin);
+    return std::regex_search(rest, m, re) ? m[2].str() : "";
+}
+
+struct DemoBundle {
+    fs::path dir;
+    std::string sha256;    // of images/base.qcow2, from the manifest
+    std::string version;
+};
+
+// The demo bundle: built into scratch/bundle, or $APPSHARE_DEMO_BUNDLE. With `with_source`,
+// the manifest names the bundle's own image as a <sources> file the hook may reload from (a
+// given bundle is then copied into scratch and its manifest extended).
+DemoBundle demo_bundle(const TempDir& scratch, bool with_source)
+{
+    const fs::path dir = scratch / "bundle";
+    const fs::path image = dir / "images/base.qcow2";
+    const auto t0 = Clock::now();
+    if (const auto given = env_text("APPSHARE_DEMO_BUNDLE"); !given.empty()) {
+        if (!with_source) return DemoBundle{given, element_text(read_file(fs::path(given) / "appliance.xml"), "sha256", "<image "),
+                                            element_text(read_file(fs::path(given) / "appliance.xml"), "version")};
+        run_ok({"cp", "-a", given, dir.string()});
+        auto xml = read_file(dir / "appliance.xml");
+        const auto at = xml.find("  </base>");
+        REQUIRE(at != std::string::npos);
+        REQUIRE(xml.find("<sources>") == std::string::npos);
+        xml.insert(at, "    <sources>\n      <file path=\"" + image.string() + "\"/>\n    </sources>\n");
+        write_file(dir / "appliance.xml", xml);
+    } else {
+        std::vector<std::string> argv{"bash", (source_dir() / "scripts/make-demo-bundle.sh").string()};
+        if (with_source) argv.insert(argv.end(), {"--source-file", image.string()});
+        argv.push_back(dir.string());
+        run_ok(argv);
+        const std::chrono::duration<double> took = Clock::now() - t0;
+        std::cerr << "e2e: demo bundle built in " << took.count() << " s\n";
+    }
+    const auto xml = read_file(dir / "appliance.xml");
+    DemoBundle b{dir, element_text(xml, "sha256", "<image "), element_text(xml, "version")};
+    REQUIRE(b.sha256.size() == 64);
+    REQUIRE(openssl_sha256(image) == b.sha256);
+    return b;
+}
+
+std::string instance_name(const std::string& stem)
+{
+    static int counter = 0;
+    return "e2e-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
+
+fs::path serial_log(const std::string& name) { return "/var/log/libvirt/qemu/" + name + "-serial.log"; }
+
+std::string file_or(const fs::path& p, const std::string& otherwise)
+{
+    std::error_code ec;
+    return fs::exists(p, ec) ? read_file(p) : otherwise;
+}
+
+// Everything worth seeing when a guest did not come up.
+std::string diagnostics(const E2eEnv& env, const std::string& name)
+{
+    auto qemu_log = file_or("/var/log/libvirt/qemu/" + name + ".log", "(none)");
+    if (qemu_log.size() > 4000) qemu_log = "..." + qemu_log.substr(qemu_log.size() - 4000);
+    return "domain " + name + " (" + run({"virsh", "-q", "domstate", name}).output + ")\n--- serial log " +
+           serial_log(name).string() + ":\n" + file_or(serial_log(name), "(none)") + "\n--- hook log " +
+           env.hook_log.string() + ":\n" + env.hook_log_text() + "\n--- libvirt's qemu log:\n" + qemu_log;
+}
+
+std::uintmax_t log_size(const std::string& name)
+{
+    std::error_code ec;
+    const auto n = fs::file_size(serial_log(name), ec);
+    return ec ? 0 : n;
+}
+
+struct ReadyLine {
+    std::string host, instance, app;
+    int boots = 0;
+    double seconds = 0;
+};
+
+const std::regex& ready_re()
+{
+    static const std::regex re(
+        R"((^|\n)appshare-demo ready host=(\S+) instance=(\S+) app=(\S+) boots=([0-9]+)\r?\n)");
+    return re;
+}
+
+// Every ready line in the guest's serial log so far.
+std::vector<ReadyLine> ready_lines(const std::string& name)
+{
+    static const std::regex line_re(R"(appshare-demo ready host=(\S+) instance=(\S+) app=(\S+) boots=([0-9]+)\r?)");
+    std::vector<ReadyLine> out;
+    std::istringstream log(file_or(serial_log(name), ""));
+    std::smatch m;
+    for (std::string line; std::getline(log, line);) {
+        if (std::regex_match(line, m, line_re)) out.push_back({m[1].str(), m[2].str(), m[3].str(), std::stoi(m[4].str()), 0});
+    }
+    return out;
+}
+
+double boot_timeout_seconds()
+{
+    const auto t = env_text("APPSHARE_DEMO_BOOT_TIMEOUT");
+    return t.empty() ? 180.0 : std::stod(t);
+}
+
+struct Start {
+    std::string name;
+    std::uintmax_t offset = 0;   // serial log size before the start (virtlogd appends)
+    Clock::time_point t0;
+    RunResult result;
+};
+
+// `virsh start` of every name at once, one thread each (no Catch2 assertions in the threads).
+std::vector<Start> start_parallel(const std::vector<std::string>& names)
+{
+    std::vector<Start> starts(names.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        starts[i].name = names[i];
+        starts[i].offset = log_size(names[i]);
+    }
+    for (auto& s : starts) {
+        threads.emplace_back([&s] {
+            s.t0 = Clock::now();
+            s.result = run({"virsh", "-q", "start", s.name});
+        });
+    }
+    for (auto& t : threads) t.join();
+    return starts;
+}
+
+// Waits for the guest's next ready line after the start's log offset; fails the test (with
+// the serial log, the hook log and libvirt's log) on a start failure, a failure line from the
+// guest, the domain stopping, or the timeout.
+ReadyLine wait_ready(const E2eEnv& env, const Start& s)
+{
+    {
+        INFO("virsh start " << s.name << " failed:\n" << s.result.output << "\n" << diagnostics(env, s.name));
+        REQUIRE(s.result.status == 0);
+    }
+    static const std::regex failed(R"(appshare-demo failed: ([^\r\n]*))");
+    const auto deadline = s.t0 + std::chrono::duration<double>(boot_timeout_seconds());
+    for (int round = 0;; ++round) {
+        auto log = file_or(serial_log(s.name), "");
+        log = log.size() > s.offset ? log.substr(s.offset) : "";
+        std::smatch m;
+        if (std::regex_search(log, m, ready_re())) {
+            const std::chrono::duration<double> took = Clock::now() - s.t0;
+            std::cerr << "e2e: " << s.name << " ready after " << took.count() << " s: " << m[0].str();
+            return {m[2].str(), m[3].str(), m[4].str(), std::stoi(m[5].str()), took.count()};
+        }
+        const bool timed_out = Clock::now() >= deadline;
+        const bool gone = round % 20 == 19 &&
+                          run({"virsh", "-q", "domstate", s.name}).output.find("running") == std::string::npos;
+        if (timed_out || gone || std::regex_search(log, m, failed)) {
+            FAIL((timed_out ? "no ready line within the boot timeout" : gone ? "the domain stopped before its ready line"
+                                                                               : "the guest reported: " + m[1].str())
+                 << "\n" << diagnostics(env, s.name));
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+}
+
+std::string domuuid(const std::string& name)
+{
+    auto out = run_ok({"virsh", "-q", "domuuid", name});
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
+void install(const DemoBundle& b, const std::string& name)
+{
+    const auto out = appshare_ok({"install", b.dir.string(), "--name", name, "--virt-type", "qemu"});
+    INFO(out);
+    CHECK(has(out, "Installed '" + name + "'"));
+}
+
+// As a user would after the first install: make the running daemon see the hook, then wait
+// until it answers again.
+void reload_hooks()
+{
+    const auto out = appshare_ok({"hook", "register", "--reload"});
+    INFO(out);
+    CHECK(has(out, "reloaded libvirtd"));
+    std::this_thread::sleep_for(500ms);
+    for (int i = 0; i < 100; ++i) {
+        if (run({"virsh", "-q", "version"}).status == 0) return;
+        std::this_thread::sleep_for(100ms);
+    }
+    FAIL("the private libvirtd did not answer after appshare hook register --reload");
+}
+
+std::string json_text(const fs::path& p, const char* key)
+{
+    const auto j = nlohmann::json::parse(read_file(p));
+    return j.contains(key) ? j[key].get<std::string>() : "";
+}
+
+void destroy(const std::string& name) { run_ok({"virsh", "-q", "destroy", name}); }
+
+void flip_byte(const fs::path& p, std::uint64_t offset)
+{
+    fs::permissions(p, fs::perms::owner_write, fs::perm_options::add);
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    REQUIRE(f);
+    f.seekg(static_cast<std::streamoff>(offset));
+    const char c = static_cast<char>(f.get());
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.put(static_cast<char>(c ^ 0x01));
+    f.close();
+    REQUIRE_FALSE(f.fail());
+}
+
+struct stat stat_of(const fs::path& p)
+{
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st;
+}
+
+// `dir` read-only for everyone in the sandbox's mount namespace (the daemon and its hook too)
+// while this lives: a bind mount of itself, remounted read-only.
+class ReadOnlyMount {
+public:
+    explicit ReadOnlyMount(fs::path dir) : dir_(std::move(dir))
+    {
+        run_ok({"mount", "--bind", dir_.string(), dir_.string()});
+        mounted_ = true;
+        run_ok({"mount", "-o", "remount,bind,ro", dir_.string()});
+    }
+    ReadOnlyMount(const ReadOnlyMount&) = delete;
+    ReadOnlyMount& operator=(const ReadOnlyMount&) = delete;
+    ~ReadOnlyMount() { release(); }
+    void release()
+    {
+        if (mounted_ && ::umount2(dir_.c_str(), MNT_DETACH) != 0) {
+            std::cerr << "e2e: cannot unmount " << dir_ << "\n";
+        }
+        mounted_ = false;
+    }
+
+private:
+    fs::path dir_;
+    bool mounted_ = false;
+};
+
+// Inodes (device, inode) the process `pid` has open.
+std::vector<std::pair<dev_t, ino_t>> open_files_of(long pid)
+{
+    std::vector<std::pair<dev_t, ino_t>> out;
+    std::error_code ec;
+    for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        struct stat st {};
+        if (::stat(fd.path().c_str(), &st) == 0) out.emplace_back(st.st_dev, st.st_ino);
+    }
+    return out;
+}
+
+bool holds_open(const std::vector<std::pair<dev_t, ino_t>>& open, const struct stat& st)
+{
+    return std::find(open.begin(), open.end(), std::pair{st.st_dev, st.st_ino}) != open.end();
+}
+
+}  // namespace
+
+TEST_CASE("e2e: three demo instances boot from one shared base with their own identities", "[integration][e2e]")
+{
+    TempDir scratch;
+    const auto bundle = demo_bundle(scratch, false);
+    E2eEnv env;
+    const std::vector<std::string> names = {instance_name("a"), instance_name("b"), instance_name("c")};
+    for (const auto& n : names) install(bundle, n);
+    reload_hooks();
+
+    // Exactly one base in the shared store, named by its digest, with the bundle's content.
+    const auto bases = E2eEnv::files_in(env.shared, ".qcow2");
+    REQUIRE(bases.size() == 1);
+    const fs::path base = bases.front();
+    CHECK(base == env.shared / (bundle.sha256 + ".qcow2"));
+    const std::string digest_before = openssl_sha256(base);
+    REQUIRE(digest_before == bundle.sha256);
+    const auto base_inode = stat_of(base).st_ino;
+
+    // First boots, in parallel: each its own hostname (= name) and instance-id (= domain UUID).
+    const auto starts = start_parallel(names);
+    std::set<std::string> hosts, ids;
+    for (const auto& s : starts) {
+        const auto r = wait_ready(env, s);
+        INFO(diagnostics(env, s.name));
+        CHECK(r.host == s.name);
+        CHECK(r.instance == domuuid(s.name));
+        CHECK(r.app == bundle.version);
+        CHECK(r.boots == 1);
+        hosts.insert(r.host);
+        ids.insert(r.instance);
+        CHECK(backing_of(env.contexts / s.name / "disk.qcow2") == base.string());
+        CHECK(json_text(env.contexts / s.name / "instance.json", "mode") == "shared");
+    }
+    CHECK(hosts.size() == 3);
+    CHECK(ids.size() == 3);
+
+    // A hard stop and a second boot of the first: its writes persisted in its context.
+    destroy(names[0]);
+    const auto again = start_parallel({names[0]});
+    const auto r2 = wait_ready(env, again[0]);
+    CHECK(r2.host == names[0]);
+    CHECK(r2.instance == domuuid(names[0]));
+    CHECK(r2.boots == 2);
+    // The others booted once: one ready line each, boots=1.
+    for (const auto& n : {names[1], names[2]}) {
+        const auto lines = ready_lines(n);
+        INFO(diagnostics(env, n));
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0].boots == 1);
+        CHECK(lines[0].host == n);
+    }
+    {
+        const auto lines = ready_lines(names[0]);
+        REQUIRE(lines.size() == 2);
+        CHECK(lines[0].boots == 1);
+        CHECK(lines[1].boots == 2);
+    }
+    for (const auto& n : names) destroy(n);
+
+    // The hook prepared every start on the shared base, which is unchanged and still the only one.
+    INFO(env.hook_log_text());
+    CHECK(env.hook_log_count("prepared on " + base.string() + " (shared)") == 4);
+    CHECK(env.hook_log_count("loaded " + base.string() + " from") == 0);
+    CHECK(E2eEnv::files_in(env.shared, ".qcow2").size() == 1);
+    CHECK(openssl_sha256(base) == digest_before);
+    CHECK(stat_of(base).st_ino == base_inode);
+}
+
+TEST_CASE("e2e: demo base missing from shared storage is loaded once by the hook for three parallel starts",
+          "[integration][e2e]")
+{
+    TempDir scratch;
+    const auto bundle = demo_bundle(scratch, true);
+    E2eEnv env({fs::canonical(bundle.dir / "images")});
+    const std::vector<std::string> names = {instance_name("a"), instance_name("b"), instance_name("c")};
+    for (const auto& n : names) install(bundle, n);
+    reload_hooks();
+
+    // The shared base (and its verification record) disappear after install.
+    const fs::path base = env.shared / (bundle.sha256 + ".qcow2");
+    REQUIRE(fs::exists(base));
+    REQUIRE(fs::exists(base.string() + ".verified"));
+    fs::remove(base);
+    fs::remove(base.string() + ".verified");
+    REQUIRE(E2eEnv::files_in(env.shared, ".qcow2").empty());
+
+    const auto starts = start_parallel(names);
+    for (const auto& s : starts) {
+        const auto r = wait_ready(env, s);
+        INFO(diagnostics(env, s.name));
+        CHECK(r.host == s.name);
+        CHECK(r.instance == domuuid(s.name));
+        CHECK(r.boots == 1);
+        CHECK(backing_of(env.contexts / s.name / "disk.qcow2") == base.string());
+        CHECK(json_text(env.contexts / s.name / "instance.json", "mode") == "shared");
+    }
+    for (const auto& n : names) destroy(n);
+
+    INFO(env.hook_log_text());
+    CHECK(env.hook_log_count("loaded " + base.string() + " from") == 1);
+    CHECK(env.hook_log_count("prepared on " + base.string() + " (shared)") == 3);
+    CHECK(E2eEnv::files_in(env.shared, ".qcow2").size() == 1);
+    CHECK(openssl_sha256(base) == bundle.sha256);
+    CHECK((!fs::exists(env.local) || E2eEnv::files_in(env.local, ".qcow2").empty()));
+}
+
+TEST_CASE("e2e: demo instance with a damaged shared base on read-only storage boots on an independent copy",
+          "[integration][e2e]")
+{
+    TempDir scratch;
+    const auto bundle = demo_bundle(scratch, true);
+    E2eEnv env({fs::canonical(bundle.dir / "images")});
+    const auto name = instance_name("indep");
+    install(bundle, name);
+    reload_hooks();
+    const fs::path base = env.shared / (bundle.sha256 + ".qcow2");
+    const fs::path local_base = env.local / (bundle.sha256 + ".qcow2");
+    const fs::path overlay = env.contexts / name / "disk.qcow2";
+    REQUIRE(backing_of(overlay) == base.string());
+
+    // One byte of the shared copy flipped (size kept), then the shared storage made read-only:
+    // the hook can neither repair it nor publish a new copy there.
+    const auto size = fs::file_size(base);
+    flip_byte(base, size / 2);
+    REQUIRE(fs::file_size(base) == size);
+    const std::string damaged_digest = openssl_sha256(base);
+    REQUIRE(damaged_digest != bundle.sha256);
+    const struct stat damaged = stat_of(base);
+    ReadOnlyMount read_only(env.shared);
+    REQUIRE(::access(env.shared.c_str(), W_OK) != 0);
+
+    const auto started = start_parallel({name});
+    const auto r = wait_ready(env, started[0]);
+    INFO(diagnostics(env, name));
+    CHECK(r.host == name);
+    CHECK(r.instance == domuuid(name));
+    CHECK(r.boots == 1);
+
+    // It runs as an independent entity on a verified host-local copy.
+    CHECK(json_text(env.contexts / name / "instance.json", "mode") == "independent");
+    CHECK(backing_of(overlay) == local_base.string());
+    CHECK(openssl_sha256(local_base) == bundle.sha256);
+    const auto listed = nlohmann::json::parse(appshare_ok({"list", "--json"}));
+    INFO(listed.dump(2));
+    bool listed_independent = false;
+    for (const auto& i : listed["instances"]) {
+        if (i["name"] == name) listed_independent = i["mode"] == "independent";
+    }
+    CHECK(listed_independent);
+    CHECK(env.hook_log_count("switched to the independent copy " + local_base.string()) == 1);
+    CHECK(env.hook_log_count("prepared on " + local_base.string() + " (independent)") == 1);
+
+    // QEMU has the local copy open, not the damaged shared file; the damaged file is as it was.
+    const auto qemu_pid = std::stol(read_file("/run/libvirt/qemu/" + name + ".pid"));
+    const auto open = open_files_of(qemu_pid);
+    CHECK(holds_open(open, stat_of(local_base)));
+    CHECK_FALSE(holds_open(open, damaged));
+    CHECK(stat_of(base).st_ino == damaged.st_ino);
+    CHECK(openssl_sha256(base) == damaged_digest);
+
+    SECTION("reshare after the shared storage is writable again moves it back and it boots on the shared base")
+    {
+        destroy(name);
+        read_only.release();
+        REQUIRE(::access(env.shared.c_str(), W_OK) == 0);
+        const auto moved = appshare_ok({"reshare", name});
+        INFO(moved);
+        CHECK(has(moved, "shared base"));
+        // The damaged shared copy was replaced by a verified one, and the context points at it.
+        CHECK(openssl_sha256(base) == bundle.sha256);
+        CHECK(stat_of(base).st_ino != damaged.st_ino);
+        CHECK(backing_of(overlay) == base.string());
+        CHECK(json_text(env.contexts / name / "instance.json", "mode") == "shared");
+
+        const auto again = start_parallel({name});
+        const auto r2 = wait_ready(env, again[0]);
+        CHECK(r2.host == name);
+        CHECK(r2.boots == 2);
+        CHECK(env.hook_log_count("prepared on " + base.string() + " (shared)") == 1);
+        const auto qemu2 = std::stol(read_file("/run/libvirt/qemu/" + name + ".pid"));
+        CHECK(holds_open(open_files_of(qemu2), stat_of(base)));
+        destroy(name);
+        CHECK(openssl_sha256(base) == bundle.sha256);
+    }
+}
