@@ -54,17 +54,33 @@ Result<void> check_content_rules(const BlobSpec& spec, const std::filesystem::pa
     return ok();
 }
 
-// Full verification of a published file: size, digest (hashing all of it), content rules.
+// Whether a failed check proves the published file itself bad (wrong digest, unsafe image),
+// the only reasons to delete it; an unreadable file or a wrong spec proves nothing about it.
+bool shows_damage(const Error& e)
+{
+    return e.code == ErrorCode::DigestMismatch || e.code == ErrorCode::UnsafeImage;
+}
+
+// The file has the spec's digest but not its size: the spec is wrong, not the file.
+Error wrong_size_spec(const BlobSpec& spec, const std::filesystem::path& file, std::uint64_t actual)
+{
+    return make_error(ErrorCode::BadManifest, file.string() + " has the expected SHA-256 but its size is " +
+                                                  std::to_string(actual) + " bytes, not the " +
+                                                  std::to_string(spec.size.value_or(0)) + " the metadata gives; the file is intact and kept, reinstall the instance to correct its metadata.");
+}
+
+// Full verification of a published file: digest (hashing all of it), then size, then content
+// rules. DigestMismatch (the file is damaged) only when the digest is wrong; a right digest
+// with a size the spec disagrees with is BadManifest (the spec is wrong, the file is not).
 Result<void> verify_fully(const BlobSpec& spec, const std::filesystem::path& file, const struct stat& st)
 {
-    if (spec.size && static_cast<std::uint64_t>(st.st_size) != *spec.size) {
-        return make_error(ErrorCode::DigestMismatch, file.string() + " has " + std::to_string(st.st_size) +
-                                                         " bytes instead of " + std::to_string(*spec.size) + ".");
-    }
     auto digest = sha256_file(file);
     if (!digest) return std::move(digest).error();
     if (*digest != spec.sha256) {
         return make_error(ErrorCode::DigestMismatch, file.string() + " has SHA-256 " + *digest + " instead of " + spec.sha256 + ".");
+    }
+    if (spec.size && static_cast<std::uint64_t>(st.st_size) != *spec.size) {
+        return wrong_size_spec(spec, file, static_cast<std::uint64_t>(st.st_size));
     }
     return check_content_rules(spec, file);
 }
@@ -129,8 +145,12 @@ Result<bool> check_locked(const BlobSpec& spec, const std::filesystem::path& fin
     }
     const auto record = read_record(final_path);
     const bool size_ok = !spec.size || static_cast<std::uint64_t>(st.st_size) == *spec.size;
-    if (record && size_ok && record_matches(*record, st, spec.sha256)) {
+    const bool recorded = record && record_matches(*record, st, spec.sha256);
+    // Verified with this digest and unchanged since: a size disagreeing is the spec's fault.
+    if (recorded && !size_ok) return wrong_size_spec(spec, final_path, static_cast<std::uint64_t>(st.st_size));
+    if (recorded) {
         if (auto c = check_content_rules(spec, final_path); !c) {
+            if (!shows_damage(c.error())) return std::move(c).error();
             log_line(o, final_path.string() + " failed its image check (" + c.error().message + "); removing it");
             remove_published(final_path);
             return false;
@@ -141,7 +161,13 @@ Result<bool> check_locked(const BlobSpec& spec, const std::filesystem::path& fin
     log_line(o, final_path.string() + (record ? " changed since it was verified" : " has no verification record") +
                     "; re-hashing it");
     if (auto v = verify_fully(spec, final_path, st); !v) {
-        if (v.error().code == ErrorCode::Interrupted) return std::move(v).error();
+        if (v.error().code == ErrorCode::BadManifest) {
+            // The content is right: record that, keep the file, refuse the wrong spec.
+            if (auto w = write_record(final_path, make_record(st, spec.sha256)); !w) return std::move(w).error();
+            return std::move(v).error();
+        }
+        // Unreadable (I/O error, interrupted) is not damaged: keep it and say so.
+        if (!shows_damage(v.error())) return std::move(v).error();
         log_line(o, "damaged " + final_path.string() + ": " + v.error().message + " Removing it");
         remove_published(final_path);
         return false;

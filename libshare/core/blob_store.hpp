@@ -12,6 +12,11 @@
 // a temporary file, verifying digest, size and image safety, fsync, atomic rename, 0444. A
 // file at its final name is therefore always complete, and a loader killed at any point leaves
 // only a temporary file (removed by the next holder of the lock) and no lock (the kernel drops it).
+//
+// A published file is deleted only when it is proven bad: not a regular file, a full re-hash
+// shows the wrong digest, or it fails the image safety check. A spec whose size disagrees with
+// a file of the right digest is a wrong spec (ErrorCode::BadManifest, the file is kept), and a
+// file that cannot be read (Io) is kept too: neither proves the file damaged.
 #pragma once
 
 #include "core/file_lock.hpp"
@@ -74,11 +79,12 @@ public:
 
     // Lock-and-load, as described above. Sources are tried in order until one yields content
     // with the right digest; their failures are all named in the error (ErrorCode::LoadFailed).
+    // BadManifest, without loading, when the published file has the digest but not spec.size.
     [[nodiscard]] Result<EnsureOutcome> ensure(const BlobSpec& spec, const std::vector<BlobSource>& sources,
                                                const EnsureOptions& options) const;
 
     // Full check under the lock, without loading: re-hashes when the record is stale. Returns
-    // false (and removes the file) when it is damaged.
+    // false (and removes the file) when it is damaged; BadManifest (file kept) for a wrong size.
     [[nodiscard]] Result<bool> check(const BlobSpec& spec, const EnsureOptions& options) const;
 
 private:

@@ -184,6 +184,50 @@ TEST_CASE("blob store: lock-and-load publishes complete, verified, read-only fil
     }
 }
 
+TEST_CASE("blob store: a spec with the wrong size never deletes a healthy file", "[blob_store]")
+{
+    test::TempDir dir;
+    const auto image = std::make_shared<const std::string>(make_qcow2(dir, "src.qcow2"));
+    const BlobSpec spec{sha_of(*image), "qcow2", "qcow2", image->size()};
+    const BlobStore store(dir / "shared");
+    int uses = 0;
+    const auto good = string_source("good source", image, &uses);
+    REQUIRE(store.ensure(spec, {good}, quick_options()));
+    const auto p = store.path_of(spec);
+    struct stat before {};
+    REQUIRE(stat(p.c_str(), &before) == 0);
+    BlobSpec lying = spec;
+    lying.size = 1;
+
+    const auto unchanged = [&] {
+        struct stat after {};
+        REQUIRE(stat(p.c_str(), &after) == 0);
+        CHECK(after.st_ino == before.st_ino);
+        CHECK(test::read_file(p) == *image);
+        CHECK(store.is_verified(spec));
+    };
+    SECTION("with a valid verification record") {}
+    SECTION("without one (a full re-hash shows the digest is right)") {
+        std::filesystem::remove(record_path_for(p));
+    }
+    std::vector<std::string> log;
+    auto r = store.ensure(lying, {good}, quick_options(&log));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::BadManifest);
+    CHECK_THAT(r.error().message, Catch::Contains("size"));
+    CHECK(uses == 1);
+    auto c = store.check(lying, quick_options(&log));
+    REQUIRE_FALSE(c);
+    CHECK(c.error().code == ErrorCode::BadManifest);
+    CHECK_FALSE(store.is_verified(lying));
+    // The true spec still finds the file, without loading it again.
+    auto fine = store.ensure(spec, {good}, quick_options());
+    REQUIRE(fine);
+    CHECK(fine->action != EnsureOutcome::Action::Loaded);
+    CHECK(uses == 1);
+    unchanged();
+}
+
 TEST_CASE("blob store refuses unsafe images even with the right digest", "[blob_store]")
 {
     test::TempDir dir;

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +118,25 @@ TEST_CASE("prepare loads a missing base, creates the overlay and records the sta
         CHECK(again->base_loaded);
         CHECK(file_sha(fx.shared_base()) == fx.base_sha);
     }
+}
+
+TEST_CASE("metadata with a wrong base size never removes the healthy shared base", "[lock_and_load]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    REQUIRE(prepare_instance(fx.config, paths_for(fx, fx.metadata("web1")), options()));
+    struct stat before {};
+    REQUIRE(::stat(fx.shared_base().c_str(), &before) == 0);
+
+    auto lying = fx.metadata("web2");
+    lying.base.size = 1;
+    auto out = prepare_instance(fx.config, paths_for(fx, lying, "web2"), options());
+    CHECK_FALSE(out);
+    struct stat after {};
+    REQUIRE(::stat(fx.shared_base().c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);
+    CHECK(file_sha(fx.shared_base()) == fx.base_sha);
+    CHECK(test::backing_of(fx.overlay("web1")) == fx.shared_base().string());
 }
 
 TEST_CASE("prepare waits for a busy lock, then falls back to an independent copy", "[lock_and_load]")
