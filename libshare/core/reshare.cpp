@@ -5,18 +5,32 @@
 #include "core/time_format.hpp"
 
 namespace appshare {
+namespace {
 
-Result<ReshareOutcome> reshare_instance(const Config& config, const InstancePaths& paths, DomainStopped stopped,
-                                        const LoadOptions& options)
+Result<void> require_stopped(const InstancePaths& paths, const StoppedCheck& is_stopped)
 {
-    if (stopped != DomainStopped::Yes) {
+    auto stopped = is_stopped();
+    if (!stopped) return std::move(stopped).error();
+    if (*stopped != DomainStopped::Yes) {
         return make_error(ErrorCode::DomainRunning, "domain " + paths.domain + " is running; shut it down ('virsh shutdown " +
                                                         paths.domain + "') and run 'appshare reshare " + paths.domain + "' again.");
     }
+    return ok();
+}
+
+}  // namespace
+
+Result<ReshareOutcome> reshare_instance(const Config& config, const InstancePaths& paths, const StoppedCheck& is_stopped,
+                                        const LoadOptions& options)
+{
+    if (auto s = require_stopped(paths, is_stopped); !s) return std::move(s).error();
     LockHolder holder = options.holder;
     holder.purpose = "reshare instance";
     auto instance_lock = lock_instance(paths, std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait), holder);
     if (!instance_lock) return std::move(instance_lock).error();
+    // A start may have passed its hook while we waited for the lock: ask again now that no
+    // start can (its hook needs this lock).
+    if (auto s = require_stopped(paths, is_stopped); !s) return std::move(s).error();
 
     auto state = load_instance_state(paths.context_dir);
     if (!state) return std::move(state).error();

@@ -12,11 +12,15 @@
 #include "core/result.hpp"
 
 #include <filesystem>
+#include <functional>
 
 namespace appshare {
 
-// Whether the caller checked (through libvirt) that the domain is stopped; the core cannot.
+// Whether the domain is stopped; the core cannot tell, the caller asks libvirt.
 enum class DomainStopped { No, Yes };
+// Asks (through libvirt) whether the domain is stopped now. Called before the instance lock is
+// taken and again once it is held; its errors are returned as they are.
+using StoppedCheck = std::function<Result<DomainStopped>()>;
 
 struct ReshareOutcome {
     bool was_independent = false;  // false: it already ran on the shared base
@@ -25,10 +29,10 @@ struct ReshareOutcome {
     std::filesystem::path base;    // the shared base it now uses
 };
 
-// Errors: DomainRunning when `stopped` is No; the shared base's ensure errors (LockTimeout,
+// Errors: DomainRunning when `stopped` says No, before or after the instance lock is had; the shared base's ensure errors (LockTimeout,
 // LoadFailed, Io, ...) with nothing changed; UnsafeImage when the overlay is backed by a file
 // that is not a copy of the base.
 [[nodiscard]] Result<ReshareOutcome> reshare_instance(const Config& config, const InstancePaths& paths,
-                                                      DomainStopped stopped, const LoadOptions& options);
+                                                      const StoppedCheck& stopped, const LoadOptions& options);
 
 }  // namespace appshare

@@ -13,8 +13,6 @@ Result<ReshareOutcome> reshare_domain(const Connection& conn, std::string_view n
 {
     auto dom = lookup_domain(conn, name);
     if (!dom) return std::move(dom).error();
-    auto state = domain_state(*dom);
-    if (!state) return std::move(state).error();
     auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
     if (!xml) return std::move(xml).error();
     auto meta = read_instance_metadata(*xml, "the definition of domain " + std::string(name));
@@ -28,7 +26,12 @@ Result<ReshareOutcome> reshare_domain(const Connection& conn, std::string_view n
     LoadOptions options;
     options.holder = LockHolder{this_host_name(), static_cast<long>(::getpid()), "appshare reshare " + std::string(name), ""};
     options.log = log;
-    const auto stopped = *state == DomainState::ShutOff ? DomainStopped::Yes : DomainStopped::No;
+    // Asked live each time: reshare asks again once it holds the instance lock.
+    const StoppedCheck stopped = [&dom]() -> Result<DomainStopped> {
+        auto state = domain_state(*dom);
+        if (!state) return std::move(state).error();
+        return *state == DomainState::ShutOff ? DomainStopped::Yes : DomainStopped::No;
+    };
     return reshare_instance(config, *paths, stopped, options);
 }
 

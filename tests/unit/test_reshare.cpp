@@ -11,6 +11,16 @@
 using namespace appshare;
 namespace fs = std::filesystem;
 
+namespace {
+
+// What the virt layer answers, the same every time it is asked.
+StoppedCheck always(DomainStopped answer)
+{
+    return [answer]() -> Result<DomainStopped> { return answer; };
+}
+
+}  // namespace
+
 TEST_CASE("reshare moves an independent instance back onto the shared base", "[reshare]")
 {
     test::TempDir dir;
@@ -28,14 +38,40 @@ TEST_CASE("reshare moves an independent instance back onto the shared base", "[r
     fs::remove(fx.config.shared_root);
 
     SECTION("refused unless the domain is known to be stopped") {
-        auto r = reshare_instance(fx.config, *p, DomainStopped::No, o);
+        auto r = reshare_instance(fx.config, *p, always(DomainStopped::No), o);
         REQUIRE_FALSE(r);
         CHECK(r.error().code == ErrorCode::DomainRunning);
         CHECK(test::backing_of(fx.overlay("web1")) == fx.local_base().string());
     }
+    SECTION("started after the first check, before the instance lock was had: refused, nothing changes") {
+        int asked = 0;
+        const StoppedCheck racing = [&asked]() -> Result<DomainStopped> {
+            return ++asked == 1 ? DomainStopped::Yes : DomainStopped::No;
+        };
+        auto r = reshare_instance(fx.config, *p, racing, o);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::DomainRunning);
+        CHECK(asked == 2);
+        CHECK(test::backing_of(fx.overlay("web1")) == fx.local_base().string());
+        CHECK_FALSE(fs::exists(fx.shared_base()));
+        auto state = load_instance_state(fx.context_dir("web1"));
+        REQUIRE(state);
+        CHECK((*state)->mode == InstanceMode::Independent);
+    }
+    SECTION("the state cannot be read under the lock: refused") {
+        int asked = 0;
+        const StoppedCheck failing = [&asked]() -> Result<DomainStopped> {
+            if (++asked == 1) return DomainStopped::Yes;
+            return make_error(ErrorCode::NotFound, "domain web1 vanished.");
+        };
+        auto r = reshare_instance(fx.config, *p, failing, o);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::NotFound);
+        CHECK(test::backing_of(fx.overlay("web1")) == fx.local_base().string());
+    }
     SECTION("stopped: the shared base is loaded (from the local copy) and the overlay rebased") {
         fs::remove(fx.source_base);  // the local copy is the only source left
-        auto r = reshare_instance(fx.config, *p, DomainStopped::Yes, o);
+        auto r = reshare_instance(fx.config, *p, always(DomainStopped::Yes), o);
         INFO((r ? std::string() : r.error().message));
         REQUIRE(r);
         CHECK(r->was_independent);
@@ -50,7 +86,7 @@ TEST_CASE("reshare moves an independent instance back onto the shared base", "[r
         CHECK_THAT((*state)->reason, Catch::Contains("reshare"));
 
         // Again: nothing to do.
-        auto again = reshare_instance(fx.config, *p, DomainStopped::Yes, o);
+        auto again = reshare_instance(fx.config, *p, always(DomainStopped::Yes), o);
         REQUIRE(again);
         CHECK_FALSE(again->was_independent);
         CHECK_FALSE(again->changed);
@@ -60,7 +96,7 @@ TEST_CASE("reshare moves an independent instance back onto the shared base", "[r
         fs::permissions(fx.local_base(), fs::perms::owner_write, fs::perm_options::add);
         fs::resize_file(fx.local_base(), 100);  // the local copy is damaged too
         test::write_file(fx.config.shared_root, "x");
-        auto r = reshare_instance(fx.config, *p, DomainStopped::Yes, o);
+        auto r = reshare_instance(fx.config, *p, always(DomainStopped::Yes), o);
         REQUIRE_FALSE(r);
         CHECK(test::backing_of(fx.overlay("web1")) == fx.local_base().string());
         auto state = load_instance_state(fx.context_dir("web1"));
