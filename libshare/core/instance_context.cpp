@@ -111,8 +111,13 @@ Result<std::optional<OverlayBacking>> read_overlay_backing(const InstancePaths& 
 
 Result<FileLock> lock_instance(const InstancePaths& paths, std::chrono::milliseconds wait, const LockHolder& me)
 {
-    if (auto d = make_dirs(paths.context_dir); !d) return std::move(d).error();
-    return FileLock::acquire(paths.lock_file, wait, me);
+    return lock_context(paths.context_dir, wait, me);
+}
+
+Result<FileLock> lock_context(const std::filesystem::path& context_dir, std::chrono::milliseconds wait, const LockHolder& me)
+{
+    if (auto d = make_dirs(context_dir); !d) return std::move(d).error();
+    return FileLock::acquire(instance_lock_path(context_dir), wait, me);
 }
 
 bool context_points_at(const InstancePaths& paths, const BlobStore& store)

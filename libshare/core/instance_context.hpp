@@ -33,9 +33,13 @@ struct OverlayBacking {
 [[nodiscard]] Result<std::optional<OverlayBacking>> read_overlay_backing(const InstancePaths& paths);
 
 // Takes the instance's lock (<context_dir>/.instance.lock; the context directory is created
-// when missing), serialising the hook's start against `appshare reshare`.
+// when missing), serialising the hook's start against `appshare reshare` and `uninstall`.
 [[nodiscard]] Result<FileLock> lock_instance(const InstancePaths& paths, std::chrono::milliseconds wait,
                                              const LockHolder& me);
+
+// The same lock for a caller that only has the (trusted) context directory.
+[[nodiscard]] Result<FileLock> lock_context(const std::filesystem::path& context_dir, std::chrono::milliseconds wait,
+                                            const LockHolder& me);
 
 // Points the context at `store`'s copies (which must be present and verified): creates the
 // overlay if missing (at a temporary name, then renamed into place; its size is the base's

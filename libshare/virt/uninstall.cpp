@@ -1,8 +1,15 @@
 #include "virt/uninstall.hpp"
 
 #include "core/context.hpp"
+#include "core/file_lock.hpp"
+#include "core/instance_context.hpp"
 #include "core/instance_metadata.hpp"
+#include "core/instance_paths.hpp"
 #include "virt/domain.hpp"
+
+#include <chrono>
+
+#include <unistd.h>
 
 namespace appshare {
 namespace {
@@ -30,17 +37,27 @@ Result<UninstallResult> uninstall_instance(const Connection& conn, const Config&
                                                    r.name + "' if you mean to remove it.");
     }
     const InstanceMetadata& m = **meta;
-    const auto root = config.context_root.lexically_normal();
-    if (m.context_dir.lexically_normal().parent_path() != root) {
-        return make_error(ErrorCode::UnsafePath, "the context of '" + r.name + "' (" + m.context_dir.string() +
-                                                     ") is not inside the configured context root " + root.string() +
-                                                     "; fix context_root in the appshare configuration, or undefine the domain with virsh and remove its files by hand.");
+    // Only the domain's own context may go: never one its metadata names for another instance.
+    auto layout = trusted_context_layout(config, r.name, m);
+    if (!layout) {
+        return make_error(ErrorCode::UnsafePath,
+                          "appshare will not uninstall '" + r.name + "' because its metadata does not match its own context " +
+                              context_layout(config.context_root, r.name).dir.string() + " (it names " +
+                              m.context_dir.string() + " and overlay " + m.overlay.string() +
+                              ", or the directory is a symbolic link; a copy of another instance's definition keeps that instance's metadata), so nothing was removed; use 'virsh undefine " +
+                              r.name + "' to remove the domain alone.");
     }
 
     UninstallResult out;
     out.name = r.name;
-    out.context_dir = m.context_dir;
+    out.context_dir = layout->dir;
     out.base = m.base.path;
+
+    // Under the instance lock no start can pass its hook: the state seen here holds until the
+    // domain is undefined.
+    const LockHolder me{this_host_name(), static_cast<long>(::getpid()), "appshare uninstall " + r.name, "uninstall instance"};
+    auto lock = lock_context(layout->dir, std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait), me);
+    if (!lock) return std::move(lock).error();
 
     auto state = domain_state(*dom);
     if (!state) return as_sentence(std::move(state).error());
@@ -58,7 +75,14 @@ Result<UninstallResult> uninstall_instance(const Connection& conn, const Config&
         out.stopped = true;
     }
     if (auto u = undefine_domain(*dom); !u) return as_sentence(std::move(u).error());
-    if (auto c = remove_context(config.context_root, m.context_dir); !c) return std::move(c).error();
+    // Undefining a domain that runs (started despite all) leaves it transient: its disk is in use.
+    if (auto still = lookup_domain(conn, r.name)) {
+        return make_error(ErrorCode::DomainRunning, "instance '" + r.name +
+                                                        "' was started while being uninstalled; its definition is gone but it still runs, so its context " +
+                                                        layout->dir.string() + " was kept: stop it ('virsh destroy " + r.name +
+                                                        "') and remove that directory by hand.");
+    }
+    if (auto c = remove_context(config.context_root, layout->dir); !c) return std::move(c).error();
     return out;
 }
 

@@ -23,10 +23,13 @@ struct UninstallResult {
     std::filesystem::path base;         // left in place
 };
 
-// Refuses (NotFound) a domain without appshare metadata, (DomainRunning) an active domain
-// unless `force`, and (UnsafePath) a context that is not directly inside the configured
-// context root — all checked before anything changes. Then stops the domain if forced,
-// undefines it and removes its context directory.
+// Refuses (NotFound) a domain without appshare metadata and (UnsafePath) metadata whose context
+// is not exactly the domain's own (trusted_context_layout: <context_root>/<NAME>; a copy of
+// another instance's definition names that instance's context). Then takes the instance lock
+// (no start passes its hook meanwhile), refuses (DomainRunning) an active domain unless
+// `force` — all before anything changes — stops the domain if forced, undefines it and removes
+// its context directory; if the domain still exists after undefining (it was started and is
+// now transient) the context is kept (DomainRunning).
 [[nodiscard]] Result<UninstallResult> uninstall_instance(const Connection& conn, const Config& config,
                                                          const UninstallRequest& request);
 

@@ -11,6 +11,31 @@ namespace fs = std::filesystem;
 using namespace appshare;
 using namespace appshare::test;
 
+namespace {
+
+// What `virsh dumpxml FROM > x.xml`, editing name and uuid, and `virsh define x.xml` give: a
+// second domain that still carries FROM's appshare metadata (and disk).
+Domain define_clone(const Connection& conn, const std::string& from, const std::string& to)
+{
+    auto dom = lookup_domain(conn, from);
+    REQUIRE(dom.has_value());
+    auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
+    REQUIRE(xml.has_value());
+    std::string x = *xml;
+    const auto name = x.find("<name>" + from + "</name>");
+    REQUIRE(name != std::string::npos);
+    x.replace(name, from.size() + 13, "<name>" + to + "</name>");
+    const auto uuid = x.find("<uuid>");
+    REQUIRE(uuid != std::string::npos);
+    x.erase(uuid, x.find("</uuid>") + 7 - uuid);  // libvirt makes a new one
+    auto clone = define_domain(conn, x);
+    INFO((clone ? std::string() : clone.error().message));
+    REQUIRE(clone.has_value());
+    return std::move(clone).value();
+}
+
+}  // namespace
+
 TEST_CASE("uninstall removes the instance and never the shared base", "[uninstall][integration]")
 {
     InstallEnv env;
@@ -55,6 +80,24 @@ TEST_CASE("uninstall removes the instance and never the shared base", "[uninstal
         CHECK_FALSE(domain_exists(conn, name));
         CHECK_FALSE(fs::exists(env.context(name)));
         CHECK(openssl_sha256(base) == bundle.sha256);
+    }
+
+    SECTION("a clone keeping another instance's metadata is refused and that context survives")
+    {
+        const auto clone_name = unique_instance("clone");
+        auto clone = define_clone(conn, name, clone_name);
+        const auto r = run_appshare({"uninstall", clone_name, "--force"});
+        check_one_sentence(r);
+        CHECK(r.status == static_cast<int>(ErrorCode::UnsafePath));
+        CHECK(has(r.output, env.context(name).string()));
+        CHECK(fs::exists(env.context(name) / "disk.qcow2"));
+        CHECK(fs::exists(env.context(name) / "instance.json"));
+        CHECK(domain_exists(conn, clone_name));
+        CHECK(domain_exists(conn, name));
+        REQUIRE(undefine_domain(clone).has_value());
+        // The instance itself still uninstalls normally.
+        appshare_ok({"uninstall", name});
+        CHECK_FALSE(fs::exists(env.context(name)));
     }
 
     SECTION("a domain appshare did not make is refused and left alone")
