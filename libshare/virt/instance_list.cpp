@@ -1,6 +1,7 @@
 #include "virt/instance_list.hpp"
 
 #include "core/instance_metadata.hpp"
+#include "core/instance_paths.hpp"
 #include "core/instance_state.hpp"
 #include "core/size_units.hpp"
 #include "virt/domain.hpp"
@@ -35,6 +36,13 @@ std::string signed_size(std::int64_t bytes)
 
 Result<InstanceListing> list_instances(const Connection& conn)
 {
+    auto config = load_config();
+    if (!config) return std::move(config).error();
+    return list_instances(conn, *config);
+}
+
+Result<InstanceListing> list_instances(const Connection& conn, const Config& config)
+{
     auto domains = list_domains(conn, DomainListFilter::All);
     if (!domains) return std::move(domains).error();
     InstanceListing out;
@@ -65,9 +73,20 @@ Result<InstanceListing> list_instances(const Connection& conn)
         i.base_bytes = m.base.size;
         i.base_path = m.base.path;
         i.context_dir = m.context_dir;
-        if (auto bytes = disk_usage_bytes(m.context_dir)) i.context_bytes = *bytes;
+        // Only the domain's own context is looked into (list runs as root; the metadata is
+        // anyone's who may define domains): any other directory is never walked.
+        auto layout = trusted_context_layout(config, name, m);
+        if (!layout) {
+            i.mode = std::string(kInvalidMetadata);
+            i.mode_reason = layout.error().message;
+            out.warnings.push_back(layout.error().message);
+            out.instances.push_back(std::move(i));
+            continue;
+        }
+        i.context_dir = layout->dir;
+        if (auto bytes = disk_usage_bytes(layout->dir)) i.context_bytes = *bytes;
         i.mode = "unknown";
-        if (auto st = load_instance_state(m.context_dir); st && *st) {
+        if (auto st = load_instance_state(layout->dir); st && *st) {
             i.mode = std::string(instance_mode_name((*st)->mode));
             i.mode_reason = (*st)->reason;
         }
@@ -87,18 +106,19 @@ std::string instance_listing_text(const InstanceListing& l)
         for (const auto& w : l.warnings) s += "warning: " + w + "\n";
         return s;
     }
-    std::size_t wn = 4, wa = 9, wv = 7, ws = 5;
+    std::size_t wn = 4, wa = 9, wv = 7, ws = 5, wm = 11;
     for (const auto& i : l.instances) {
+        wm = std::max(wm, i.mode.size());
         wn = std::max(wn, i.name.size());
         wa = std::max(wa, i.appliance.size());
         wv = std::max(wv, i.version.size());
         ws = std::max(ws, i.state.size());
     }
     std::string s = pad("NAME", wn) + "  " + pad("APPLIANCE", wa) + "  " + pad("VERSION", wv) + "  " +
-                    pad("STATE", ws) + "  " + pad("MODE", 11) + "  " + pad("BASE", 12) + "  CONTEXT\n";
+                    pad("STATE", ws) + "  " + pad("MODE", wm) + "  " + pad("BASE", 12) + "  CONTEXT\n";
     for (const auto& i : l.instances) {
         s += pad(i.name, wn) + "  " + pad(i.appliance, wa) + "  " + pad(i.version, wv) + "  " + pad(i.state, ws) +
-             "  " + pad(i.mode, 11) + "  " + pad(i.base_sha256.substr(0, 12), 12) + "  " + format_size(i.context_bytes) +
+             "  " + pad(i.mode, wm) + "  " + pad(i.base_sha256.substr(0, 12), 12) + "  " + format_size(i.context_bytes) +
              "\n";
     }
     s += "\n";

@@ -2,6 +2,7 @@
 // what they run on, what their contexts cost, and the storage sharing saves.
 #pragma once
 
+#include "core/config.hpp"
 #include "core/result.hpp"
 #include "core/storage_report.hpp"
 #include "virt/connection.hpp"
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace appshare {
@@ -26,17 +28,27 @@ struct InstanceInfo {
     std::filesystem::path base_path;   // the shared base
     std::filesystem::path context_dir;
     std::uint64_t context_bytes = 0;   // st_blocks × 512 of the context and all in it
-    std::string mode;                  // "shared", "independent", or "unknown" (no instance.json)
-    std::string mode_reason;           // why, when the state file says
+    std::string mode;                  // "shared", "independent", "unknown" (no instance.json) or
+                                       // kInvalidMetadata (context not the domain's own: not looked at)
+    std::string mode_reason;           // why, when the state file says; for invalid metadata, what is wrong
 };
 
 struct InstanceListing {
     std::vector<InstanceInfo> instances;  // ordered by name
     StorageReport storage;
-    std::vector<std::string> warnings;    // domains whose appshare metadata could not be read
+    std::vector<std::string> warnings;    // domains whose appshare metadata could not be read or is invalid
 };
 
-// Every domain with appshare metadata on `conn`; others are skipped silently.
+inline constexpr std::string_view kInvalidMetadata = "invalid metadata";
+
+// Every domain with appshare metadata on `conn`; others are skipped silently. A domain whose
+// metadata does not name its own context (trusted_context_layout against `config`) is listed
+// with mode kInvalidMetadata, context_bytes 0 and a warning, its directory never walked, and
+// is left out of the storage figures.
+[[nodiscard]] Result<InstanceListing> list_instances(const Connection& conn, const Config& config);
+
+// The same with load_config()'s configuration ($APPSHARE_CONFIG or the default file). Kept
+// until plugin/cmd_list.cpp passes its session configuration (which honours --config).
 [[nodiscard]] Result<InstanceListing> list_instances(const Connection& conn);
 
 // A table of instances, one line per base, and the storage saved (ends in a newline).

@@ -120,4 +120,60 @@ TEST_CASE("list shows instances per base and the storage saved", "[list][integra
         REQUIRE(destroy_domain(*running).has_value());
         REQUIRE(undefine_domain(*dom).has_value());
     }
+
+    SECTION("metadata naming another instance's context, or '/', is shown as invalid and never walked")
+    {
+        const auto real = unique_instance("a");
+        appshare_ok({"install", a.dir.string(), "--name", real});
+        auto dom = lookup_domain(conn, real);
+        REQUIRE(dom.has_value());
+        const auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
+        REQUIRE(xml.has_value());
+        // Renamed copies of its definition (new name, no uuid: libvirt makes one).
+        const auto copy_as = [&](const std::string& to, const std::string& context_dir) {
+            std::string x = *xml;
+            const auto from = "<name>" + real + "</name>";
+            x.replace(x.find(from), from.size(), "<name>" + to + "</name>");
+            const auto uuid = x.find("<uuid>");
+            x.erase(uuid, x.find("</uuid>") + 7 - uuid);
+            const auto dir_attr = "dir=\"" + env.context(real).string() + "\"";
+            const auto at = x.find(dir_attr);
+            REQUIRE(at != std::string::npos);
+            x.replace(at, dir_attr.size(), "dir=\"" + context_dir + "\"");
+            auto d = define_domain(conn, x);
+            INFO((d ? std::string() : d.error().message));
+            REQUIRE(d.has_value());
+            return std::move(d).value();
+        };
+        const auto clone = unique_instance("clone");
+        const auto rooted = unique_instance("rooted");
+        auto clone_dom = copy_as(clone, env.context(real).string());
+        auto rooted_dom = copy_as(rooted, "/");
+
+        const auto j = nlohmann::json::parse(appshare_ok({"list", "--json"}));
+        int seen = 0;
+        int valid = 0;
+        for (const auto& i : j["instances"]) {
+            const std::string n = i["name"];
+            INFO(n);
+            if (i["mode"] != "invalid metadata") ++valid;
+            if (n != real && n != clone && n != rooted) continue;  // left by earlier sections
+            ++seen;
+            if (n == real) {
+                CHECK(i["mode"] == "shared");
+                CHECK(i["context_bytes"] == du_bytes(env.context(real)));
+            } else {
+                CHECK(i["mode"] == "invalid metadata");
+                CHECK(i["context_bytes"] == 0);
+                CHECK(i["state"] == "shut off");
+            }
+        }
+        CHECK(seen == 3);
+        CHECK(j["storage"]["instances"] == valid);  // rows whose context is unknown are not counted
+        const auto text = appshare_ok({"list"});
+        CHECK(has(text, "invalid metadata"));
+        CHECK(has(text, "warning: "));
+        REQUIRE(undefine_domain(clone_dom).has_value());
+        REQUIRE(undefine_domain(rooted_dom).has_value());
+    }
 }
