@@ -170,8 +170,8 @@ def plain_domain_xml(name, disk, backing=None):
 class Bench:
     def __init__(self, args):
         self.a = args
-        self.appshare = os.path.join(args.build, "plugin", "appshare")
-        self.hook = os.path.join(args.build, "hooks", "appshare-hook")
+        self.appshare = os.path.join(args.build, "bin", "appshare")
+        self.hook = os.path.join(args.build, "libexec", "appshare", "appshare-hook")
         self.results = {}
         self.counter = 0
         self.env = dict(os.environ, APPSHARE_HOOK_BIN=self.hook, APPSHARE_NO_PROGRESS="1")
@@ -662,7 +662,7 @@ def report(bench, args, elapsed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", required=True, help="build directory with plugin/appshare and hooks/appshare-hook")
+    ap.add_argument("--build", required=True, help="build directory with bin/appshare and libexec/appshare/appshare-hook")
     ap.add_argument("--out", required=True, help="folder for results.md and results.json")
     ap.add_argument("--sizes-mib", default="256,1024,4096", help="data written into each test base, MiB")
     ap.add_argument("--main-mib", type=int, default=1024, help="the base used for 1, 3, 4, 5, 6 (closest size)")

@@ -59,8 +59,8 @@ if [[ -z "${APPSHARE_DEMO_INNER:-}" ]]; then
 fi
 
 # ---- from here on: next to the libvirtd the demo uses ----
-appshare="$build/plugin/appshare"
-export APPSHARE_HOOK_BIN="$build/hooks/appshare-hook"
+appshare="$build/bin/appshare"
+export APPSHARE_HOOK_BIN="$build/libexec/appshare/appshare-hook"
 export APPSHARE_TEMPLATE_DIR="$root/xml-templates"
 names=()
 for i in $(seq 1 "$instances"); do names+=("appshare-demo-$i"); done

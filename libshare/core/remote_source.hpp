@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/blob_store.hpp"
+#include "core/http_fetcher.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -12,13 +13,6 @@
 #include <vector>
 
 namespace appshare {
-
-struct HttpOptions {
-    std::chrono::seconds connect_timeout{15};
-    // A transfer slower than 1 KiB/s for this long is abandoned.
-    std::chrono::seconds stall_timeout{60};
-    int max_redirects = 5;
-};
 
 // Streams a file appshare itself manages (its path built from the configured roots). Opens it
 // with O_NOFOLLOW and refuses anything but a regular file.
@@ -28,9 +22,10 @@ struct HttpOptions {
 // resolve_allowed_source_file(path, allowed_dirs) and then read like store_file_source.
 [[nodiscard]] BlobSource allowed_file_source(std::filesystem::path path, std::vector<std::filesystem::path> allowed_dirs);
 
-// An http(s) URL named in domain metadata, fetched with libcurl. Before the request, and again
-// for every redirect target (redirects are followed by hand, at most max_redirects), the URL
-// must pass check_allowed_url(url, prefixes). Only a 200 answer's body reaches the sink.
+// An http(s) URL named in domain metadata, fetched by libappshare-http (core/http_fetcher.hpp,
+// loaded on first use). Before the request, and again for every redirect target (followed by
+// hand, at most max_redirects), the URL must pass check_allowed_url(url, prefixes). Only a 200
+// answer's body reaches the sink.
 [[nodiscard]] BlobSource http_source(std::string url, std::vector<std::string> prefixes, HttpOptions options = {});
 
 }  // namespace appshare

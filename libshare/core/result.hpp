@@ -16,8 +16,8 @@ namespace appshare {
 template <class T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-    Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+    Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}  // NOLINT: implicit by design
+    Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
 
     [[nodiscard]] bool has_value() const noexcept { return v_.index() == 0; }
     explicit operator bool() const noexcept { return has_value(); }
