@@ -110,13 +110,13 @@ Result<Config> parse_config(std::string_view text, std::string_view origin)
             auto p = absolute_dir(value, origin, line, key);
             if (!p) return std::move(p).error();
             (key == "shared_root" ? cfg.shared_root : key == "context_root" ? cfg.context_root : cfg.local_root) = *p;
-        } else if (key == "lock_wait_seconds") {
+        } else if (key == "lock_wait_seconds" || key == "load_timeout_seconds") {
             long long secs = -1;
             const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);
             if (ec != std::errc{} || ptr != value.data() + value.size() || secs < 0 || secs > 86400) {
-                return config_error(origin, line, "'lock_wait_seconds' must be a whole number of seconds from 0 to 86400");
+                return config_error(origin, line, "'" + std::string(key) + "' must be a whole number of seconds from 0 to 86400");
             }
-            cfg.lock_wait = std::chrono::seconds(secs);
+            (key == "lock_wait_seconds" ? cfg.lock_wait : cfg.load_timeout) = std::chrono::seconds(secs);
         } else if (key == "uri" || key == "virt_type" || key == "log") {
             auto s = string_value(value, origin, line, key);
             if (!s) return std::move(s).error();

@@ -9,6 +9,7 @@
 //   context_root = "/var/lib/libvirt/images/appshare/contexts"
 //   local_root = "/var/lib/libvirt/images/appshare/local"
 //   lock_wait_seconds = 120
+//   load_timeout_seconds = 1800         # a fetch over http(s) must end within this
 //   uri = "qemu:///system"
 //   virt_type = "auto"                  # auto | kvm | qemu
 //   allowed_source_dirs = ["/srv/appliances"]
@@ -31,6 +32,7 @@ struct Config {
     std::filesystem::path context_root = "/var/lib/libvirt/images/appshare/contexts";
     std::filesystem::path local_root = "/var/lib/libvirt/images/appshare/local";
     std::chrono::seconds lock_wait{120};
+    std::chrono::seconds load_timeout{1800};
     std::string uri;                 // empty: libvirt's default (LIBVIRT_DEFAULT_URI, ...)
     std::string virt_type = "auto";  // auto | kvm | qemu
     std::vector<std::filesystem::path> allowed_source_dirs;

@@ -3,6 +3,7 @@
 #include "core/remote_source.hpp"
 #include "core/time_format.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <sys/stat.h>
@@ -33,10 +34,45 @@ BlobStore other_store(const Config& config, const BlobStore& target)
     return BlobStore(target.dir() == config.shared_root ? config.local_root : config.shared_root);
 }
 
+using Clock = std::chrono::steady_clock;
+
+// What is left of the phase's lock wait.
+std::chrono::milliseconds lock_wait_left(const Config& config, const LoadOptions& o)
+{
+    if (o.lock_deadline == Clock::time_point::max()) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait);
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o.lock_deadline - Clock::now());
+    return std::max(left, std::chrono::milliseconds(0));
+}
+
+// `o` with a lock deadline of lock_wait from now, unless the caller set one.
+LoadOptions phase_options(const Config& config, const LoadOptions& o)
+{
+    LoadOptions p = o;
+    if (p.lock_deadline == Clock::time_point::max()) p.lock_deadline = Clock::now() + config.lock_wait;
+    return p;
+}
+
+// Why a phase failed, in a few words for the sentence libvirt shows (details go to the log).
+std::string short_reason(const Error& e)
+{
+    switch (e.code) {
+    case ErrorCode::LockTimeout: return "its lock stayed busy";
+    case ErrorCode::LoadFailed: return "no source could provide a verified copy";
+    case ErrorCode::DigestMismatch: return "the copy is damaged";
+    case ErrorCode::UnsafeImage: return "the image was refused as unsafe";
+    case ErrorCode::UnsafePath: return "a path was refused as unsafe";
+    case ErrorCode::Io: return "the storage failed";
+    case ErrorCode::Interrupted: return "the start was interrupted";
+    default: return "it failed";
+    }
+}
+
 EnsureOptions ensure_options(const Config& config, const LoadOptions& o, const std::string& purpose)
 {
     EnsureOptions e;
-    e.lock_wait = std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait);
+    e.lock_wait = lock_wait_left(config, o);
     e.holder = o.holder;
     e.holder.purpose = purpose;
     e.log = o.log;
@@ -68,7 +104,9 @@ std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& 
     const auto other = other_store(config, target).path_of(paths.base);
     if (regular_file_at(other)) sources.push_back(store_file_source(other));
     for (const auto& f : paths.source_files) sources.push_back(allowed_file_source(f, config.allowed_source_dirs));
-    for (const auto& u : paths.source_urls) sources.push_back(http_source(u, config.allowed_url_prefixes));
+    HttpOptions http;
+    http.deadline = Clock::now() + config.load_timeout;
+    for (const auto& u : paths.source_urls) sources.push_back(http_source(u, config.allowed_url_prefixes, http));
     return sources;
 }
 
@@ -90,12 +128,13 @@ Result<bool> ensure_instance_files(const Config& config, const InstancePaths& pa
     return loaded;
 }
 
-Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths, const LoadOptions& options)
+Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths, const LoadOptions& caller_options)
 {
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait);
+    // The shared attempt (instance lock, base and boot-file locks) shares one lock_wait.
+    const LoadOptions options = phase_options(config, caller_options);
     LockHolder holder = options.holder;
     holder.purpose = "prepare instance";
-    auto instance_lock = lock_instance(paths, wait, holder);
+    auto instance_lock = lock_instance(paths, lock_wait_left(config, options), holder);
     if (!instance_lock) return std::move(instance_lock).error();
 
     auto state = load_instance_state(paths.context_dir);
@@ -113,10 +152,12 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
         // Stays independent until `appshare reshare` moves it back.
         auto files = ensure_instance_files(config, paths, local, options);
         if (!files) {
+            say(options, "the host-local copy cannot be had: " + files.error().message);
             return make_error(files.error().code,
                               "domain " + paths.domain + " runs independently of the shared storage, but its host-local copy of base " +
-                                  paths.base.sha256.substr(0, 12) + " cannot be had (" + clause(files.error().message) +
-                                  "); restore a source, or run 'appshare reshare " + paths.domain + "' once the shared base is healthy.");
+                                  paths.base.sha256.substr(0, 12) + " cannot be had (" + short_reason(files.error()) +
+                                  "; see the appshare-hook log); restore a source, or run 'appshare reshare " + paths.domain +
+                                  "' once the shared base is healthy.");
         }
         auto pointed = point_context_at(paths, local, {shared}, options.log);
         if (!pointed) return std::move(pointed).error();
@@ -142,12 +183,17 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
 
     const std::string reason = clause(files.error().message);
     say(options, "the shared base cannot be used (" + reason + "); making a host-local copy");
-    auto local_files = ensure_instance_files(config, paths, local, options);
+    // The fallback has a lock wait of its own: the shared attempt may have used all of it.
+    LoadOptions local_options = caller_options;
+    local_options.lock_deadline = Clock::now() + config.lock_wait;
+    auto local_files = ensure_instance_files(config, paths, local, local_options);
     if (!local_files) {
+        say(options, "no host-local copy can be made either: " + local_files.error().message);
         return make_error(local_files.error().code,
-                          "domain " + paths.domain + " cannot start: its shared base " + paths.base.sha256.substr(0, 12) +
-                              " cannot be had (" + reason + ") and no verified host-local copy can be made (" +
-                              clause(local_files.error().message) + "); make a source of the base reachable and start it again.");
+                          "domain " + paths.domain + " cannot start: base " + paths.base.sha256.substr(0, 12) +
+                              " cannot be had on the shared storage (" + short_reason(files.error()) +
+                              ") nor as a host-local copy (" + clause(local_files.error().message) +
+                              "); make a source of the base reachable and start it again.");
     }
     auto pointed = point_context_at(paths, local, {shared}, options.log);
     if (!pointed) return std::move(pointed).error();

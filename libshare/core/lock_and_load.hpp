@@ -19,6 +19,7 @@
 #include "core/instance_state.hpp"
 #include "core/result.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ namespace appshare {
 struct LoadOptions {
     LockHolder holder;  // recorded in the lock files while held
     LogFn log;          // one line per event
+    // Every lock wait of one phase (the shared attempt, or the host-local fallback) ends by
+    // then, so a start never waits longer than lock_wait for the locks of that phase, however
+    // many it takes. max(): each phase gets lock_wait from its own start.
+    std::chrono::steady_clock::time_point lock_deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct PrepareOutcome {

@@ -249,7 +249,7 @@ TEST_CASE("no reachable source and no shared base: the start is refused, the con
     auto r = start(dom);
     REQUIRE_FALSE(r);
     INFO(r.error().message);
-    CHECK_THAT(r.error().message, Catch::Contains("cannot start") && Catch::Contains("no verified host-local copy") &&
+    CHECK_THAT(r.error().message, Catch::Contains("cannot start") && Catch::Contains("nor as a host-local copy") &&
                                       Catch::Contains("127.0.0.1:1/base.qcow2"));
     CHECK(state_of(dom) == DomainState::ShutOff);
     CHECK(read_file(fx.overlay(name)) == before);

@@ -24,6 +24,7 @@ shared_root = "/mnt/shared/bases"   # trailing comment
 context_root = "/srv/ctx"
 local_root = "/srv/local"
 lock_wait_seconds = 7
+load_timeout_seconds = 600
 uri = "qemu:///system"
 virt_type = "qemu"
 allowed_source_dirs = ["/srv/appliances", "/mnt/a#b"]
@@ -35,6 +36,7 @@ log = "/var/log/appshare.log"
         CHECK(c->context_root == "/srv/ctx");
         CHECK(c->local_root == "/srv/local");
         CHECK(c->lock_wait == std::chrono::seconds(7));
+        CHECK(c->load_timeout == std::chrono::seconds(600));
         CHECK(c->uri == "qemu:///system");
         CHECK(c->virt_type == "qemu");
         REQUIRE(c->allowed_source_dirs.size() == 2);
@@ -49,6 +51,7 @@ log = "/var/log/appshare.log"
             {"shared_root = \"/a/../b\"", "shared_root"},
             {"lock_wait_seconds = -1", "lock_wait_seconds"},
             {"lock_wait_seconds = 99999999999999999999", "lock_wait_seconds"},
+            {"load_timeout_seconds = 1h", "load_timeout_seconds"},
             {"virt_type = \"xen\"", "virt_type"},
             {"color = \"blue\"", "unknown key 'color'"},
             {"just words", "key = value"},
