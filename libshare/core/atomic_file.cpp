@@ -114,6 +114,8 @@ Result<void> fsync_dir(const std::filesystem::path& dir)
 
 Result<void> make_dirs(const std::filesystem::path& dir, mode_t mode)
 {
+    struct stat existing {};
+    if (::stat(dir.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) return ok();  // the usual case: one stat
     std::filesystem::path cur;
     for (const auto& part : dir) {
         cur /= part;
