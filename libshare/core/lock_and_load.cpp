@@ -151,8 +151,27 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     if (old && old->mode == InstanceMode::Independent) {
         // Stays independent until `appshare reshare` moves it back.
         auto files = ensure_instance_files(config, paths, local, options);
+        if (!files && files.error().code != ErrorCode::Interrupted) {
+            // The host-local copy is gone and cannot be remade. The domain is not running (this
+            // is its start), so if the shared base is healthy it may as well run on that again.
+            say(options, "the host-local copy cannot be had: " + files.error().message + "; trying the shared base");
+            LoadOptions shared_options = caller_options;
+            shared_options.lock_deadline = Clock::now() + config.lock_wait;
+            auto shared_files = ensure_instance_files(config, paths, shared, shared_options);
+            if (shared_files) {
+                auto pointed = point_context_at(paths, shared, {local}, options.log);
+                if (!pointed) return std::move(pointed).error();
+                out.mode = InstanceMode::Shared;
+                out.base = shared.path_of(paths.base);
+                out.base_loaded = *shared_files;
+                if (auto st = record_state(paths, old, out.mode, out.base, "host-local copy lost; back on the shared base"); !st) {
+                    return std::move(st).error();
+                }
+                say(options, "its host-local copy was lost; it runs on the shared base again");
+                return out;
+            }
+        }
         if (!files) {
-            say(options, "the host-local copy cannot be had: " + files.error().message);
             return make_error(files.error().code,
                               "domain " + paths.domain + " runs independently of the shared storage, but its host-local copy of base " +
                                   paths.base.sha256.substr(0, 12) + " cannot be had (" + short_reason(files.error()) +
