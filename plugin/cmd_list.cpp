@@ -26,7 +26,7 @@ void register_list(CLI::App& app, Action& chosen)
             if (!config) return fail(config.error());
             auto conn = session_connection(*s, *config);
             if (!conn) return fail(conn.error());
-            auto listing = list_instances(*conn);
+            auto listing = list_instances(*conn, *config);
             if (!listing) return fail(listing.error());
             if (*json) {
                 std::cout << instance_listing_json(*listing).dump(2) << "\n";

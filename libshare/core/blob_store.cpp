@@ -248,7 +248,8 @@ Result<EnsureOutcome> BlobStore::ensure(const BlobSpec& spec, const std::vector<
         failures += source.description + ": " + r.error().message;
     }
     if (sources.empty()) failures = "no source is configured";
-    return make_error(ErrorCode::LoadFailed, "could not load " + final_path.string() + " (" + failures +
+    return make_error(ErrorCode::LoadFailed, "no source gave a verified copy of " + final_path.filename().string() +
+                                                 " in " + dir_.string() + " (" + failures +
                                                  "); make one of its sources reachable or add one.");
 }
 

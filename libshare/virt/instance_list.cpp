@@ -34,13 +34,6 @@ std::string signed_size(std::int64_t bytes)
 
 }  // namespace
 
-Result<InstanceListing> list_instances(const Connection& conn)
-{
-    auto config = load_config();
-    if (!config) return std::move(config).error();
-    return list_instances(conn, *config);
-}
-
 Result<InstanceListing> list_instances(const Connection& conn, const Config& config)
 {
     auto domains = list_domains(conn, DomainListFilter::All);

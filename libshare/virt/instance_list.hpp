@@ -47,10 +47,6 @@ inline constexpr std::string_view kInvalidMetadata = "invalid metadata";
 // is left out of the storage figures.
 [[nodiscard]] Result<InstanceListing> list_instances(const Connection& conn, const Config& config);
 
-// The same with load_config()'s configuration ($APPSHARE_CONFIG or the default file). Kept
-// until plugin/cmd_list.cpp passes its session configuration (which honours --config).
-[[nodiscard]] Result<InstanceListing> list_instances(const Connection& conn);
-
 // A table of instances, one line per base, and the storage saved (ends in a newline).
 [[nodiscard]] std::string instance_listing_text(const InstanceListing& listing);
 
