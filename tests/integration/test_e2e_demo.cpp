@@ -536,8 +536,9 @@ TEST_CASE("e2e: demo instance with a damaged shared base on read-only storage bo
         INFO(moved);
         CHECK(has(moved, "shared base"));
         // The damaged shared copy was replaced by a verified one, and the context points at it.
+        // (Not checked by inode: the damaged file is unlinked just before its replacement is
+        // created, and the filesystem may hand the new file the freed inode number.)
         CHECK(openssl_sha256(base) == bundle.sha256);
-        CHECK(stat_of(base).st_ino != damaged.st_ino);
         CHECK(backing_of(overlay) == base.string());
         CHECK(json_text(env.contexts / name / "instance.json", "mode") == "shared");
 
