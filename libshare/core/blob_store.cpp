@@ -5,6 +5,7 @@
 #include "core/interrupt.hpp"
 #include "core/sha256.hpp"
 #include "core/verification_record.hpp"
+#include "core/write_behind.hpp"
 
 #include <cctype>
 #include <cerrno>
@@ -85,11 +86,6 @@ Result<void> verify_fully(const BlobSpec& spec, const std::filesystem::path& fil
     return check_content_rules(spec, file);
 }
 
-std::string_view as_chars(std::span<const std::byte> bytes)
-{
-    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
 Result<void> load_from(const BlobSpec& spec, const BlobSource& source, const std::filesystem::path& final_path,
                        const EnsureOptions& o)
 {
@@ -97,6 +93,8 @@ Result<void> load_from(const BlobSpec& spec, const BlobSource& source, const std
     if (!tmp) return std::move(tmp).error();
     Sha256 sha;
     std::uint64_t copied = 0;
+    // Hash here while the previous chunk is written on the writer's thread.
+    WriteBehind writer(tmp->fd(), tmp->path().string());
     const ByteSink sink = [&](std::span<const std::byte> bytes) -> Result<void> {
         if (interrupted()) {
             return make_error(ErrorCode::Interrupted, "interrupted while loading " + final_path.filename().string() +
@@ -106,12 +104,13 @@ Result<void> load_from(const BlobSpec& spec, const BlobSource& source, const std
         if (spec.size && copied > *spec.size) {
             return make_error(ErrorCode::DigestMismatch, "it has more than the expected " + std::to_string(*spec.size) + " bytes");
         }
+        if (auto w = writer.push(bytes); !w) return w;
         sha.update(bytes);
-        if (auto w = tmp->write(as_chars(bytes)); !w) return w;
         if (o.on_progress) o.on_progress(copied);
         return ok();
     };
     if (auto r = source.stream(sink); !r) return r;
+    if (auto w = writer.finish(); !w) return w;
     if (spec.size && copied != *spec.size) {
         return make_error(ErrorCode::DigestMismatch, "it has " + std::to_string(copied) + " bytes instead of " + std::to_string(*spec.size));
     }
