@@ -1,6 +1,7 @@
 #include "core/qemu_img.hpp"
 
 #include "core/process.hpp"
+#include "core/qcow2_overlay.hpp"
 
 #include <string>
 
@@ -25,9 +26,11 @@ Result<void> run_qemu_img(const std::vector<std::string>& argv, const std::strin
 Result<void> qemu_img_create_overlay(const std::filesystem::path& overlay, const std::filesystem::path& backing,
                                      std::string_view backing_format, std::uint64_t virtual_size)
 {
-    return run_qemu_img({"qemu-img", "create", "-q", "-f", "qcow2", "-F", std::string(backing_format), "-b",
-                         backing.string(), "-u", overlay.string(), std::to_string(virtual_size)},
-                        "creating the overlay " + overlay.string());
+    // Written natively: the same bytes as `qemu-img create`, without a ~20 ms process spawn.
+    auto r = create_qcow2_overlay(overlay, backing, backing_format, virtual_size);
+    // Keep this function's contract from the qemu-img days: what qemu-img refused was Io.
+    if (!r && r.error().code == ErrorCode::UnsafeImage) return make_error(ErrorCode::Io, r.error().message);
+    return r;
 }
 
 Result<void> qemu_img_rebase_unsafe(const std::filesystem::path& overlay, const std::filesystem::path& backing,
