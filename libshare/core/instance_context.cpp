@@ -3,6 +3,7 @@
 #include "core/atomic_file.hpp"
 #include "core/image_check.hpp"
 #include "core/qcow2_header.hpp"
+#include "core/qcow2_overlay.hpp"
 #include "core/qemu_img.hpp"
 
 #include <cerrno>
@@ -35,20 +36,10 @@ Result<void> create_overlay(const InstancePaths& paths, const std::filesystem::p
     for (const auto& entry : std::filesystem::directory_iterator(paths.context_dir, ec)) {
         if (entry.path().filename().string().rfind(prefix, 0) == 0) ::unlink(entry.path().c_str());
     }
-    const auto tmp = temp_name_in(paths.overlay);
-    if (auto r = qemu_img_create_overlay(tmp, base, paths.base.image_format, facts->virtual_size); !r) {
-        ::unlink(tmp.c_str());
-        return r;
-    }
-    // link() never replaces: an overlay that appeared meanwhile is kept, ours dropped.
-    if (::link(tmp.c_str(), paths.overlay.c_str()) != 0 && errno != EEXIST) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        return make_error(ErrorCode::Io, "cannot create the overlay " + paths.overlay.string() + ": " + std::strerror(err) +
-                                             "; check free space and permissions in " + paths.context_dir.string() + ".");
-    }
-    ::unlink(tmp.c_str());
-    return fsync_dir(paths.context_dir);
+    // Written beside its final name and linked into place complete; never replaces a file.
+    auto made = create_qcow2_overlay(paths.overlay, base, paths.base.image_format, facts->virtual_size);
+    if (!made && made.error().code != ErrorCode::AlreadyExists) return made;
+    return ok();
 }
 
 std::optional<std::filesystem::path> read_link(const std::filesystem::path& link)
