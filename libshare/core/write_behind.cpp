@@ -51,6 +51,7 @@ void WriteBehind::run()
 
         lock.lock();
         busy_ = false;
+        spare_.push_back(std::move(chunk));
         if (err != 0 && error_ == 0) {
             error_ = err;
             queue_.clear();
@@ -61,7 +62,15 @@ void WriteBehind::run()
 
 Result<void> WriteBehind::push(std::span<const std::byte> bytes)
 {
-    std::vector<std::byte> chunk(bytes.begin(), bytes.end());
+    std::vector<std::byte> chunk;
+    {
+        std::lock_guard lock(mutex_);
+        if (!spare_.empty()) {
+            chunk = std::move(spare_.back());
+            spare_.pop_back();
+        }
+    }
+    chunk.assign(bytes.begin(), bytes.end());  // a spare buffer keeps its capacity: no new pages
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return error_ != 0 || queue_.size() < max_queued_; });
     if (error_ != 0) {

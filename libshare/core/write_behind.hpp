@@ -41,6 +41,7 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::deque<std::vector<std::byte>> queue_;
+    std::vector<std::vector<std::byte>> spare_;  // written buffers, reused (no page faults per chunk)
     bool busy_ = false;     // the writer holds a chunk it is writing
     bool stopping_ = false;
     int error_ = 0;         // errno of the first failed write
