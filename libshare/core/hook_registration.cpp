@@ -73,6 +73,41 @@ double mtime_of(const struct stat& st) { return static_cast<double>(st.st_mtim.t
 
 }  // namespace
 
+namespace {
+
+// libvirtd runs the hook as root at every start of every domain: only a file that nobody but
+// root can change may be registered. The file and every directory above it must belong to root,
+// not be writable by others (a sticky directory such as /tmp is fine: nobody can replace root's
+// entries in it), and be group-writable only for root's own group.
+Result<void> check_root_controlled(const std::filesystem::path& binary)
+{
+    std::error_code ec;
+    const auto real = std::filesystem::canonical(binary, ec);
+    if (ec) return make_error(ErrorCode::Config, "cannot resolve the appshare startup binary " + binary.string() + ": " + ec.message() + ".");
+    const auto refuse = [&](const std::filesystem::path& p, const std::string& why) {
+        return make_error(ErrorCode::UnsafePath, "the appshare startup binary " + binary.string() + " cannot be registered: " +
+                                                     p.string() + " " + why +
+                                                     ", and libvirtd would run it as root; install appshare in a root-owned location.");
+    };
+    struct stat st {};
+    if (::stat(real.c_str(), &st) != 0) return refuse(real, "cannot be inspected");
+    const auto writable_by_others = [](const struct stat& s, bool sticky_ok) {
+        const bool sticky = sticky_ok && (s.st_mode & S_ISVTX) != 0;
+        return ((s.st_mode & S_IWOTH) != 0 && !sticky) || ((s.st_mode & S_IWGRP) != 0 && s.st_gid != 0 && !sticky);
+    };
+    if (st.st_uid != 0) return refuse(real, "is not owned by root");
+    if (writable_by_others(st, false)) return refuse(real, "is writable by users other than root");
+    for (auto dir = real.parent_path();; dir = dir.parent_path()) {
+        if (::stat(dir.c_str(), &st) != 0) return refuse(dir, "cannot be inspected");
+        if (st.st_uid != 0) return refuse(dir, "is not owned by root");
+        if (writable_by_others(st, true)) return refuse(dir, "is writable by users other than root");
+        if (dir == dir.root_path() || dir.parent_path() == dir) break;
+    }
+    return ok();
+}
+
+}  // namespace
+
 Result<HookRegistration> register_hook(const std::filesystem::path& hooks_dir, const std::filesystem::path& hook_binary)
 {
     HookRegistration reg;
@@ -84,6 +119,7 @@ Result<HookRegistration> register_hook(const std::filesystem::path& hooks_dir, c
         return make_error(ErrorCode::Config, "the appshare startup binary " + reg.target.string() +
                                                  " is missing or not executable; reinstall appshare (or set APPSHARE_HOOK_BIN).");
     }
+    if (auto c = check_root_controlled(reg.target); !c) return std::move(c).error();
     const auto qemu_d = hooks_dir / "qemu.d";
     if (auto r = make_dirs(qemu_d, 0755); !r) return std::move(r).error();
     reg.link = qemu_d / std::string(kHookLinkName);

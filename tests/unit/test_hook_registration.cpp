@@ -104,6 +104,42 @@ TEST_CASE("register_hook links qemu.d/appshare to the startup binary, never over
         REQUIRE(register_hook(hooks, binary).has_value());
         CHECK(test::read_file(hooks / "qemu.d" / "10-other") == "#!/bin/sh\nexit 0\n");
     }
+    // libvirtd runs the hook as root: a binary someone else could change is never registered.
+    SECTION("a binary writable by others is refused and nothing is created")
+    {
+        ::chmod(binary.c_str(), 0757);
+        auto r = register_hook(hooks, binary);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == ErrorCode::UnsafePath);
+        CHECK_THAT(r.error().message, Catch::Contains("writable by users other than root"));
+        CHECK_FALSE(fs::exists(hooks / "qemu.d" / "appshare"));
+    }
+    SECTION("group-writable: only for root's own group")
+    {
+        ::chmod(binary.c_str(), 0775);
+        CHECK(register_hook(hooks, binary).has_value());
+        fs::remove(hooks / "qemu.d" / "appshare");
+        REQUIRE(::chown(binary.c_str(), 0, 65534) == 0);
+        auto r = register_hook(hooks, binary);
+        REQUIRE_FALSE(r.has_value());
+        CHECK_THAT(r.error().message, Catch::Contains("writable by users other than root"));
+    }
+    SECTION("a binary not owned by root is refused")
+    {
+        REQUIRE(::chown(binary.c_str(), 65534, 65534) == 0);
+        auto r = register_hook(hooks, binary);
+        REQUIRE_FALSE(r.has_value());
+        CHECK_THAT(r.error().message, Catch::Contains("not owned by root"));
+    }
+    SECTION("a binary in a folder others may write to (not sticky) is refused")
+    {
+        fs::create_directories(tmp / "open");
+        ::chmod((tmp / "open").c_str(), 0777);
+        const auto exposed = make_executable(tmp / "open" / "appshare-hook");
+        auto r = register_hook(hooks, exposed);
+        REQUIRE_FALSE(r.has_value());
+        CHECK_THAT(r.error().message, Catch::Contains((tmp / "open").string()) && Catch::Contains("writable by users other than root"));
+    }
 }
 
 TEST_CASE("find_libvirt_daemons reads libvirtd/virtqemud in our mount namespace from /proc",
