@@ -6,6 +6,7 @@
 #include "core/qemu_img.hpp"
 #include "core/sha256.hpp"
 #include "support/hook_sandbox.hpp"
+#include "support/lock_holder.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -34,27 +35,8 @@ std::string sha_of(const fs::path& p)
     return *s;
 }
 
-// Holds `lock_file` in a forked child for `hold`; returns once the child holds it.
-pid_t hold_lock_in_child(const fs::path& lock_file, std::chrono::milliseconds hold)
-{
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        auto lock = FileLock::acquire(lock_file, 0ms, LockHolder{"lockholder-host", 4242, "test", "holding for the test"});
-        const char c = lock ? 'y' : 'n';
-        [[maybe_unused]] auto n = write(fds[1], &c, 1);
-        std::this_thread::sleep_for(hold);
-        _exit(0);
-    }
-    close(fds[1]);
-    char c = 0;
-    REQUIRE(read(fds[0], &c, 1) == 1);
-    close(fds[0]);
-    REQUIRE(c == 'y');
-    return pid;
-}
+// Who holds the base's lock in the tests below (the hook's log must name it).
+const LockHolder kLockHolder{"lockholder-host", 4242, "test", "holding for the test"};
 
 Result<void> start(const Domain& dom) { return start_domain(dom); }
 
@@ -142,11 +124,11 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
 
     SECTION("released within the wait: the start waits, then runs on the shared base") {
         const auto dom = define(conn, fx.domain_xml("wait" + suffix));
-        const pid_t child = hold_lock_in_child(lock_file, 3s);
+        test::LockHolderProcess holder(lock_file, 3s, kLockHolder);
         const auto t0 = std::chrono::steady_clock::now();
         auto r = start(dom);
         const auto waited = std::chrono::steady_clock::now() - t0;
-        waitpid(child, nullptr, 0);
+        holder.kill();
         INFO((r ? std::string() : r.error().message));
         REQUIRE(r);
         CHECK(state_of(dom) == DomainState::Running);
@@ -160,10 +142,9 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
         write_config(fx);
         const std::string name = "indep" + suffix;
         const auto dom = define(conn, fx.domain_xml(name));
-        const pid_t child = hold_lock_in_child(lock_file, 60s);
+        test::LockHolderProcess holder(lock_file, 60s, kLockHolder);
         auto r = start(dom);
-        kill(child, SIGKILL);
-        waitpid(child, nullptr, 0);
+        holder.kill();
         INFO((r ? std::string() : r.error().message));
         INFO(read_file(fx.log_file()));
         REQUIRE(r);

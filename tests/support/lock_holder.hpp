@@ -15,19 +15,20 @@
 
 namespace appshare::test {
 
-// A child process that holds `lock_file` (recorded as pid 4242 on "otherhost") for `hold`, or
-// until this object is destroyed (SIGKILL). The constructor returns once the child holds it.
+// A child process that holds `lock_file` for `hold`, or until kill() or destruction (SIGKILL),
+// recorded as `who` (pid 0: the child's own pid). The constructor returns once the child holds it.
 class LockHolderProcess {
 public:
-    LockHolderProcess(const std::filesystem::path& lock_file, std::chrono::milliseconds hold)
+    LockHolderProcess(const std::filesystem::path& lock_file, std::chrono::milliseconds hold,
+                      LockHolder who = LockHolder{"otherhost", 4242, "other", "test holder"})
     {
         int fds[2];
         REQUIRE(pipe(fds) == 0);
         pid_ = fork();
         REQUIRE(pid_ >= 0);
         if (pid_ == 0) {
-            auto lock = FileLock::acquire(lock_file, std::chrono::milliseconds(0),
-                                          LockHolder{"otherhost", 4242, "other", "test holder"});
+            if (who.pid == 0) who.pid = getpid();
+            auto lock = FileLock::acquire(lock_file, std::chrono::milliseconds(0), who);
             const char c = lock ? 'y' : 'n';
             [[maybe_unused]] auto n = write(fds[1], &c, 1);
             std::this_thread::sleep_for(hold);
@@ -42,10 +43,17 @@ public:
     }
     LockHolderProcess(const LockHolderProcess&) = delete;
     LockHolderProcess& operator=(const LockHolderProcess&) = delete;
-    ~LockHolderProcess()
+    ~LockHolderProcess() { kill(); }
+
+    [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+    // Kills the holder now (SIGKILL, as a crash would) and reaps it; the kernel drops its lock.
+    void kill()
     {
-        kill(pid_, SIGKILL);
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
+        pid_ = -1;
     }
 
 private:

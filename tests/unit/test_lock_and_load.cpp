@@ -4,6 +4,7 @@
 #include "core/instance_state.hpp"
 #include "core/sha256.hpp"
 #include "support/hook_fixture.hpp"
+#include "support/lock_holder.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -36,28 +37,6 @@ LoadOptions options(std::vector<std::string>* lines = nullptr)
     o.holder = LockHolder{"testhost", static_cast<long>(::getpid()), "web1", ""};
     if (lines != nullptr) o.log = [lines](const std::string& l) { lines->push_back(l); };
     return o;
-}
-
-// Holds `lock_file` in a child process for `hold`; returns the child's pid once it holds it.
-pid_t hold_lock_in_child(const fs::path& lock_file, std::chrono::milliseconds hold)
-{
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        auto lock = FileLock::acquire(lock_file, 0ms, LockHolder{"otherhost", 4242, "other", "test holder"});
-        const char c = lock ? 'y' : 'n';
-        [[maybe_unused]] auto n = write(fds[1], &c, 1);
-        std::this_thread::sleep_for(hold);
-        _exit(0);
-    }
-    close(fds[1]);
-    char c = 0;
-    REQUIRE(read(fds[0], &c, 1) == 1);
-    close(fds[0]);
-    REQUIRE(c == 'y');
-    return pid;
 }
 
 std::string file_sha(const fs::path& p)
@@ -148,12 +127,12 @@ TEST_CASE("prepare waits for a busy lock, then falls back to an independent copy
     fs::create_directories(fx.config.shared_root);
 
     SECTION("released within the wait: the start proceeds on the shared base") {
-        const pid_t child = hold_lock_in_child(lock_file, 700ms);
+        test::LockHolderProcess holder(lock_file, 700ms);
         std::vector<std::string> lines;
         const auto t0 = std::chrono::steady_clock::now();
         auto out = prepare_instance(fx.config, paths, options(&lines));
         const auto waited = std::chrono::steady_clock::now() - t0;
-        waitpid(child, nullptr, 0);
+        holder.kill();
         REQUIRE(out);
         CHECK(out->mode == InstanceMode::Shared);
         CHECK(waited >= 500ms);
@@ -162,10 +141,9 @@ TEST_CASE("prepare waits for a busy lock, then falls back to an independent copy
         CHECK(logged_holder);
     }
     SECTION("held past the limit: a verified host-local copy, recorded as independent") {
-        const pid_t child = hold_lock_in_child(lock_file, 4s);
+        test::LockHolderProcess holder(lock_file, 4s);
         auto out = prepare_instance(fx.config, paths, options());
-        kill(child, SIGKILL);
-        waitpid(child, nullptr, 0);
+        holder.kill();
         INFO((out ? std::string() : out.error().message));
         REQUIRE(out);
         CHECK(out->mode == InstanceMode::Independent);
