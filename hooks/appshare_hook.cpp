@@ -33,17 +33,6 @@ bool read_stdin(std::string& out, std::size_t cap)
     }
 }
 
-void write_all(int fd, const std::string& text)
-{
-    std::size_t off = 0;
-    while (off < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        off += static_cast<std::size_t>(n);
-    }
-}
-
 }  // namespace
 
 int main(int argc, char** argv)
@@ -62,7 +51,7 @@ int main(int argc, char** argv)
     if (action == appshare::HookAction::EchoXml) {
         // A filter operation: print the XML back unchanged (empty output also means
         // unchanged, which is what a truncated input gets).
-        if (!truncated) write_all(STDOUT_FILENO, xml);
+        if (!truncated) appshare::hook_write_all(STDOUT_FILENO, xml);
         return 0;
     }
     if (xml.find(appshare::kHookMetadataMarker) == std::string::npos) return 0;  // not an appshare domain

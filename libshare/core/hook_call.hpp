@@ -5,8 +5,11 @@
 // and its dependencies, which costs milliseconds (see bench/).
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <string_view>
+
+#include <unistd.h>
 
 namespace appshare {
 
@@ -36,5 +39,18 @@ inline constexpr std::string_view kHookMetadataMarker = "urn:appshare:domain:1";
 // It handles the call, writes its stdout/stderr and returns the exit status.
 inline constexpr const char* kHookEntrySymbol = "appshare_hook_entry";
 using HookEntryFn = int (*)(const char*, const char*, const char*, const char*, const char*, std::size_t, int);
+
+// Writes all of `text` to `fd` (what libvirt reads from the hook), retrying short writes and
+// EINTR; gives up silently if the reader is gone.
+inline void hook_write_all(int fd, std::string_view text) noexcept
+{
+    std::size_t off = 0;
+    while (off < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        off += static_cast<std::size_t>(n);
+    }
+}
 
 }  // namespace appshare

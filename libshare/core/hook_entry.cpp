@@ -4,26 +4,9 @@
 #include "core/hook_dispatch.hpp"
 #include "core/interrupt.hpp"
 
-#include <cerrno>
 #include <type_traits>
-#include <string>
 
 #include <unistd.h>
-
-namespace {
-
-void write_all(int fd, const std::string& text)
-{
-    std::size_t off = 0;
-    while (off < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        off += static_cast<std::size_t>(n);
-    }
-}
-
-}  // namespace
 
 extern "C" __attribute__((visibility("default"))) int appshare_hook_entry(const char* domain, const char* op,
                                                                           const char* subop, const char* extra,
@@ -39,8 +22,8 @@ extern "C" __attribute__((visibility("default"))) int appshare_hook_entry(const 
     request.stdin_xml.assign(xml, xml_len);
     request.stdin_truncated = truncated != 0;
     const auto response = appshare::run_hook(request);
-    write_all(STDOUT_FILENO, response.stdout_text);
-    write_all(STDERR_FILENO, response.stderr_text);
+    appshare::hook_write_all(STDOUT_FILENO, response.stdout_text);
+    appshare::hook_write_all(STDERR_FILENO, response.stderr_text);
     return response.exit_status;
 }
 
