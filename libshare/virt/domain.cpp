@@ -59,7 +59,7 @@ Result<Domain> lookup_domain(const Connection& conn, std::string_view name)
         if (failure.code == VIR_ERR_NO_DOMAIN) {
             return make_error(ErrorCode::NotFound, "no domain named " + quoted(name) + " in libvirt at " +
                                                        connection_uri(conn) +
-                                                       "; check the name with 'virsh list --all'");
+                                                       "; check the name with 'virsh list --all'.");
         }
         return libvirt_error(failure, "cannot look up domain " + quoted(name) + " in libvirt at " + connection_uri(conn),
                              "is libvirtd still running?");

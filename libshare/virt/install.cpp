@@ -28,13 +28,6 @@ Result<void> stop_if_interrupted(std::string_view name)
                                                   "' interrupted; nothing was kept, run the command again.");
 }
 
-// The libvirt layer's messages end without a full stop; the command prints one sentence.
-Error as_sentence(Error e)
-{
-    if (!e.message.empty() && e.message.back() != '.') e.message += '.';
-    return e;
-}
-
 // Undefines a domain this install defined, unless release()d (all-or-nothing).
 class DefinedDomain {
 public:
@@ -71,7 +64,7 @@ Result<void> check_name_free(const Connection& conn, std::string_view name)
                                                         connection_uri(conn) +
                                                         "; choose another --name (the existing domain was not touched).");
     }
-    if (existing.error().code != ErrorCode::NotFound) return as_sentence(std::move(existing).error());
+    if (existing.error().code != ErrorCode::NotFound) return std::move(existing).error();
     return ok();
 }
 
@@ -290,7 +283,7 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     if (auto c = stop_if_interrupted(r.name); !c) return std::move(c).error();
 
     auto dom = define_domain(conn, *xml);
-    if (!dom) return as_sentence(std::move(dom).error());
+    if (!dom) return std::move(dom).error();
     DefinedDomain defined(std::move(*dom));
     if (auto c = stop_if_interrupted(r.name); !c) return std::move(c).error();
 

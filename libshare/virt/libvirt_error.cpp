@@ -27,6 +27,8 @@ Error libvirt_error(const LibvirtFailure& failure, std::string_view what, std::s
         message += "; ";
         message += hint;
     }
+    // Every appshare message is a sentence; libvirt's own text and our hints end without a stop.
+    if (!message.empty() && message.back() != '.') message += '.';
     return make_error(code, std::move(message));
 }
 

@@ -12,23 +12,13 @@
 #include <unistd.h>
 
 namespace appshare {
-namespace {
-
-// The libvirt layer's messages end without a full stop; the command prints one sentence.
-Error as_sentence(Error e)
-{
-    if (!e.message.empty() && e.message.back() != '.') e.message += '.';
-    return e;
-}
-
-}  // namespace
 
 Result<UninstallResult> uninstall_instance(const Connection& conn, const Config& config, const UninstallRequest& r)
 {
     auto dom = lookup_domain(conn, r.name);
-    if (!dom) return as_sentence(std::move(dom).error());
+    if (!dom) return std::move(dom).error();
     auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
-    if (!xml) return as_sentence(std::move(xml).error());
+    if (!xml) return std::move(xml).error();
     auto meta = read_instance_metadata(*xml, "domain '" + r.name + "'");
     if (!meta) return std::move(meta).error();
     if (!*meta) {
@@ -60,7 +50,7 @@ Result<UninstallResult> uninstall_instance(const Connection& conn, const Config&
     if (!lock) return std::move(lock).error();
 
     auto state = domain_state(*dom);
-    if (!state) return as_sentence(std::move(state).error());
+    if (!state) return std::move(state).error();
     if (*state != DomainState::ShutOff) {
         if (!r.force) {
             return make_error(ErrorCode::DomainRunning, "instance '" + r.name + "' is " +
@@ -70,11 +60,11 @@ Result<UninstallResult> uninstall_instance(const Connection& conn, const Config&
         }
         if (auto d = destroy_domain(*dom); !d) {
             auto again = domain_state(*dom);  // it may have stopped by itself meanwhile
-            if (!again || *again != DomainState::ShutOff) return as_sentence(std::move(d).error());
+            if (!again || *again != DomainState::ShutOff) return std::move(d).error();
         }
         out.stopped = true;
     }
-    if (auto u = undefine_domain(*dom); !u) return as_sentence(std::move(u).error());
+    if (auto u = undefine_domain(*dom); !u) return std::move(u).error();
     // Undefining a domain that runs (started despite all) leaves it transient: its disk is in use.
     if (auto still = lookup_domain(conn, r.name)) {
         return make_error(ErrorCode::DomainRunning, "instance '" + r.name +
