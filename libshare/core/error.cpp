@@ -24,4 +24,22 @@ std::string_view error_code_name(ErrorCode code) noexcept
     return "internal";
 }
 
+std::string message_clause(std::string message)
+{
+    while (!message.empty() && (message.back() == '.' || message.back() == ' ')) message.pop_back();
+    return message;
+}
+
+std::string message_what_failed(const std::string& message)
+{
+    int depth = 0;
+    std::size_t cut = std::string::npos;
+    for (std::size_t i = 0; i + 1 < message.size(); ++i) {
+        if (message[i] == '(') ++depth;
+        if (message[i] == ')') --depth;
+        if (depth == 0 && message[i] == ';' && message[i + 1] == ' ') cut = i;
+    }
+    return message_clause(cut == std::string::npos ? message : message.substr(0, cut));
+}
+
 }  // namespace appshare

@@ -37,6 +37,13 @@ struct Error {
 // Short stable name of a code, used in --json output ("bad-manifest", ...).
 [[nodiscard]] std::string_view error_code_name(ErrorCode code) noexcept;
 
+// A message as a clause to nest in another sentence: without its final full stop.
+[[nodiscard]] std::string message_clause(std::string message);
+
+// "what failed (details); what to do." -> "what failed (details)": drops a nested message's
+// advice where the outer sentence gives its own.
+[[nodiscard]] std::string message_what_failed(const std::string& message);
+
 [[nodiscard]] inline Error make_error(ErrorCode code, std::string message)
 {
     return Error{code, std::move(message)};

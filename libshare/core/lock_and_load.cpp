@@ -16,26 +16,6 @@ void say(const LoadOptions& o, const std::string& line)
     if (o.log) o.log(line);
 }
 
-std::string clause(std::string m)
-{
-    while (!m.empty() && (m.back() == '.' || m.back() == ' ')) m.pop_back();
-    return m;
-}
-
-// "what failed (details); what to do." -> "what failed (details)": the advice of a nested
-// error is dropped where the outer sentence gives its own.
-std::string what_failed(const std::string& m)
-{
-    int depth = 0;
-    std::size_t cut = std::string::npos;
-    for (std::size_t i = 0; i + 1 < m.size(); ++i) {
-        if (m[i] == '(') ++depth;
-        if (m[i] == ')') --depth;
-        if (depth == 0 && m[i] == ';' && m[i + 1] == ' ') cut = i;
-    }
-    return clause(cut == std::string::npos ? m : m.substr(0, cut));
-}
-
 bool regular_file_at(const std::filesystem::path& p)
 {
     struct stat st {};
@@ -214,7 +194,7 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     }
     if (files.error().code == ErrorCode::Interrupted) return std::move(files).error();
 
-    const std::string reason = clause(files.error().message);
+    const std::string reason = message_clause(files.error().message);
     say(options, "the shared base cannot be used (" + reason + "); making a host-local copy");
     // The fallback has a lock wait of its own: the shared attempt may have used all of it.
     LoadOptions local_options = caller_options;
@@ -225,7 +205,7 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
         return make_error(local_files.error().code,
                           "domain " + paths.domain + " cannot start: base " + paths.base.sha256.substr(0, 12) +
                               " cannot be had on the shared storage (" + short_reason(files.error()) +
-                              ") nor as a host-local copy (" + what_failed(local_files.error().message) +
+                              ") nor as a host-local copy (" + message_what_failed(local_files.error().message) +
                               "); make a source of the base reachable and start it again.");
     }
     auto pointed = point_context_at(paths, local, {shared}, options.log);

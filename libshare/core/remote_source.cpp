@@ -40,14 +40,6 @@ Result<void> stream_file(const std::filesystem::path& file, const ByteSink& sink
     }
 }
 
-// Strips the trailing ". …; do this." advice so a nested message reads as a clause.
-std::string clause(const Error& e)
-{
-    auto m = e.message;
-    if (!m.empty() && m.back() == '.') m.pop_back();
-    return m;
-}
-
 }  // namespace
 
 BlobSource store_file_source(std::filesystem::path file)
@@ -62,7 +54,7 @@ BlobSource allowed_file_source(std::filesystem::path path, std::vector<std::file
     return BlobSource{std::move(description),
                       [path = std::move(path), dirs = std::move(allowed_dirs)](const ByteSink& sink) -> Result<void> {
                           auto resolved = resolve_allowed_source_file(path, dirs);
-                          if (!resolved) return make_error(resolved.error().code, clause(resolved.error()));
+                          if (!resolved) return make_error(resolved.error().code, message_clause(resolved.error().message));
                           return stream_file(*resolved, sink);
                       }};
 }
@@ -73,9 +65,9 @@ BlobSource http_source(std::string url, std::vector<std::string> prefixes, HttpO
     return BlobSource{std::move(description),
                       [url = std::move(url), prefixes = std::move(prefixes), options](const ByteSink& sink) -> Result<void> {
                           auto fetch = load_http_fetcher();
-                          if (!fetch) return make_error(fetch.error().code, clause(fetch.error()));
+                          if (!fetch) return make_error(fetch.error().code, message_clause(fetch.error().message));
                           auto r = (*fetch)(url, prefixes, options, sink);
-                          if (!r) return make_error(r.error().code, clause(r.error()));
+                          if (!r) return make_error(r.error().code, message_clause(r.error().message));
                           return ok();
                       }};
 }

@@ -27,3 +27,11 @@ TEST_CASE("Result carries a value or an error with its exit status", "[error]")
         CHECK(error_code_name(r.error().code) == "bad-manifest");
     }
 }
+
+TEST_CASE("nested messages: clause and what failed", "[error]")
+{
+    CHECK(message_clause("cannot read x: No such file. ") == "cannot read x: No such file");
+    CHECK(message_what_failed("no source gave a copy (a: gone; b: refused); make one reachable.") ==
+          "no source gave a copy (a: gone; b: refused)");
+    CHECK(message_what_failed("the lock is busy.") == "the lock is busy");
+}
