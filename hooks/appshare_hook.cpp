@@ -6,7 +6,7 @@
 // the call needs work. Only then does it load libappshare-core (dlopen) and hand over to the
 // library (core/hook_dispatch.hpp), which does lock-and-load and prints the one sentence libvirt
 // shows on failure. Never links or calls libvirt.
-#include "core/hook_call.hpp"
+#include "hook/hook_call.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>

@@ -3,8 +3,8 @@
 #include "commands.hpp"
 #include "report.hpp"
 
-#include "core/hook_registration.hpp"
-#include "core/paths.hpp"
+#include "hook/hook_registration.hpp"
+#include "base/installed_files.hpp"
 
 #include <iostream>
 #include <memory>

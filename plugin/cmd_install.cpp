@@ -4,8 +4,8 @@
 #include "report.hpp"
 #include "session.hpp"
 
-#include "core/interrupt.hpp"
-#include "core/size_units.hpp"
+#include "base/interrupt.hpp"
+#include "base/size_units.hpp"
 #include "virt/install.hpp"
 
 #include <unistd.h>

@@ -1,7 +1,7 @@
 // appshare reshare NAME [--connect URI]
 #include "commands.hpp"
 
-#include "core/config.hpp"
+#include "instance/config.hpp"
 #include "virt/connection.hpp"
 #include "virt/libvirt_error.hpp"
 #include "virt/reshare_domain.hpp"

@@ -2,7 +2,7 @@
 #include "commands.hpp"
 #include "report.hpp"
 
-#include "core/bundle_verify.hpp"
+#include "bundle/bundle_verify.hpp"
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 // appshare: install virtual appliances as thin contexts over one shared base.
 #include "commands.hpp"
-#include "core/paths.hpp"
+#include "base/installed_files.hpp"
 
 #include <iostream>
 

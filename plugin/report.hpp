@@ -1,7 +1,7 @@
 // How the command reports an outcome: one sentence on stderr for errors, the exit status.
 #pragma once
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,8 +2,8 @@
 // libvirt connection (--connect, else LIBVIRT_DEFAULT_URI, else the configuration's uri).
 #pragma once
 
-#include "core/config.hpp"
-#include "core/result.hpp"
+#include "instance/config.hpp"
+#include "base/result.hpp"
 #include "virt/connection.hpp"
 
 #include <CLI/CLI.hpp>

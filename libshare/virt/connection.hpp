@@ -1,8 +1,8 @@
 // An owned connection to a libvirt daemon.
 #pragma once
 
-#include "core/result.hpp"
-#include "core/unique_handle.hpp"
+#include "base/result.hpp"
+#include "base/unique_handle.hpp"
 
 #include <libvirt/libvirt.h>
 

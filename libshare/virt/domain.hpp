@@ -3,8 +3,8 @@
 // appshare policy here. Every failure names the domain and says what to do.
 #pragma once
 
-#include "core/result.hpp"
-#include "core/unique_handle.hpp"
+#include "base/result.hpp"
+#include "base/unique_handle.hpp"
 #include "virt/connection.hpp"
 
 #include <libvirt/libvirt.h>

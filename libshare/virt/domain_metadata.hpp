@@ -3,7 +3,7 @@
 // namespace URI.
 #pragma once
 
-#include "core/result.hpp"
+#include "base/result.hpp"
 #include "virt/domain.hpp"
 
 #include <optional>

@@ -6,9 +6,9 @@
 // touched. Only a base (or boot file) published complete and verified stays: it is shared.
 #pragma once
 
-#include "core/config.hpp"
-#include "core/hook_registration.hpp"
-#include "core/result.hpp"
+#include "instance/config.hpp"
+#include "hook/hook_registration.hpp"
+#include "base/result.hpp"
 #include "virt/connection.hpp"
 
 #include <cstdint>

@@ -1,9 +1,9 @@
 #include "virt/instance_list.hpp"
 
-#include "core/instance_metadata.hpp"
-#include "core/instance_paths.hpp"
-#include "core/instance_state.hpp"
-#include "core/size_units.hpp"
+#include "instance/instance_metadata.hpp"
+#include "instance/instance_paths.hpp"
+#include "instance/instance_state.hpp"
+#include "base/size_units.hpp"
 #include "virt/domain.hpp"
 
 #include <algorithm>

@@ -2,9 +2,9 @@
 // what they run on, what their contexts cost, and the storage sharing saves.
 #pragma once
 
-#include "core/config.hpp"
-#include "core/result.hpp"
-#include "core/storage_report.hpp"
+#include "instance/config.hpp"
+#include "base/result.hpp"
+#include "instance/storage_report.hpp"
 #include "virt/connection.hpp"
 
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 // Turning libvirt's thread-local "last error" into appshare Errors, and keeping libvirt quiet.
 #pragma once
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,8 +1,8 @@
 #include "virt/reshare_domain.hpp"
 
-#include "core/file_lock.hpp"
-#include "core/instance_metadata.hpp"
-#include "core/instance_paths.hpp"
+#include "base/file_lock.hpp"
+#include "instance/instance_metadata.hpp"
+#include "instance/instance_paths.hpp"
 #include "virt/domain.hpp"
 
 #include <unistd.h>

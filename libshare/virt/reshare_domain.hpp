@@ -3,9 +3,9 @@
 // configuration, and move it back onto the shared base (core/reshare.hpp).
 #pragma once
 
-#include "core/config.hpp"
-#include "core/reshare.hpp"
-#include "core/result.hpp"
+#include "instance/config.hpp"
+#include "instance/reshare.hpp"
+#include "base/result.hpp"
 #include "virt/connection.hpp"
 
 #include <string_view>

@@ -1,10 +1,10 @@
 #include "virt/uninstall.hpp"
 
-#include "core/context.hpp"
-#include "core/file_lock.hpp"
-#include "core/instance_context.hpp"
-#include "core/instance_metadata.hpp"
-#include "core/instance_paths.hpp"
+#include "instance/context.hpp"
+#include "base/file_lock.hpp"
+#include "instance/instance_context.hpp"
+#include "instance/instance_metadata.hpp"
+#include "instance/instance_paths.hpp"
 #include "virt/domain.hpp"
 
 #include <chrono>

@@ -2,8 +2,8 @@
 // and never a shared base (other instances and hosts use it).
 #pragma once
 
-#include "core/config.hpp"
-#include "core/result.hpp"
+#include "instance/config.hpp"
+#include "base/result.hpp"
 #include "virt/connection.hpp"
 
 #include <filesystem>

@@ -1,6 +1,6 @@
 // http(s) sources at start: a base absent from shared storage is loaded from a real web server
 // on 127.0.0.1; URLs outside allowed_url_prefixes, also as redirect targets, are refused.
-#include "core/sha256.hpp"
+#include "base/sha256.hpp"
 #include "support/hook_sandbox.hpp"
 #include "support/http_server.hpp"
 

@@ -2,8 +2,8 @@
 // directly (`appshare-hook NAME prepare begin -`, the domain XML on stdin), loading from a
 // throttled web server so that kills land in the middle of the copy. A base at its final name
 // must always be complete, the lock must be free afterwards, and the next run must succeed.
-#include "core/file_lock.hpp"
-#include "core/sha256.hpp"
+#include "base/file_lock.hpp"
+#include "base/sha256.hpp"
 #include "support/hook_sandbox.hpp"
 #include "support/http_server.hpp"
 

@@ -1,7 +1,7 @@
 // The hook never gets in the way of other domains and other hooks: a domain without appshare
 // metadata starts as it would without the hook, another script in qemu.d/ still runs for every
 // domain, and the bookkeeping records appear at start and go at release.
-#include "core/usage_records.hpp"
+#include "store/usage_records.hpp"
 #include "support/hook_sandbox.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // `appshare reshare NAME` after a fallback: refused while the domain runs, then moves the
 // stopped instance back onto the shared base, and the next start runs there.
-#include "core/file_lock.hpp"
-#include "core/instance_state.hpp"
+#include "base/file_lock.hpp"
+#include "instance/instance_state.hpp"
 #include "support/hook_sandbox.hpp"
 
 #include <catch2/catch.hpp>

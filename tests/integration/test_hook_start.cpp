@@ -1,10 +1,10 @@
 // The hook at real domain starts, against the sandbox's private libvirtd and real QEMU (TCG):
 // parallel starts load a missing base once, a busy lock is waited for or leads to an
 // independent copy, damaged bases are reloaded, unloadable bases refuse the start cleanly.
-#include "core/file_lock.hpp"
-#include "core/instance_state.hpp"
-#include "core/qemu_img.hpp"
-#include "core/sha256.hpp"
+#include "base/file_lock.hpp"
+#include "instance/instance_state.hpp"
+#include "image/qemu_img.hpp"
+#include "base/sha256.hpp"
 #include "support/hook_sandbox.hpp"
 #include "support/lock_holder.hpp"
 

@@ -2,7 +2,7 @@
 // plus N thin overlays; the guests run on them without changing the base; a second install
 // with the base present copies and re-hashes nothing; --lazy leaves loading to the hook; the
 // domain XML carries user text escaped; the hook is registered and the reload advice is right.
-#include "core/instance_metadata.hpp"
+#include "instance/instance_metadata.hpp"
 #include "support/install_env.hpp"
 #include "virt/domain.hpp"
 #include "virt/libvirt_string.hpp"

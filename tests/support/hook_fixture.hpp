@@ -3,12 +3,12 @@
 // XML for instances of it. Header-only so both test binaries can use it.
 #pragma once
 
-#include "core/blob_store.hpp"
-#include "core/config.hpp"
-#include "core/domain_xml.hpp"
-#include "core/instance_metadata.hpp"
-#include "core/paths.hpp"
-#include "core/sha256.hpp"
+#include "store/blob_store.hpp"
+#include "instance/config.hpp"
+#include "instance/domain_xml.hpp"
+#include "instance/instance_metadata.hpp"
+#include "base/installed_files.hpp"
+#include "base/sha256.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>

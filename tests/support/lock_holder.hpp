@@ -1,7 +1,7 @@
 // Holding an appshare lock from another process, as a concurrent start on another host would.
 #pragma once
 
-#include "core/file_lock.hpp"
+#include "base/file_lock.hpp"
 
 #include <catch2/catch.hpp>
 

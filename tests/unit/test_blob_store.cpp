@@ -1,7 +1,7 @@
-#include "core/blob_store.hpp"
+#include "store/blob_store.hpp"
 
-#include "core/sha256.hpp"
-#include "core/verification_record.hpp"
+#include "base/sha256.hpp"
+#include "store/verification_record.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>

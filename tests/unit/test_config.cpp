@@ -1,4 +1,4 @@
-#include "core/config.hpp"
+#include "instance/config.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,6 +1,6 @@
-#include "core/context.hpp"
+#include "instance/context.hpp"
 
-#include "core/instance_state.hpp"
+#include "instance/instance_state.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,8 +1,8 @@
-#include "core/domain_xml.hpp"
+#include "instance/domain_xml.hpp"
 
-#include "core/instance_metadata.hpp"
-#include "core/paths.hpp"
-#include "core/xml_document.hpp"
+#include "instance/instance_metadata.hpp"
+#include "base/installed_files.hpp"
+#include "xml/xml_document.hpp"
 
 #include <catch2/catch.hpp>
 

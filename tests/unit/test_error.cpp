@@ -1,5 +1,5 @@
-#include "core/error.hpp"
-#include "core/result.hpp"
+#include "base/error.hpp"
+#include "base/result.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "core/file_lock.hpp"
+#include "base/file_lock.hpp"
 
 #include "support/lock_holder.hpp"
 #include "support/test_support.hpp"

@@ -1,7 +1,7 @@
-#include "core/hook_dispatch.hpp"
+#include "hook/hook_dispatch.hpp"
 
-#include "core/instance_state.hpp"
-#include "core/usage_records.hpp"
+#include "instance/instance_state.hpp"
+#include "store/usage_records.hpp"
 #include "support/hook_fixture.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-#include "core/hook_log.hpp"
+#include "hook/hook_log.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/hook_registration.hpp"
+#include "hook/hook_registration.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/image_check.hpp"
+#include "image/image_check.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,10 +1,10 @@
 // An independent instance whose host-local copy can no longer be had runs on the healthy
 // shared base again instead of being refused (its start is the moment it is safe to move it).
-#include "core/blob_store.hpp"
-#include "core/instance_paths.hpp"
-#include "core/instance_state.hpp"
-#include "core/lock_and_load.hpp"
-#include "core/remote_source.hpp"
+#include "store/blob_store.hpp"
+#include "instance/instance_paths.hpp"
+#include "instance/instance_state.hpp"
+#include "instance/lock_and_load.hpp"
+#include "store/remote_source.hpp"
 #include "support/hook_fixture.hpp"
 #include "support/lock_holder.hpp"
 #include "support/test_support.hpp"

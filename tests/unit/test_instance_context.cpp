@@ -1,7 +1,7 @@
-#include "core/instance_context.hpp"
+#include "instance/instance_context.hpp"
 
-#include "core/lock_and_load.hpp"
-#include "core/sha256.hpp"
+#include "instance/lock_and_load.hpp"
+#include "base/sha256.hpp"
 #include "support/hook_fixture.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
-#include "core/instance_paths.hpp"
+#include "instance/instance_paths.hpp"
 
-#include "core/hook_dispatch.hpp"
-#include "core/sha256.hpp"
+#include "hook/hook_dispatch.hpp"
+#include "base/sha256.hpp"
 #include "support/hook_fixture.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-#include "core/instance_state.hpp"
+#include "instance/instance_state.hpp"
 
 #include "support/test_support.hpp"
 

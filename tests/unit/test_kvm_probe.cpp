@@ -1,4 +1,4 @@
-#include "core/kvm_probe.hpp"
+#include "host/kvm_probe.hpp"
 
 #include "support/test_support.hpp"
 

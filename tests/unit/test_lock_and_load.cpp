@@ -1,8 +1,8 @@
-#include "core/lock_and_load.hpp"
+#include "instance/lock_and_load.hpp"
 
-#include "core/file_lock.hpp"
-#include "core/instance_state.hpp"
-#include "core/sha256.hpp"
+#include "base/file_lock.hpp"
+#include "instance/instance_state.hpp"
+#include "base/sha256.hpp"
 #include "support/hook_fixture.hpp"
 #include "support/lock_holder.hpp"
 

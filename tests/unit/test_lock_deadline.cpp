@@ -1,8 +1,8 @@
 // A start waits at most lock_wait for the locks of its shared attempt, however many locks that
 // attempt takes (instance, base, boot files), before it falls back to a host-local copy.
-#include "core/blob_store.hpp"
-#include "core/instance_paths.hpp"
-#include "core/lock_and_load.hpp"
+#include "store/blob_store.hpp"
+#include "instance/instance_paths.hpp"
+#include "instance/lock_and_load.hpp"
 #include "support/hook_fixture.hpp"
 #include "support/lock_holder.hpp"
 #include "support/test_support.hpp"

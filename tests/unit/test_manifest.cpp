@@ -1,5 +1,5 @@
-#include "core/manifest.hpp"
-#include "core/paths.hpp"
+#include "bundle/manifest.hpp"
+#include "base/installed_files.hpp"
 
 #include "support/test_support.hpp"
 

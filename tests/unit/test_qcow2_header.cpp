@@ -1,4 +1,4 @@
-#include "core/qcow2_header.hpp"
+#include "image/qcow2_header.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,6 +1,6 @@
-#include "core/qcow2_overlay.hpp"
+#include "image/qcow2_overlay.hpp"
 
-#include "core/qcow2_header.hpp"
+#include "image/qcow2_header.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-#include "core/remote_source.hpp"
+#include "store/remote_source.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,7 +1,7 @@
-#include "core/reshare.hpp"
+#include "instance/reshare.hpp"
 
-#include "core/instance_state.hpp"
-#include "core/sha256.hpp"
+#include "instance/instance_state.hpp"
+#include "base/sha256.hpp"
 #include "support/hook_fixture.hpp"
 
 #include <catch2/catch.hpp>

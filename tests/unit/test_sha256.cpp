@@ -1,5 +1,5 @@
-#include "core/progress.hpp"
-#include "core/sha256.hpp"
+#include "base/progress.hpp"
+#include "base/sha256.hpp"
 
 #include "support/test_support.hpp"
 

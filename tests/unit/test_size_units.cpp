@@ -1,4 +1,4 @@
-#include "core/size_units.hpp"
+#include "base/size_units.hpp"
 
 #include <catch2/catch.hpp>
 

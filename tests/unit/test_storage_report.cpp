@@ -1,4 +1,4 @@
-#include "core/storage_report.hpp"
+#include "instance/storage_report.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/trusted_paths.hpp"
+#include "store/trusted_paths.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/usage_records.hpp"
+#include "store/usage_records.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/virt_type.hpp"
+#include "host/virt_type.hpp"
 
 #include <catch2/catch.hpp>
 

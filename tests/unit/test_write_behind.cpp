@@ -1,6 +1,6 @@
-#include "core/write_behind.hpp"
+#include "store/write_behind.hpp"
 
-#include "core/unique_handle.hpp"
+#include "base/unique_handle.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
-#include "core/paths.hpp"
-#include "core/xml_document.hpp"
+#include "base/installed_files.hpp"
+#include "xml/xml_document.hpp"
 
 #include "support/test_support.hpp"
 

@@ -1,0 +1,59 @@
+// Files that appear complete or not at all: write to a temporary name in the same directory,
+// fsync, rename over the final name, fsync the directory.
+#pragma once
+
+#include "base/result.hpp"
+#include "base/unique_handle.hpp"
+
+#include <filesystem>
+#include <string_view>
+
+#include <sys/types.h>
+
+namespace appshare {
+
+// A temporary file next to its final name (".<name>.part-<host>-<pid>-<n>"), created with
+// O_EXCL. Unlinked on destruction unless commit() renamed it into place.
+class TempFile {
+public:
+    [[nodiscard]] static Result<TempFile> create_beside(const std::filesystem::path& final_path, mode_t mode = 0600);
+
+    TempFile(TempFile&& o) noexcept;
+    TempFile& operator=(TempFile&&) = delete;
+    TempFile(const TempFile&) = delete;
+    ~TempFile();
+
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+    // Writes all of `data` at the current offset (retrying short writes and EINTR).
+    [[nodiscard]] Result<void> write(std::string_view data);
+    // fsync, chmod to `mode`, rename onto the final path (replacing it), fsync the directory.
+    [[nodiscard]] Result<void> commit(mode_t mode);
+    // Like commit, but fails with AlreadyExists instead of replacing an existing final file.
+    [[nodiscard]] Result<void> commit_no_replace(mode_t mode);
+
+private:
+    TempFile(UniqueFd fd, std::filesystem::path path, std::filesystem::path final_path)
+        : fd_(std::move(fd)), path_(std::move(path)), final_(std::move(final_path)) {}
+    [[nodiscard]] Result<void> finish(mode_t mode, bool replace);
+
+    UniqueFd fd_;
+    std::filesystem::path path_;
+    std::filesystem::path final_;
+    bool committed_ = false;
+};
+
+// The prefix every TempFile for `final_path` starts with (to find leftovers of dead writers).
+[[nodiscard]] std::string temp_prefix_for(const std::filesystem::path& final_path);
+
+// Writes `content` to `path` atomically with `mode`.
+[[nodiscard]] Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode = 0644);
+
+// fsync a directory (after a rename or unlink in it).
+[[nodiscard]] Result<void> fsync_dir(const std::filesystem::path& dir);
+
+// mkdir -p with `mode` for the directories it creates.
+[[nodiscard]] Result<void> make_dirs(const std::filesystem::path& dir, mode_t mode = 0755);
+
+}  // namespace appshare

@@ -1,0 +1,133 @@
+#include "base/sha256.hpp"
+
+#include "base/unique_handle.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace appshare {
+
+namespace {
+constexpr std::size_t kChunk = std::size_t{1} << 20;
+
+using MdCtx = UniqueHandle<EVP_MD_CTX, EVP_MD_CTX_free>;
+
+void init_ctx(EVP_MD_CTX* ctx)
+{
+    if (EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("OpenSSL could not initialise SHA-256");
+    }
+}
+
+int hex_value(char c) noexcept
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+}  // namespace
+
+struct Sha256::Ctx {
+    MdCtx md;
+};
+
+Sha256::Sha256() : ctx_(std::make_unique<Ctx>())
+{
+    ctx_->md.reset(EVP_MD_CTX_new());
+    if (!ctx_->md) throw std::runtime_error("OpenSSL could not allocate a digest context");
+    init_ctx(ctx_->md.get());
+}
+
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+
+void Sha256::update(std::span<const std::byte> data)
+{
+    if (data.empty()) return;
+    if (EVP_DigestUpdate(ctx_->md.get(), data.data(), data.size()) != 1) {
+        throw std::runtime_error("OpenSSL SHA-256 update failed");
+    }
+}
+
+std::string Sha256::hex_digest()
+{
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx_->md.get(), md.data(), &len) != 1) {
+        throw std::runtime_error("OpenSSL SHA-256 final failed");
+    }
+    init_ctx(ctx_->md.get());
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(std::size_t{len} * 2);
+    for (unsigned int i = 0; i < len; ++i) {
+        hex += digits[md[i] >> 4];
+        hex += digits[md[i] & 0x0f];
+    }
+    return hex;
+}
+
+Result<std::string> sha256_file(const std::filesystem::path& path, const ProgressFn* progress)
+{
+    const auto fail = [&path](const char* what, int err) {
+        return make_error(ErrorCode::Io, std::string("cannot ") + what + " " + path.string() + " to compute its SHA-256: " +
+                                             std::strerror(err) + "; check that the file exists and is readable");
+    };
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd.valid()) return fail("open", errno);
+    struct stat st{};
+    if (::fstat(fd.get(), &st) != 0) return fail("stat", errno);
+    if (S_ISDIR(st.st_mode)) return fail("read", EISDIR);
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        return make_error(ErrorCode::Io, "cannot compute the SHA-256 of " + path.string() +
+                                             ": it is not a regular file; point at the image file itself");
+    }
+    // O_NONBLOCK only kept the open from hanging on a FIFO; drop it for the reads.
+    if (const int fl = ::fcntl(fd.get(), F_GETFL); fl >= 0) (void)::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+
+    Sha256 hash;
+    auto buf = std::make_unique<std::byte[]>(kChunk);
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf.get(), kChunk);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail("read", errno);
+        }
+        if (n == 0) break;
+        hash.update(std::span<const std::byte>(buf.get(), static_cast<std::size_t>(n)));
+        if (progress != nullptr && *progress) (*progress)(static_cast<std::uint64_t>(n));
+    }
+    return hash.hex_digest();
+}
+
+bool is_sha256_hex(std::string_view text) noexcept
+{
+    if (text.size() != 64) return false;
+    for (char c : text) {
+        if (hex_value(c) < 0) return false;
+    }
+    return true;
+}
+
+bool digests_equal(std::string_view a, std::string_view b) noexcept
+{
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const int x = hex_value(a[i]);
+        if (x < 0 || x != hex_value(b[i])) return false;
+    }
+    return true;
+}
+
+}  // namespace appshare

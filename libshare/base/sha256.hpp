@@ -1,0 +1,50 @@
+// Streaming SHA-256 (OpenSSL EVP, which uses the CPU's SHA extensions where present).
+#pragma once
+
+#include "base/progress.hpp"
+#include "base/result.hpp"
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace appshare {
+
+// Incremental SHA-256:  Sha256 h; h.update(a); h.update(b); h.hex_digest() == sha256(a + b).
+// Move-only. Failures of OpenSSL itself (out of memory) throw std::runtime_error.
+class Sha256 {
+public:
+    Sha256();
+    ~Sha256();
+    Sha256(Sha256&&) noexcept;
+    Sha256& operator=(Sha256&&) noexcept;
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+
+    void update(std::span<const std::byte> data);
+    void update(std::string_view text) { update(std::as_bytes(std::span(text.data(), text.size()))); }
+    // The digest of everything passed to update() since construction or the last hex_digest(),
+    // as 64 lowercase hex characters. Resets the object, so it can hash the next input.
+    [[nodiscard]] std::string hex_digest();
+
+private:
+    struct Ctx;
+    std::unique_ptr<Ctx> ctx_;
+};
+
+// The SHA-256 of a file's contents, read sequentially in 1 MiB chunks. `progress`, if given, is
+// called after each chunk with the number of bytes just read. Fails with Io (naming the path)
+// when the file cannot be opened or read, or is not a regular file or block device (a FIFO is
+// refused, never waited on).
+[[nodiscard]] Result<std::string> sha256_file(const std::filesystem::path& path,
+                                              const ProgressFn* progress = nullptr);
+
+// True if `text` is 64 hex digits (either case). Compare digests with digests_equal.
+[[nodiscard]] bool is_sha256_hex(std::string_view text) noexcept;
+// Case-insensitive comparison of two hex digests.
+[[nodiscard]] bool digests_equal(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace appshare

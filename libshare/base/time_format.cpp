@@ -1,0 +1,18 @@
+#include "base/time_format.hpp"
+
+#include <array>
+#include <ctime>
+
+namespace appshare {
+
+std::string utc_timestamp_now()
+{
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::array<char, 32> buf{};
+    const auto n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf.data(), n);
+}
+
+}  // namespace appshare

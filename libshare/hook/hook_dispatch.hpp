@@ -1,0 +1,44 @@
+// The libvirt qemu hook's logic, called by hooks/appshare_hook.cpp with what libvirt gave it:
+//   <domain> <op> <subop> <extra>, the domain XML on stdin.
+//
+//   prepare begin    lock-and-load (prepare_instance); a failure refuses the start with one
+//                    sentence on stderr and a non-zero exit
+//   started begin    record that this host runs the domain on its base (usage_records)
+//   reconnect begin  the same, after a daemon restart
+//   release end      remove that record
+//   migrate begin,   filters: print the XML back unchanged
+//   restore begin
+//   anything else    nothing
+// A domain without appshare metadata is passed through at once (no output, exit 0); the cheap
+// test is the metadata namespace string, before any XML parsing. Bookkeeping failures are
+// logged and never fail a call: only `prepare begin` may refuse a start.
+#pragma once
+
+#include "hook/hook_call.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace appshare {
+
+struct HookRequest {
+    std::string domain;
+    std::string op;
+    std::string subop;
+    std::string extra;
+    std::string stdin_xml;
+    bool stdin_truncated = false;  // stdin was larger than the cap and was cut
+};
+
+struct HookResponse {
+    int exit_status = 0;
+    std::string stdout_text;  // XML for the filter operations, else empty
+    std::string stderr_text;  // the one sentence libvirt shows, only on failure
+};
+
+// Handles one hook call. `config_path`: as for load_config (empty: $APPSHARE_CONFIG or
+// /etc/appshare/appshare.conf).
+[[nodiscard]] HookResponse run_hook(const HookRequest& request, const std::filesystem::path& config_path = {});
+
+}  // namespace appshare

@@ -1,0 +1,31 @@
+// The C entry point the startup binary loads with dlopen() for calls that need work
+// (core/hook_call.hpp): builds the request, runs it, writes what libvirt should see.
+#include "hook/hook_call.hpp"
+#include "hook/hook_dispatch.hpp"
+#include "base/interrupt.hpp"
+
+#include <type_traits>
+
+#include <unistd.h>
+
+extern "C" __attribute__((visibility("default"))) int appshare_hook_entry(const char* domain, const char* op,
+                                                                          const char* subop, const char* extra,
+                                                                          const char* xml, std::size_t xml_len,
+                                                                          int truncated)
+{
+    appshare::install_interrupt_handlers();
+    appshare::HookRequest request;
+    request.domain = domain;
+    request.op = op;
+    request.subop = subop;
+    request.extra = extra;
+    request.stdin_xml.assign(xml, xml_len);
+    request.stdin_truncated = truncated != 0;
+    const auto response = appshare::run_hook(request);
+    appshare::hook_write_all(STDOUT_FILENO, response.stdout_text);
+    appshare::hook_write_all(STDERR_FILENO, response.stderr_text);
+    return response.exit_status;
+}
+
+// Checked at compile time against the declaration the launcher uses.
+static_assert(std::is_same_v<decltype(&appshare_hook_entry), appshare::HookEntryFn>);

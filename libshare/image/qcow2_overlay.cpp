@@ -1,0 +1,174 @@
+#include "image/qcow2_overlay.hpp"
+
+#include "base/atomic_file.hpp"
+#include "image/qcow2_header.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace appshare {
+namespace {
+
+constexpr std::uint32_t kClusterBits = 16;
+constexpr std::uint64_t kClusterSize = std::uint64_t{1} << kClusterBits;
+constexpr std::uint64_t kL2Coverage = kClusterSize * (kClusterSize / 8);  // bytes one L1 entry maps: 512 MiB
+constexpr std::uint32_t kRefcountOrder = 4;                                // 16-bit refcounts
+constexpr std::uint32_t kHeaderLength = 112;  // version 3 fields up to compression_type, padded to 8
+constexpr std::uint64_t kRefcountTableOffset = 1 * kClusterSize;
+constexpr std::uint64_t kRefcountBlockOffset = 2 * kClusterSize;
+constexpr std::uint64_t kL1TableOffset = 3 * kClusterSize;
+constexpr std::size_t kMaxBackingName = 1023;
+
+constexpr std::uint32_t kExtEnd = 0;
+constexpr std::uint32_t kExtBackingFormat = 0xe2792acaU;
+constexpr std::uint32_t kExtFeatureNames = 0x6803f857U;
+
+// The feature name table qemu-img 7.2 writes into every image it creates (type 0 incompatible,
+// 1 compatible, 2 autoclear; bit number; name padded with NULs to 46 bytes), in its order.
+struct FeatureName {
+    std::uint8_t type;
+    std::uint8_t bit;
+    const char* name;
+};
+constexpr std::array<FeatureName, 8> kFeatureNames{{
+    {0, 0, "dirty bit"},
+    {0, 1, "corrupt bit"},
+    {0, 2, "external data file"},
+    {0, 3, "compression type"},
+    {0, 4, "extended L2 entries"},
+    {1, 0, "lazy refcounts"},
+    {2, 0, "bitmaps"},
+    {2, 1, "raw external data"},
+}};
+constexpr std::size_t kFeatureNameEntry = 48;
+
+void put_be(std::string& buf, std::size_t at, std::uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; --i) {
+        buf[at + static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+        v >>= 8;
+    }
+}
+
+void put32(std::string& buf, std::size_t at, std::uint32_t v) { put_be(buf, at, v, 4); }
+void put64(std::string& buf, std::size_t at, std::uint64_t v) { put_be(buf, at, v, 8); }
+
+std::size_t pad8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
+
+// Appends one header extension (type, length, data padded to 8 bytes) at `at`; returns the end.
+std::size_t put_extension(std::string& buf, std::size_t at, std::uint32_t type, std::string_view data)
+{
+    put32(buf, at, type);
+    put32(buf, at + 4, static_cast<std::uint32_t>(data.size()));
+    std::memcpy(buf.data() + at + 8, data.data(), data.size());
+    return at + 8 + pad8(data.size());
+}
+
+std::string feature_name_table()
+{
+    std::string table(kFeatureNames.size() * kFeatureNameEntry, '\0');
+    for (std::size_t i = 0; i < kFeatureNames.size(); ++i) {
+        const auto& f = kFeatureNames[i];
+        table[i * kFeatureNameEntry] = static_cast<char>(f.type);
+        table[i * kFeatureNameEntry + 1] = static_cast<char>(f.bit);
+        std::memcpy(table.data() + i * kFeatureNameEntry + 2, f.name, std::strlen(f.name));
+    }
+    return table;
+}
+
+// Clusters 0-2 (header, refcount table, refcount block) of an overlay whose L1 table of
+// `l1_size` entries starts at cluster 3.
+std::string metadata_clusters(std::string_view backing, std::string_view format, std::uint64_t size,
+                              std::uint64_t l1_size)
+{
+    std::string buf(3 * kClusterSize, '\0');
+    // Extensions, then the backing file name right after the end marker.
+    std::size_t at = kHeaderLength;
+    at = put_extension(buf, at, kExtBackingFormat, format);
+    at = put_extension(buf, at, kExtFeatureNames, feature_name_table());
+    at = put_extension(buf, at, kExtEnd, {});
+    const std::size_t backing_offset = at;
+    std::memcpy(buf.data() + backing_offset, backing.data(), backing.size());
+
+    buf.replace(0, 4, "QFI\xfb", 4);
+    put32(buf, 4, 3);                                       // version
+    put64(buf, 8, backing_offset);                          // backing_file_offset
+    put32(buf, 16, static_cast<std::uint32_t>(backing.size()));  // backing_file_size
+    put32(buf, 20, kClusterBits);
+    put64(buf, 24, size);
+    put32(buf, 32, 0);                                      // crypt_method: none
+    put32(buf, 36, static_cast<std::uint32_t>(l1_size));
+    put64(buf, 40, kL1TableOffset);
+    put64(buf, 48, kRefcountTableOffset);
+    put32(buf, 56, 1);                                      // refcount_table_clusters
+    put32(buf, 60, 0);                                      // nb_snapshots
+    put64(buf, 64, 0);                                      // snapshots_offset
+    put64(buf, 72, 0);                                      // incompatible_features
+    put64(buf, 80, 0);                                      // compatible_features
+    put64(buf, 88, 0);                                      // autoclear_features
+    put32(buf, 96, kRefcountOrder);
+    put32(buf, 100, kHeaderLength);
+    buf[104] = 0;                                           // compression_type: zlib (+7 bytes padding)
+
+    // One refcount block holds every refcount: 3 + at most 512 L1 clusters <= 32768 entries.
+    put64(buf, kRefcountTableOffset, kRefcountBlockOffset);
+    const std::uint64_t l1_clusters = (l1_size * 8 + kClusterSize - 1) / kClusterSize;
+    for (std::uint64_t c = 0; c < 3 + l1_clusters; ++c) put_be(buf, kRefcountBlockOffset + c * 2, 1, 2);
+    return buf;
+}
+
+}  // namespace
+
+Result<void> create_qcow2_overlay(const std::filesystem::path& overlay, const std::filesystem::path& backing,
+                                  std::string_view backing_format, std::uint64_t virtual_size)
+{
+    const std::string& name = backing.native();
+    if (virtual_size == 0 || virtual_size > kQcow2OverlayMaxVirtualSize) {
+        return make_error(ErrorCode::UnsafeImage, "cannot create the overlay " + overlay.string() + " of " +
+                                                      std::to_string(virtual_size) +
+                                                      " bytes: a qcow2 image with 64 KiB clusters holds 1 byte to 2 PiB; "
+                                                      "use a base image of a supported size.");
+    }
+    if (name.empty() || name.size() > kMaxBackingName) {
+        return make_error(ErrorCode::UnsafeImage, "cannot create the overlay " + overlay.string() + ": its backing file name \"" +
+                                                      printable_name(name) + "\" is " + std::to_string(name.size()) +
+                                                      " bytes, qcow2 allows 1 to 1023; keep the base under a shorter path.");
+    }
+    if (backing_format != "qcow2" && backing_format != "raw") {
+        return make_error(ErrorCode::UnsafeImage, "cannot create the overlay " + overlay.string() + ": backing format \"" +
+                                                      printable_name(backing_format) +
+                                                      "\" is not supported; use a qcow2 or raw base image.");
+    }
+    const std::uint64_t size = (virtual_size + 511) & ~std::uint64_t{511};
+    const std::uint64_t l1_size = (size + kL2Coverage - 1) / kL2Coverage;
+
+    // Refuse at once when the name is taken (commit_no_replace checks again, race-free).
+    struct stat st {};
+    if (::lstat(overlay.c_str(), &st) == 0) {
+        return make_error(ErrorCode::AlreadyExists, overlay.string() + " already exists; choose another name or remove it first.");
+    }
+
+    auto tmp = TempFile::create_beside(overlay, 0666);  // 0666 minus the umask, as qemu-img
+    if (!tmp) return std::move(tmp).error();
+    struct stat created {};
+    if (::fstat(tmp->fd(), &created) != 0) {
+        return make_error(ErrorCode::Io, "cannot inspect " + tmp->path().string() + ": " + std::strerror(errno) +
+                                             "; check the storage.");
+    }
+    if (auto w = tmp->write(metadata_clusters(name, backing_format, size, l1_size)); !w) return w;
+    // The L1 table is all zeros: extend the file over it instead of writing them.
+    if (::ftruncate(tmp->fd(), static_cast<off_t>(kL1TableOffset + l1_size * 8)) != 0) {
+        const int err = errno;
+        return make_error(ErrorCode::Io, "cannot extend " + tmp->path().string() + ": " + std::strerror(err) +
+                                             (err == ENOSPC ? "; free space on that filesystem and try again."
+                                                            : "; check the path and the storage."));
+    }
+    return tmp->commit_no_replace(created.st_mode & 07777);
+}
+
+}  // namespace appshare

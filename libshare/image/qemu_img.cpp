@@ -1,0 +1,44 @@
+#include "image/qemu_img.hpp"
+
+#include "base/process.hpp"
+#include "image/qcow2_overlay.hpp"
+
+#include <string>
+
+namespace appshare {
+namespace {
+
+Result<void> run_qemu_img(const std::vector<std::string>& argv, const std::string& what)
+{
+    auto out = run_program(argv);
+    if (!out) return std::move(out).error();
+    if (out->status != 0) {
+        std::string text = out->output;
+        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+        if (const auto nl = text.rfind('\n'); nl != std::string::npos) text = text.substr(nl + 1);
+        return make_error(ErrorCode::Io, what + " failed: " + text + "; check free space and permissions there.");
+    }
+    return ok();
+}
+
+}  // namespace
+
+Result<void> qemu_img_create_overlay(const std::filesystem::path& overlay, const std::filesystem::path& backing,
+                                     std::string_view backing_format, std::uint64_t virtual_size)
+{
+    // Written natively: the same bytes as `qemu-img create`, without a ~20 ms process spawn.
+    auto r = create_qcow2_overlay(overlay, backing, backing_format, virtual_size);
+    // Keep this function's contract from the qemu-img days: what qemu-img refused was Io.
+    if (!r && r.error().code == ErrorCode::UnsafeImage) return make_error(ErrorCode::Io, r.error().message);
+    return r;
+}
+
+Result<void> qemu_img_rebase_unsafe(const std::filesystem::path& overlay, const std::filesystem::path& backing,
+                                    std::string_view backing_format)
+{
+    return run_qemu_img({"qemu-img", "rebase", "-q", "-f", "qcow2", "-u", "-F", std::string(backing_format), "-b",
+                         backing.string(), overlay.string()},
+                        "re-pointing " + overlay.string() + " at " + backing.string());
+}
+
+}  // namespace appshare

@@ -1,0 +1,54 @@
+// appshare's host configuration: where shared bases, contexts and host-local copies live,
+// how long to wait for a lock, which libvirt to talk to, and which remote sources the hook
+// may load from.
+//
+// File format (libvirt's own conf style): one `key = value` per line, `#` comments,
+// strings in double quotes, integers bare, lists as ["a", "b"]. Unknown keys are errors.
+//
+//   shared_root = "/var/lib/libvirt/images/appshare/shared"
+//   context_root = "/var/lib/libvirt/images/appshare/contexts"
+//   local_root = "/var/lib/libvirt/images/appshare/local"
+//   lock_wait_seconds = 120
+//   load_timeout_seconds = 1800         # a fetch over http(s) must end within this
+//   uri = "qemu:///system"
+//   virt_type = "auto"                  # auto | kvm | qemu
+//   allowed_source_dirs = ["/srv/appliances"]
+//   allowed_url_prefixes = ["https://mirror.example.org/appliances/"]
+//   log = "syslog"                      # syslog | stderr | an absolute file path
+#pragma once
+
+#include "base/result.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace appshare {
+
+struct Config {
+    std::filesystem::path shared_root = "/var/lib/libvirt/images/appshare/shared";
+    std::filesystem::path context_root = "/var/lib/libvirt/images/appshare/contexts";
+    std::filesystem::path local_root = "/var/lib/libvirt/images/appshare/local";
+    std::chrono::seconds lock_wait{120};
+    std::chrono::seconds load_timeout{1800};
+    std::string uri;                 // empty: libvirt's default (LIBVIRT_DEFAULT_URI, ...)
+    std::string virt_type = "auto";  // auto | kvm | qemu
+    std::vector<std::filesystem::path> allowed_source_dirs;
+    std::vector<std::string> allowed_url_prefixes;
+    std::string log = "syslog";
+    std::filesystem::path origin;    // the file it came from, empty for built-in defaults
+};
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/appshare/appshare.conf";
+
+// Parses configuration text; `origin` names it in messages.
+[[nodiscard]] Result<Config> parse_config(std::string_view text, std::string_view origin);
+
+// The configuration file to use: `explicit_path` if given (it must exist), else
+// $APPSHARE_CONFIG if set (it must exist), else /etc/appshare/appshare.conf if it exists,
+// else the built-in defaults.
+[[nodiscard]] Result<Config> load_config(const std::filesystem::path& explicit_path = {});
+
+}  // namespace appshare

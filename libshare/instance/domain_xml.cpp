@@ -1,0 +1,154 @@
+#include "instance/domain_xml.hpp"
+
+#include "xml/xml_document.hpp"
+
+#include <array>
+#include <cstdio>
+
+#include <sys/random.h>
+
+namespace appshare {
+namespace {
+
+const xmlChar* X(const std::string& s) { return reinterpret_cast<const xmlChar*>(s.c_str()); }
+const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
+
+Error template_error(const std::filesystem::path& t, const std::string& what)
+{
+    return make_error(ErrorCode::Config, "domain template " + t.string() + " " + what +
+                                             "; restore it from the appshare package (xml-templates/domain.xml).");
+}
+
+// Replaces the text content of `node` (escaped by libxml2).
+void set_text(xmlNode* node, const std::string& text)
+{
+    xmlNodeSetContent(node, nullptr);
+    xmlNodeAddContent(node, X(text));  // AddContent escapes; SetContent would parse entities
+}
+
+void remove_node(xmlNode* node)
+{
+    xmlUnlinkNode(node);
+    xmlFreeNode(node);
+}
+
+xmlNode* smbios_entry(xmlNode* system, std::string_view name)
+{
+    for (xmlNode* e : child_elements(system, "entry")) {
+        if (xml_attribute(e, "name") == name) return e;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::string nocloud_serial(std::string_view hostname, std::string_view instance_id)
+{
+    return "ds=nocloud;h=" + std::string(hostname) + ";i=" + std::string(instance_id);
+}
+
+std::string random_uuid()
+{
+    std::array<unsigned char, 16> b{};
+    std::size_t got = 0;
+    while (got < b.size()) {
+        const ssize_t n = getrandom(b.data() + got, b.size() - got, 0);
+        if (n > 0) got += static_cast<std::size_t>(n);
+    }
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+    std::array<char, 37> s{};
+    std::snprintf(s.data(), s.size(), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                  b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    return s.data();
+}
+
+Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesystem::path& template_file)
+{
+    auto doc = parse_xml_file(template_file, ErrorCode::Config);
+    if (!doc) return std::move(doc).error();
+    xmlNode* dom = doc->root();
+    if (xml_name(dom) != "domain") return template_error(template_file, "has no <domain> root element");
+
+    const auto need = [&](xmlNode* parent, const char* name) -> xmlNode* {
+        return parent == nullptr ? nullptr : first_child_element(parent, name);
+    };
+    xmlNode* name = need(dom, "name");
+    xmlNode* uuid = need(dom, "uuid");
+    xmlNode* title = need(dom, "title");
+    xmlNode* description = need(dom, "description");
+    xmlNode* metadata = need(dom, "metadata");
+    xmlNode* memory = need(dom, "memory");
+    xmlNode* current = need(dom, "currentMemory");
+    xmlNode* vcpu = need(dom, "vcpu");
+    xmlNode* system = need(need(dom, "sysinfo"), "system");
+    xmlNode* os = need(dom, "os");
+    xmlNode* os_type = need(os, "type");
+    xmlNode* devices = need(dom, "devices");
+    xmlNode* disk = need(devices, "disk");
+    xmlNode* disk_source = need(disk, "source");
+    for (auto [node, what] : {std::pair{name, "name"}, {uuid, "uuid"}, {title, "title"}, {description, "description"},
+                              {metadata, "metadata"}, {memory, "memory"}, {vcpu, "vcpu"}, {system, "sysinfo/system"},
+                              {os_type, "os/type"}, {devices, "devices"}, {disk_source, "devices/disk/source"}}) {
+        if (node == nullptr) return template_error(template_file, std::string("lacks <") + what + ">");
+    }
+
+    xmlSetProp(dom, X("type"), X(spec.virt_type));
+    set_text(name, spec.name);
+    set_text(uuid, spec.uuid);
+    set_text(title, spec.title);
+    set_text(description, spec.description);
+    append_instance_metadata(metadata, spec.metadata);
+    const std::string kib = std::to_string(spec.memory_bytes / 1024);
+    set_text(memory, kib);
+    xmlSetProp(memory, X("unit"), X("KiB"));
+    if (current != nullptr) {
+        set_text(current, kib);
+        xmlSetProp(current, X("unit"), X("KiB"));
+    }
+    set_text(vcpu, std::to_string(spec.vcpus));
+
+    if (xmlNode* e = smbios_entry(system, "serial")) set_text(e, spec.smbios_serial);
+    if (xmlNode* e = smbios_entry(system, "product")) set_text(e, spec.product);
+    if (xmlNode* e = smbios_entry(system, "version")) set_text(e, spec.product_version);
+
+    xmlSetProp(os_type, X("arch"), X(spec.arch));
+    if (spec.kernel) {
+        xmlNewTextChild(os, nullptr, X("kernel"), X(spec.kernel->string()));
+        if (spec.initrd) xmlNewTextChild(os, nullptr, X("initrd"), X(spec.initrd->string()));
+        if (spec.cmdline) xmlNewTextChild(os, nullptr, X("cmdline"), X(*spec.cmdline));
+    } else {
+        xmlNode* boot = xmlNewChild(os, nullptr, X("boot"), nullptr);
+        xmlSetProp(boot, X("dev"), X("hd"));
+    }
+
+    xmlSetProp(disk_source, X("file"), X(spec.disk.string()));
+
+    // Network and console: the template holds the default devices; drop or adjust them.
+    for (xmlNode* iface : child_elements(devices, "interface")) {
+        if (spec.network_type == "none") {
+            remove_node(iface);
+        } else if (spec.network_type == "network") {
+            xmlSetProp(iface, X("type"), X("network"));
+            xmlNode* src = first_child_element(iface, "source");
+            if (src == nullptr) src = xmlNewChild(iface, nullptr, X("source"), nullptr);
+            xmlSetProp(src, X("network"), X(spec.network_name));
+        }
+    }
+    for (xmlNode* serial : child_elements(devices, "serial")) {
+        if (xmlNode* log = first_child_element(serial, "log")) {
+            if (spec.serial_log.empty()) {
+                remove_node(log);
+            } else {
+                xmlSetProp(log, X("file"), X(spec.serial_log.string()));
+            }
+        }
+    }
+    if (spec.console == "none") {
+        for (xmlNode* n : child_elements(devices, "serial")) remove_node(n);
+        for (xmlNode* n : child_elements(devices, "console")) remove_node(n);
+    }
+    return serialize_xml(*doc);
+}
+
+}  // namespace appshare

@@ -1,0 +1,45 @@
+// instance.json in an instance's context directory: whether the instance runs on the shared
+// base or, after a fallback, on a host-local copy of it (an independent entity), since when,
+// why, and which base file it uses. Written by install, the hook and `appshare reshare`; read
+// by `appshare list`.
+//
+//   {"mode": "shared", "since": "2026-11-25T10:00:00Z", "reason": "installed", "base": "/…/<sha>.qcow2"}
+#pragma once
+
+#include "base/result.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace appshare {
+
+enum class InstanceMode { Shared, Independent };
+
+inline constexpr std::string_view kInstanceStateFile = "instance.json";
+
+struct InstanceState {
+    InstanceMode mode = InstanceMode::Shared;
+    std::string since;   // UTC timestamp of the last change of mode
+    std::string reason;  // why it is in this mode ("installed", "lock timeout: …")
+    std::filesystem::path base;  // the base file the overlay is backed by
+};
+
+// "shared" / "independent".
+[[nodiscard]] std::string_view instance_mode_name(InstanceMode mode) noexcept;
+
+// Parses instance.json text; `origin` names it in messages. ErrorCode::BadManifest when it is
+// not a JSON object with a valid "mode" (other fields are optional strings).
+[[nodiscard]] Result<InstanceState> parse_instance_state(std::string_view text, std::string_view origin);
+
+// The JSON text of a state (one line, newline-terminated).
+[[nodiscard]] std::string format_instance_state(const InstanceState& state);
+
+// Reads <context_dir>/instance.json (never following a symlink). nullopt when it does not exist.
+[[nodiscard]] Result<std::optional<InstanceState>> load_instance_state(const std::filesystem::path& context_dir);
+
+// Writes <context_dir>/instance.json atomically (0644).
+[[nodiscard]] Result<void> save_instance_state(const std::filesystem::path& context_dir, const InstanceState& state);
+
+}  // namespace appshare

@@ -1,0 +1,224 @@
+#include "instance/lock_and_load.hpp"
+
+#include "store/remote_source.hpp"
+#include "base/time_format.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <sys/stat.h>
+
+namespace appshare {
+namespace {
+
+void say(const LoadOptions& o, const std::string& line)
+{
+    if (o.log) o.log(line);
+}
+
+bool regular_file_at(const std::filesystem::path& p)
+{
+    struct stat st {};
+    return ::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The store that is not `target` (shared <-> local).
+BlobStore other_store(const Config& config, const BlobStore& target)
+{
+    return BlobStore(target.dir() == config.shared_root ? config.local_root : config.shared_root);
+}
+
+using Clock = std::chrono::steady_clock;
+
+// What is left of the phase's lock wait.
+std::chrono::milliseconds lock_wait_left(const Config& config, const LoadOptions& o)
+{
+    if (o.lock_deadline == Clock::time_point::max()) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait);
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o.lock_deadline - Clock::now());
+    return std::max(left, std::chrono::milliseconds(0));
+}
+
+// `o` with a lock deadline of lock_wait from now, unless the caller set one.
+LoadOptions phase_options(const Config& config, const LoadOptions& o)
+{
+    LoadOptions p = o;
+    if (p.lock_deadline == Clock::time_point::max()) p.lock_deadline = Clock::now() + config.lock_wait;
+    return p;
+}
+
+// Why a phase failed, in a few words for the sentence libvirt shows (details go to the log).
+std::string short_reason(const Error& e)
+{
+    switch (e.code) {
+    case ErrorCode::LockTimeout: return "its lock stayed busy";
+    case ErrorCode::LoadFailed: return "no source could provide a verified copy";
+    case ErrorCode::DigestMismatch: return "the copy is damaged";
+    case ErrorCode::UnsafeImage: return "the image was refused as unsafe";
+    case ErrorCode::UnsafePath: return "a path was refused as unsafe";
+    case ErrorCode::Io: return "the storage failed";
+    case ErrorCode::Interrupted: return "the start was interrupted";
+    default: return "it failed";
+    }
+}
+
+EnsureOptions ensure_options(const Config& config, const LoadOptions& o, const std::string& purpose)
+{
+    EnsureOptions e;
+    e.lock_wait = lock_wait_left(config, o);
+    e.holder = o.holder;
+    e.holder.purpose = purpose;
+    e.log = o.log;
+    e.on_wait = [log = o.log](const std::string& holder) {
+        if (log) log("waiting for a lock held by " + holder);
+    };
+    return e;
+}
+
+// Writes instance.json unless it already says exactly this mode and base.
+Result<void> record_state(const InstancePaths& paths, const std::optional<InstanceState>& old, InstanceMode mode,
+                          const std::filesystem::path& base, const std::string& reason)
+{
+    if (old && old->mode == mode && old->base == base) return ok();
+    InstanceState s;
+    s.mode = mode;
+    s.base = base;
+    const bool mode_changed = !old || old->mode != mode;
+    s.since = mode_changed || old->since.empty() ? utc_timestamp_now() : old->since;
+    s.reason = mode_changed || old->reason.empty() ? reason : old->reason;
+    return save_instance_state(paths.context_dir, s);
+}
+
+}  // namespace
+
+std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths, const BlobStore& target)
+{
+    std::vector<BlobSource> sources;
+    const auto other = other_store(config, target).path_of(paths.base);
+    if (regular_file_at(other)) sources.push_back(store_file_source(other));
+    for (const auto& f : paths.source_files) sources.push_back(allowed_file_source(f, config.allowed_source_dirs));
+    HttpOptions http;
+    http.deadline = Clock::now() + config.load_timeout;
+    for (const auto& u : paths.source_urls) sources.push_back(http_source(u, config.allowed_url_prefixes, http));
+    return sources;
+}
+
+Result<bool> ensure_instance_files(const Config& config, const InstancePaths& paths, const BlobStore& store,
+                                   const LoadOptions& options)
+{
+    bool loaded = false;
+    auto base = store.ensure(paths.base, base_sources(config, paths, store), ensure_options(config, options, "load base"));
+    if (!base) return std::move(base).error();
+    loaded = base->action == EnsureOutcome::Action::Loaded;
+    const auto other = other_store(config, store);
+    for (const auto* boot : paths.boot_files()) {
+        std::vector<BlobSource> sources;
+        if (regular_file_at(other.path_of(boot->spec))) sources.push_back(store_file_source(other.path_of(boot->spec)));
+        auto r = store.ensure(boot->spec, sources, ensure_options(config, options, "load " + boot->spec.kind));
+        if (!r) return std::move(r).error();
+        loaded = loaded || r->action == EnsureOutcome::Action::Loaded;
+    }
+    return loaded;
+}
+
+Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths, const LoadOptions& caller_options)
+{
+    // The shared attempt (instance lock, base and boot-file locks) shares one lock_wait.
+    const LoadOptions options = phase_options(config, caller_options);
+    LockHolder holder = options.holder;
+    holder.purpose = "prepare instance";
+    auto instance_lock = lock_instance(paths, lock_wait_left(config, options), holder);
+    if (!instance_lock) return std::move(instance_lock).error();
+
+    auto state = load_instance_state(paths.context_dir);
+    std::optional<InstanceState> old;
+    if (state) {
+        old = *state;
+    } else {
+        say(options, "ignoring unreadable state: " + state.error().message);
+    }
+    const BlobStore shared(config.shared_root);
+    const BlobStore local(config.local_root);
+    PrepareOutcome out;
+
+    if (old && old->mode == InstanceMode::Independent) {
+        // Stays independent until `appshare reshare` moves it back.
+        auto files = ensure_instance_files(config, paths, local, options);
+        if (!files && files.error().code != ErrorCode::Interrupted) {
+            // The host-local copy is gone and cannot be remade. The domain is not running (this
+            // is its start), so if the shared base is healthy it may as well run on that again.
+            say(options, "the host-local copy cannot be had: " + files.error().message + "; trying the shared base");
+            LoadOptions shared_options = caller_options;
+            shared_options.lock_deadline = Clock::now() + config.lock_wait;
+            auto shared_files = ensure_instance_files(config, paths, shared, shared_options);
+            if (shared_files) {
+                auto pointed = point_context_at(paths, shared, {local}, options.log);
+                if (!pointed) return std::move(pointed).error();
+                out.mode = InstanceMode::Shared;
+                out.base = shared.path_of(paths.base);
+                out.base_loaded = *shared_files;
+                if (auto st = record_state(paths, old, out.mode, out.base, "host-local copy lost; back on the shared base"); !st) {
+                    return std::move(st).error();
+                }
+                say(options, "its host-local copy was lost; it runs on the shared base again");
+                return out;
+            }
+        }
+        if (!files) {
+            return make_error(files.error().code,
+                              "domain " + paths.domain + " runs independently of the shared storage, but its host-local copy of base " +
+                                  paths.base.sha256.substr(0, 12) + " cannot be had (" + short_reason(files.error()) +
+                                  "; see the appshare-hook log); restore a source, or run 'appshare reshare " + paths.domain +
+                                  "' once the shared base is healthy.");
+        }
+        auto pointed = point_context_at(paths, local, {shared}, options.log);
+        if (!pointed) return std::move(pointed).error();
+        out.mode = InstanceMode::Independent;
+        out.base = local.path_of(paths.base);
+        out.base_loaded = *files;
+        out.reason = old->reason;
+        if (auto s = record_state(paths, old, out.mode, out.base, old->reason); !s) return std::move(s).error();
+        return out;
+    }
+
+    auto files = ensure_instance_files(config, paths, shared, options);
+    if (files) {
+        auto pointed = point_context_at(paths, shared, {local}, options.log);
+        if (!pointed) return std::move(pointed).error();
+        out.mode = InstanceMode::Shared;
+        out.base = shared.path_of(paths.base);
+        out.base_loaded = *files;
+        if (auto s = record_state(paths, old, out.mode, out.base, "started on the shared base"); !s) return std::move(s).error();
+        return out;
+    }
+    if (files.error().code == ErrorCode::Interrupted) return std::move(files).error();
+
+    const std::string reason = message_clause(files.error().message);
+    say(options, "the shared base cannot be used (" + reason + "); making a host-local copy");
+    // The fallback has a lock wait of its own: the shared attempt may have used all of it.
+    LoadOptions local_options = caller_options;
+    local_options.lock_deadline = Clock::now() + config.lock_wait;
+    auto local_files = ensure_instance_files(config, paths, local, local_options);
+    if (!local_files) {
+        say(options, "no host-local copy can be made either: " + local_files.error().message);
+        return make_error(local_files.error().code,
+                          "domain " + paths.domain + " cannot start: base " + paths.base.sha256.substr(0, 12) +
+                              " cannot be had on the shared storage (" + short_reason(files.error()) +
+                              ") nor as a host-local copy (" + message_what_failed(local_files.error().message) +
+                              "); make a source of the base reachable and start it again.");
+    }
+    auto pointed = point_context_at(paths, local, {shared}, options.log);
+    if (!pointed) return std::move(pointed).error();
+    out.mode = InstanceMode::Independent;
+    out.base = local.path_of(paths.base);
+    out.switched = true;
+    out.base_loaded = *local_files;
+    out.reason = reason;
+    if (auto s = record_state(paths, old, out.mode, out.base, reason); !s) return std::move(s).error();
+    say(options, "now runs independently on " + out.base.string() + "; run 'appshare reshare " + paths.domain +
+                     "' while it is stopped to move it back onto the shared base");
+    return out;
+}
+
+}  // namespace appshare

@@ -1,0 +1,64 @@
+// Lock-and-load for one instance at domain start (the hook's `prepare begin`): make sure the
+// instance's base and boot files are loaded and intact on the shared storage (taking each
+// file's lock with a bounded wait, re-checking, loading from the allowed sources when missing
+// or damaged), create the context overlay when missing, and point the context at them.
+//
+// Fallback to an independent entity: if the shared files cannot be had (lock timeout, load
+// failure, shared storage unwritable or full, damaged base without a working source), a
+// verified host-local copy is made in the local store instead (from the shared file if still
+// readable and intact, else from the sources), the overlay is rebased onto it (same digest, so
+// the switch is safe), the boot links re-pointed, and instance.json records the switch. An
+// instance that is independent stays so until `appshare reshare` moves it back. Only when no
+// verified copy can be had anywhere is an error returned, and then the context is unchanged.
+#pragma once
+
+#include "instance/config.hpp"
+#include "base/file_lock.hpp"
+#include "instance/instance_context.hpp"
+#include "instance/instance_paths.hpp"
+#include "instance/instance_state.hpp"
+#include "base/result.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace appshare {
+
+struct LoadOptions {
+    LockHolder holder;  // recorded in the lock files while held
+    LogFn log;          // one line per event
+    // Every lock wait of one phase (the shared attempt, or the host-local fallback) ends by
+    // then, so a start never waits longer than lock_wait for the locks of that phase, however
+    // many it takes. max(): each phase gets lock_wait from its own start.
+    std::chrono::steady_clock::time_point lock_deadline = std::chrono::steady_clock::time_point::max();
+};
+
+struct PrepareOutcome {
+    InstanceMode mode = InstanceMode::Shared;
+    std::filesystem::path base;  // the base file the overlay is now backed by
+    bool switched = false;       // became independent during this call
+    bool base_loaded = false;    // a base or boot file was copied during this call
+    std::string reason;          // why it is independent (empty when shared)
+};
+
+// The sources to load the instance's base into `target` from, in order: appshare's other copy
+// (the shared base for the local store and vice versa) when a file is there, then the
+// metadata's source files (checked against allowed_source_dirs when streamed), then its URLs
+// (checked against allowed_url_prefixes, also on every redirect).
+[[nodiscard]] std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths,
+                                                   const BlobStore& target);
+
+// Ensures the base and boot files in `store` (lock-and-load each). Sources for boot files are
+// the other store's copies only. Returns whether anything was loaded.
+[[nodiscard]] Result<bool> ensure_instance_files(const Config& config, const InstancePaths& paths,
+                                                 const BlobStore& store, const LoadOptions& options);
+
+// Lock-and-load for a starting instance, with the fallback described above. Errors (the start
+// must be refused): the instance lock cannot be had, no verified copy can be had (LoadFailed
+// or the underlying code), the overlay is backed by something else (UnsafeImage), Interrupted.
+[[nodiscard]] Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths,
+                                                      const LoadOptions& options);
+
+}  // namespace appshare

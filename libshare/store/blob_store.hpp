@@ -1,0 +1,97 @@
+// A content-addressed store of read-only files on (shared) storage: shared bases, their boot
+// files, and host-local independent copies all live in one.
+//
+// Layout of a store directory:
+//   <sha256>.<kind>            the published file, 0444, complete and verified by construction
+//   <sha256>.<kind>.verified   its verification record (size, inode, mtime, digest)
+//   <sha256>.<kind>.lock       the lock every loader, checker and remover of it takes
+//   .<sha256>.<kind>.part-*    a load in progress (only while its writer holds the lock)
+//
+// ensure() is lock-and-load: take the lock (bounded wait), re-check under it, and if the file
+// is missing or damaged load it from the first source that works, hashing while copying into
+// a temporary file, verifying digest, size and image safety, fsync, atomic rename, 0444. A
+// file at its final name is therefore always complete, and a loader killed at any point leaves
+// only a temporary file (removed by the next holder of the lock) and no lock (the kernel drops it).
+//
+// A published file is deleted only when it is proven bad: not a regular file, a full re-hash
+// shows the wrong digest, or it fails the image safety check. A spec whose size disagrees with
+// a file of the right digest is a wrong spec (ErrorCode::BadManifest, the file is kept), and a
+// file that cannot be read (Io) is kept too: neither proves the file damaged.
+#pragma once
+
+#include "base/file_lock.hpp"
+#include "base/result.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace appshare {
+
+// What a published file must be.
+struct BlobSpec {
+    std::string sha256;                 // lowercase hex
+    std::string kind;                   // file suffix: "qcow2", "raw", "kernel", "initrd"
+    std::string image_format;           // "qcow2" / "raw" for disk images (header checked); empty otherwise
+    std::optional<std::uint64_t> size;  // expected size in bytes, when known
+};
+
+using ByteSink = std::function<Result<void>(std::span<const std::byte>)>;
+
+// Somewhere a blob's content can be streamed from.
+struct BlobSource {
+    std::string description;                              // for messages: "bundle X member Y", "https://…"
+    std::function<Result<void>(const ByteSink&)> stream;  // feeds the content to the sink, in order
+};
+
+struct EnsureOptions {
+    std::chrono::milliseconds lock_wait{120000};
+    LockHolder holder;
+    FileLock::WaitNotice on_wait;                          // the lock was busy: who holds it
+    std::function<void(const std::string&)> log;           // one line per event worth logging
+    std::function<void(std::uint64_t bytes)> on_progress;  // bytes copied so far during a load
+};
+
+struct EnsureOutcome {
+    enum class Action { Reused, Reverified, Loaded };
+    std::filesystem::path path;
+    Action action = Action::Reused;
+    std::string source;  // the source used when Loaded
+};
+
+class BlobStore {
+public:
+    explicit BlobStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+    [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_; }
+    [[nodiscard]] std::filesystem::path path_of(const BlobSpec& spec) const;
+    [[nodiscard]] std::filesystem::path lock_path_of(const BlobSpec& spec) const;
+
+    // Cheap check without the lock: a regular file with the right size, a valid verification
+    // record and (for images) a safe header. Never hashes.
+    [[nodiscard]] bool is_verified(const BlobSpec& spec) const;
+
+    // Lock-and-load, as described above. Sources are tried in order until one yields content
+    // with the right digest; their failures are all named in the error (ErrorCode::LoadFailed).
+    // BadManifest, without loading, when the published file has the digest but not spec.size.
+    [[nodiscard]] Result<EnsureOutcome> ensure(const BlobSpec& spec, const std::vector<BlobSource>& sources,
+                                               const EnsureOptions& options) const;
+
+    // Full check under the lock, without loading: re-hashes when the record is stale. Returns
+    // false (and removes the file) when it is damaged; BadManifest (file kept) for a wrong size.
+    [[nodiscard]] Result<bool> check(const BlobSpec& spec, const EnsureOptions& options) const;
+
+private:
+    std::filesystem::path dir_;
+};
+
+// Checks a digest string: 64 hex characters. Returns it lowercased.
+[[nodiscard]] std::optional<std::string> normalize_sha256(std::string_view hex);
+
+}  // namespace appshare

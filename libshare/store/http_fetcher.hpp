@@ -1,0 +1,37 @@
+// Fetching a base over http(s). The fetcher itself (libcurl) lives in libappshare-http, which
+// the core loads with dlopen() the first time a URL is really fetched: libcurl and its TLS,
+// Kerberos and LDAP dependencies cost milliseconds to load, and the hook runs at every start.
+#pragma once
+
+#include "store/blob_store.hpp"
+#include "base/result.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace appshare {
+
+struct HttpOptions {
+    std::chrono::seconds connect_timeout{15};
+    // A transfer slower than 1 KiB/s for this long is abandoned.
+    std::chrono::seconds stall_timeout{60};
+    int max_redirects = 5;
+    // The whole fetch, redirects included, must end by then (max(): no limit).
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+// Streams `url`'s body to `sink`. Before the request, and again for every redirect target
+// (followed by hand, at most max_redirects), the URL must pass check_allowed_url(url, prefixes);
+// only a 200 answer's body reaches the sink.
+using HttpFetchFn = Result<void> (*)(const std::string& url, const std::vector<std::string>& prefixes,
+                                     const HttpOptions& options, const ByteSink& sink);
+
+// The symbol libappshare-http exports: `HttpFetchFn appshare_http_fetcher_v1()`.
+inline constexpr const char* kHttpFetcherSymbol = "appshare_http_fetcher_v1";
+
+// The fetcher, loading libappshare-http on first use (found next to libappshare-core).
+// Error (Internal) when the library cannot be loaded: a broken installation.
+[[nodiscard]] Result<HttpFetchFn> load_http_fetcher();
+
+}  // namespace appshare

@@ -1,0 +1,75 @@
+#include "store/remote_source.hpp"
+
+#include "store/http_fetcher.hpp"
+
+#include "store/trusted_paths.hpp"
+#include "base/unique_handle.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace appshare {
+namespace {
+
+constexpr std::size_t kChunk = 1 << 20;
+
+Result<void> stream_file(const std::filesystem::path& file, const ByteSink& sink)
+{
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) {
+        return make_error(ErrorCode::Io, "cannot open " + file.string() + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return make_error(ErrorCode::UnsafePath, file.string() + " is not a regular file");
+    }
+    std::vector<std::byte> buf(kChunk);
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return make_error(ErrorCode::Io, "cannot read " + file.string() + ": " + std::strerror(errno));
+        }
+        if (n == 0) return ok();
+        if (auto r = sink(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n))); !r) return r;
+    }
+}
+
+}  // namespace
+
+BlobSource store_file_source(std::filesystem::path file)
+{
+    auto description = file.string();
+    return BlobSource{std::move(description), [file = std::move(file)](const ByteSink& sink) { return stream_file(file, sink); }};
+}
+
+BlobSource allowed_file_source(std::filesystem::path path, std::vector<std::filesystem::path> allowed_dirs)
+{
+    auto description = path.string();
+    return BlobSource{std::move(description),
+                      [path = std::move(path), dirs = std::move(allowed_dirs)](const ByteSink& sink) -> Result<void> {
+                          auto resolved = resolve_allowed_source_file(path, dirs);
+                          if (!resolved) return make_error(resolved.error().code, message_clause(resolved.error().message));
+                          return stream_file(*resolved, sink);
+                      }};
+}
+
+BlobSource http_source(std::string url, std::vector<std::string> prefixes, HttpOptions options)
+{
+    auto description = url;
+    return BlobSource{std::move(description),
+                      [url = std::move(url), prefixes = std::move(prefixes), options](const ByteSink& sink) -> Result<void> {
+                          auto fetch = load_http_fetcher();
+                          if (!fetch) return make_error(fetch.error().code, message_clause(fetch.error().message));
+                          auto r = (*fetch)(url, prefixes, options, sink);
+                          if (!r) return make_error(r.error().code, message_clause(r.error().message));
+                          return ok();
+                      }};
+}
+
+}  // namespace appshare

@@ -1,0 +1,79 @@
+#include "store/verification_record.hpp"
+
+#include "base/atomic_file.hpp"
+#include "base/file_lock.hpp"
+#include "base/time_format.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace appshare {
+namespace {
+
+std::int64_t ns_of(const struct timespec& ts)
+{
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+}  // namespace
+
+std::filesystem::path record_path_for(const std::filesystem::path& file)
+{
+    return file.parent_path() / (file.filename().string() + ".verified");
+}
+
+VerificationRecord make_record(const struct stat& st, std::string sha256)
+{
+    VerificationRecord r;
+    r.sha256 = std::move(sha256);
+    r.size = static_cast<std::uint64_t>(st.st_size);
+    r.inode = static_cast<std::uint64_t>(st.st_ino);
+    r.mtime_ns = ns_of(st.st_mtim);
+    r.ctime_ns = ns_of(st.st_ctim);
+    r.verified_at = utc_timestamp_now();
+    r.verified_by = this_host_name();
+    return r;
+}
+
+bool record_matches(const VerificationRecord& record, const struct stat& st, std::string_view sha256)
+{
+    return record.sha256 == sha256 && record.size == static_cast<std::uint64_t>(st.st_size) &&
+           record.inode == static_cast<std::uint64_t>(st.st_ino) && record.mtime_ns == ns_of(st.st_mtim);
+}
+
+std::optional<VerificationRecord> read_record(const std::filesystem::path& file)
+{
+    std::ifstream in(record_path_for(file), std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (ss.str().size() > 64 * 1024) return std::nullopt;
+    const auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    try {
+        VerificationRecord r;
+        r.sha256 = j.at("sha256").get<std::string>();
+        r.size = j.at("size").get<std::uint64_t>();
+        r.inode = j.at("inode").get<std::uint64_t>();
+        r.mtime_ns = j.at("mtime_ns").get<std::int64_t>();
+        r.ctime_ns = j.at("ctime_ns").get<std::int64_t>();
+        r.verified_at = j.value("verified_at", "");
+        r.verified_by = j.value("verified_by", "");
+        return r;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+Result<void> write_record(const std::filesystem::path& file, const VerificationRecord& r)
+{
+    const nlohmann::json j = {{"sha256", r.sha256},        {"size", r.size},
+                              {"inode", r.inode},          {"mtime_ns", r.mtime_ns},
+                              {"ctime_ns", r.ctime_ns},    {"verified_at", r.verified_at},
+                              {"verified_by", r.verified_by}};
+    return write_file_atomic(record_path_for(file), j.dump(2) + "\n", 0644);
+}
+
+}  // namespace appshare
