@@ -1,5 +1,6 @@
 #include "base/file_lock.hpp"
 
+#include "base/small_file.hpp"
 #include "base/time_format.hpp"
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,9 @@
 
 namespace appshare {
 namespace {
+
+// A lock file holds a short JSON note of its holder.
+constexpr std::size_t kMaxHolderBytes = 4095;
 
 bool try_lock(int fd, int& err)
 {
@@ -40,13 +44,6 @@ void record_holder(int fd, const LockHolder& me)
     }
 }
 
-std::string seconds_text(std::chrono::milliseconds d)
-{
-    std::array<char, 32> buf{};
-    std::snprintf(buf.data(), buf.size(), "%.1f s", static_cast<double>(d.count()) / 1000.0);
-    return buf.data();
-}
-
 }  // namespace
 
 std::string this_host_name()
@@ -60,10 +57,9 @@ std::string describe_lock_holder(const std::filesystem::path& lock_file)
 {
     UniqueFd fd(open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) return "an unknown process";
-    std::array<char, 4096> buf{};
-    const ssize_t n = pread(fd.get(), buf.data(), buf.size() - 1, 0);
-    if (n <= 0) return "an unknown process";
-    const auto j = nlohmann::json::parse(std::string(buf.data(), static_cast<std::size_t>(n)), nullptr, false);
+    std::string note;
+    if (read_fd_head(fd.get(), kMaxHolderBytes, note) != 0 || note.empty()) return "an unknown process";
+    const auto j = nlohmann::json::parse(note, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return "an unknown process";
     const auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string("?"); };
     const long pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<long>() : 0;
@@ -100,7 +96,7 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& lock_file, std::
         if (now >= deadline) {
             return make_error(ErrorCode::LockTimeout, "lock " + lock_file.string() + " is still held by " +
                                                           describe_lock_holder(lock_file) + " after waiting " +
-                                                          seconds_text(wait) + "; try again later or raise lock_wait_seconds.");
+                                                          format_seconds(wait) + "; try again later or raise lock_wait_seconds.");
         }
         std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
         pause = std::min(pause * 2, std::chrono::milliseconds(200));

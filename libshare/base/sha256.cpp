@@ -111,23 +111,17 @@ Result<std::string> sha256_file(const std::filesystem::path& path, const Progres
     return hash.hex_digest();
 }
 
-bool is_sha256_hex(std::string_view text) noexcept
+std::optional<std::string> normalize_sha256(std::string_view hex)
 {
-    if (text.size() != 64) return false;
-    for (char c : text) {
-        if (hex_value(c) < 0) return false;
+    if (hex.size() != 64) return std::nullopt;
+    std::string out;
+    out.reserve(hex.size());
+    for (const char c : hex) {
+        const int v = hex_value(c);
+        if (v < 0) return std::nullopt;
+        out.push_back("0123456789abcdef"[v]);
     }
-    return true;
-}
-
-bool digests_equal(std::string_view a, std::string_view b) noexcept
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const int x = hex_value(a[i]);
-        if (x < 0 || x != hex_value(b[i])) return false;
-    }
-    return true;
+    return out;
 }
 
 }  // namespace appshare

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,9 +43,8 @@ private:
 [[nodiscard]] Result<std::string> sha256_file(const std::filesystem::path& path,
                                               const ProgressFn* progress = nullptr);
 
-// True if `text` is 64 hex digits (either case). Compare digests with digests_equal.
-[[nodiscard]] bool is_sha256_hex(std::string_view text) noexcept;
-// Case-insensitive comparison of two hex digests.
-[[nodiscard]] bool digests_equal(std::string_view a, std::string_view b) noexcept;
+// `hex` lowercased if it is a SHA-256 digest (64 hex digits, either case); nullopt otherwise.
+// The one check of a digest read from outside (manifests, domain metadata, store names).
+[[nodiscard]] std::optional<std::string> normalize_sha256(std::string_view hex);
 
 }  // namespace appshare

@@ -1,5 +1,7 @@
 #include "base/size_units.hpp"
 
+#include "base/text.hpp"
+
 #include <array>
 #include <cstdio>
 #include <limits>
@@ -29,26 +31,6 @@ constexpr std::array<std::pair<std::string_view, std::uint64_t>, 15> kUnits{{
     {"TB", kK * kK * kK * kK},
 }};
 
-bool is_space(char c) noexcept
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-// The value as shown in a message: quoted, and cut short if very long.
-std::string quote_value(std::string_view s)
-{
-    constexpr std::size_t kMax = 40;
-    if (s.size() > kMax) return "\"" + std::string{s.substr(0, kMax)} + "...\"";
-    return "\"" + std::string{s} + "\"";
-}
-
 }  // namespace
 
 std::optional<std::uint64_t> unit_multiplier(std::string_view unit) noexcept
@@ -76,12 +58,12 @@ Result<std::uint64_t> parse_decimal(std::string_view text, std::string_view orig
     constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
     for (const char c : digits) {
         if (c < '0' || c > '9') {
-            return make_error(code, where + " " + quote_value(digits) +
+            return make_error(code, where + " " + quoted_value(digits) +
                                         " is not a whole number; write decimal digits only (no sign, unit or spaces).");
         }
         const auto d = static_cast<std::uint64_t>(c - '0');
         if (value > (kMax - d) / 10) {
-            return make_error(code, where + " " + quote_value(digits) +
+            return make_error(code, where + " " + quoted_value(digits) +
                                         " is too large (it overflows 64 bits); use a smaller number.");
         }
         value = value * 10 + d;
@@ -95,13 +77,13 @@ Result<std::uint64_t> parse_size(std::string_view digits, std::string_view unit,
     const std::string_view u = unit.empty() ? default_unit : trim(unit);
     const auto factor = unit_multiplier(u);
     if (!factor) {
-        return make_error(code, std::string{origin} + ": " + std::string{field} + " has unknown unit " + quote_value(u) +
+        return make_error(code, std::string{origin} + ": " + std::string{field} + " has unknown unit " + quoted_value(u) +
                                     "; use one of " + std::string{known_size_units()} + ".");
     }
     auto number = parse_decimal(digits, origin, field, code);
     if (!number) return std::move(number).error();
     if (*number > std::numeric_limits<std::uint64_t>::max() / *factor) {
-        return make_error(code, std::string{origin} + ": " + std::string{field} + " " + quote_value(trim(digits)) + " " +
+        return make_error(code, std::string{origin} + ": " + std::string{field} + " " + quoted_value(trim(digits)) + " " +
                                     std::string{u} +
                                     " is too large (it overflows 64 bits of bytes); use a smaller size.");
     }
@@ -115,7 +97,7 @@ Result<std::uint64_t> parse_size_text(std::string_view text, std::string_view de
     std::size_t split = 0;
     while (split < t.size() && t[split] >= '0' && t[split] <= '9') ++split;
     if (split == 0) {
-        return make_error(code, std::string{origin} + ": " + std::string{field} + " " + quote_value(t) +
+        return make_error(code, std::string{origin} + ": " + std::string{field} + " " + quoted_value(t) +
                                     " is not a size; write a number with an optional unit, e.g. 8GiB.");
     }
     return parse_size(t.substr(0, split), trim(t.substr(split)), default_unit, origin, field, code);

@@ -1,6 +1,8 @@
 #include "bundle/manifest.hpp"
 
+#include "base/sha256.hpp"
 #include "base/size_units.hpp"
+#include "base/text.hpp"
 #include "xml/xml_document.hpp"
 
 #include <array>
@@ -20,26 +22,9 @@ constexpr std::array<std::string_view, 2> kImageFormats{"qcow2", "raw"};
 constexpr std::array<std::string_view, 3> kNetworkTypes{"user", "network", "none"};
 constexpr std::array<std::string_view, 2> kConsoleTypes{"serial", "none"};
 
-bool is_space(char c) noexcept
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-std::string trim(std::string_view s)
-{
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return std::string{s};
-}
-
 bool is_alnum(char c) noexcept
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-bool is_hex(char c) noexcept
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 // Characters (UTF-8 code points) in s.
@@ -50,14 +35,6 @@ std::size_t utf8_length(std::string_view s) noexcept
         if ((static_cast<unsigned char>(c) & 0xC0U) != 0x80U) ++n;
     }
     return n;
-}
-
-// A value quoted for a message, cut short if long.
-std::string quote_value(std::string_view s)
-{
-    constexpr std::size_t kMax = 80;
-    if (s.size() > kMax) return "\"" + std::string{s.substr(0, kMax)} + "...\"";
-    return "\"" + std::string{s} + "\"";
 }
 
 template <std::size_t N>
@@ -139,7 +116,7 @@ public:
     {
         auto node = element(parent, name, field, example);
         if (!node) return std::move(node).error();
-        return trim(xml_text(*node));
+        return std::string{trim(xml_text(*node))};
     }
 
     template <std::size_t N>
@@ -147,7 +124,7 @@ public:
                                           const std::array<std::string_view, N>& allowed) const
     {
         if (one_of(value, allowed)) return ok();
-        return bad(node, std::string{field} + " " + quote_value(value) + " is not supported; use one of " +
+        return bad(node, std::string{field} + " " + quoted_value(value) + " is not supported; use one of " +
                              list_of(allowed) + ".");
     }
 
@@ -155,25 +132,21 @@ public:
     {
         auto node = element(parent, "sha256", field, "<sha256>(64 hex digits)</sha256>");
         if (!node) return std::move(node).error();
-        std::string digest = trim(xml_text(*node));
-        bool hex = digest.size() == 64;
-        for (char& c : digest) {
-            hex = hex && is_hex(c);
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
-        if (!hex) {
-            return bad(*node, std::string{field} + " " + quote_value(digest) + " is not a SHA-256 digest (it has " +
-                                  std::to_string(digest.size()) +
+        const std::string text = std::string{trim(xml_text(*node))};
+        auto digest = normalize_sha256(text);
+        if (!digest) {
+            return bad(*node, std::string{field} + " " + quoted_value(text) + " is not a SHA-256 digest (it has " +
+                                  std::to_string(text.size()) +
                                   " characters); write the 64 hex digits printed by sha256sum.");
         }
-        return digest;
+        return std::move(*digest);
     }
 
     // A number with an optional unit attribute, in bytes.
     [[nodiscard]] Result<std::uint64_t> size(const xmlNode* node, std::string_view field,
                                              std::string_view default_unit) const
     {
-        const std::string unit = trim(xml_attribute(node, "unit").value_or(std::string{}));
+        const std::string unit = std::string{trim(xml_attribute(node, "unit").value_or(std::string{}))};
         return parse_size(xml_text(node), unit, default_unit, where(node), field);
     }
 
@@ -200,7 +173,7 @@ Result<void> check_name(const ManifestReader& rd, const xmlNode* node, const std
         good = good && (is_alnum(c) || extra_chars.find(c) != std::string_view::npos);
     }
     if (good) return ok();
-    return rd.bad(node, std::string{field} + " " + quote_value(value) + " is not a valid " + std::string{what} + "; use 1-" +
+    return rd.bad(node, std::string{field} + " " + quoted_value(value) + " is not a valid " + std::string{what} + "; use 1-" +
                             std::to_string(max_len) + " letters, digits or any of \"" + std::string{extra_chars} +
                             "\", starting with a letter or digit.");
 }
@@ -273,7 +246,7 @@ Result<void> read_image(const ManifestReader& rd, const xmlNode* base, Manifest&
 
     auto format = rd.attribute(*image, "format", "base/image/@format");
     if (!format) return std::move(format).error();
-    const std::string fmt = trim(*format);
+    const std::string fmt = std::string{trim(*format)};
     if (auto r = rd.enumerated(*image, fmt, "base/image/@format", kImageFormats); !r) return r;
     m.image.format = fmt;
 
@@ -317,7 +290,7 @@ Result<void> read_boot(const ManifestReader& rd, const xmlNode* base, Manifest& 
         m.initrd = std::move(*initrd);
     }
     if (const xmlNode* cmdline = first_child_element(boot, "cmdline"); cmdline != nullptr) {
-        std::string text = trim(xml_text(cmdline));
+        std::string text = std::string{trim(xml_text(cmdline))};
         if (utf8_length(text) > kMaxTextChars) {
             return rd.bad(cmdline, "base/boot/cmdline is longer than " + std::to_string(kMaxTextChars) +
                                        " characters; shorten it.");
@@ -369,7 +342,7 @@ Result<void> read_context(const ManifestReader& rd, const xmlNode* root, Manifes
 Result<void> read_devices(const ManifestReader& rd, const xmlNode* root, Manifest& m)
 {
     if (const xmlNode* network = first_child_element(root, "network"); network != nullptr) {
-        const std::string type = trim(xml_attribute(network, "type").value_or("user"));
+        const std::string type = std::string{trim(xml_attribute(network, "type").value_or("user"))};
         if (auto r = rd.enumerated(network, type, "network/@type", kNetworkTypes); !r) return r;
         auto name = xml_attribute(network, "name");
         if (type == "network") {
@@ -385,7 +358,7 @@ Result<void> read_devices(const ManifestReader& rd, const xmlNode* root, Manifes
         m.network.type = type;
     }
     if (const xmlNode* console = first_child_element(root, "console"); console != nullptr) {
-        const std::string type = trim(xml_attribute(console, "type").value_or("serial"));
+        const std::string type = std::string{trim(xml_attribute(console, "type").value_or("serial"))};
         if (auto r = rd.enumerated(console, type, "console/@type", kConsoleTypes); !r) return r;
         m.console = type;
     }
@@ -403,14 +376,14 @@ Result<void> check_bundle_relative_path(std::string_view path, std::string_view 
     };
     if (path.empty()) return unsafe("is empty");
     if (path.find('\0') != std::string_view::npos) return unsafe("contains a NUL character");
-    if (path.find('\\') != std::string_view::npos) return unsafe(quote_value(path) + " contains a backslash");
-    if (path.front() == '/') return unsafe(quote_value(path) + " is absolute");
+    if (path.find('\\') != std::string_view::npos) return unsafe(quoted_value(path) + " contains a backslash");
+    if (path.front() == '/') return unsafe(quoted_value(path) + " is absolute");
     const auto parts = split_path(path);
     for (const auto part : parts) {
-        if (part.empty()) return unsafe(quote_value(path) + " has an empty component (\"//\" or a trailing \"/\")");
-        if (part == "..") return unsafe(quote_value(path) + " has a \"..\" component, which could leave the bundle");
+        if (part.empty()) return unsafe(quoted_value(path) + " has an empty component (\"//\" or a trailing \"/\")");
+        if (part == "..") return unsafe(quoted_value(path) + " has a \"..\" component, which could leave the bundle");
     }
-    if (parts.back() == ".") return unsafe(quote_value(path) + " names a directory, not a file");
+    if (parts.back() == ".") return unsafe(quoted_value(path) + " names a directory, not a file");
     return ok();
 }
 
@@ -423,12 +396,12 @@ Result<void> check_source_file_path(std::string_view path, std::string_view orig
     };
     if (path.empty()) return unsafe("is empty");
     if (path.find('\0') != std::string_view::npos) return unsafe("contains a NUL character");
-    if (path.find('\\') != std::string_view::npos) return unsafe(quote_value(path) + " contains a backslash");
-    if (path.front() != '/') return unsafe(quote_value(path) + " is not absolute");
+    if (path.find('\\') != std::string_view::npos) return unsafe(quoted_value(path) + " contains a backslash");
+    if (path.front() != '/') return unsafe(quoted_value(path) + " is not absolute");
     if (path == "/") return unsafe("is the root directory, not a file");
     for (const auto part : split_path(path.substr(1))) {
-        if (part.empty()) return unsafe(quote_value(path) + " has an empty component (\"//\" or a trailing \"/\")");
-        if (part == "." || part == "..") return unsafe(quote_value(path) + " is not normalised (it has a \"" +
+        if (part.empty()) return unsafe(quoted_value(path) + " has an empty component (\"//\" or a trailing \"/\")");
+        if (part == "." || part == "..") return unsafe(quoted_value(path) + " is not normalised (it has a \"" +
                                                        std::string{part} + "\" component)");
     }
     return ok();
@@ -451,24 +424,24 @@ Result<void> check_source_url(std::string_view url, std::string_view origin, std
     }
     if (at != std::string_view::npos) {
         return make_error(ErrorCode::BadManifest,
-                          head + quote_value(shown) + " carries user credentials (\"user:password@\"), which a manifest "
+                          head + quoted_value(shown) + " carries user credentials (\"user:password@\"), which a manifest "
                                                  "must not hold; remove them and use a URL that needs no login.");
     }
     std::string lower;
     for (const char c : scheme) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     if (lower != "http" && lower != "https") {
         return make_error(ErrorCode::BadManifest,
-                          head + quote_value(shown) + " is not an http:// or https:// URL; use one of those schemes, or a "
+                          head + quoted_value(shown) + " is not an http:// or https:// URL; use one of those schemes, or a "
                                                  "<file path=\"/absolute/path\"/> source for a file on the host.");
     }
     if (authority.empty()) {
-        return make_error(ErrorCode::BadManifest, head + quote_value(shown) + " has no host name; write "
+        return make_error(ErrorCode::BadManifest, head + quoted_value(shown) + " has no host name; write "
                                                                          "https://host/path.");
     }
     for (const char c : url) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u == 0x7f) {
-            return make_error(ErrorCode::BadManifest, head + quote_value(shown) +
+            return make_error(ErrorCode::BadManifest, head + quoted_value(shown) +
                                                           " contains a space or control character; percent-encode it.");
         }
     }
@@ -489,7 +462,7 @@ Result<Manifest> parse_manifest(std::string_view text, std::string_view origin, 
     auto format = rd.attribute(root, "format", "@format");
     if (!format) return std::move(format).error();
     if (trim(*format) != "1") {
-        return rd.bad(root, "manifest format " + quote_value(*format) +
+        return rd.bad(root, "manifest format " + quoted_value(*format) +
                                 " is not supported; this appshare reads format=\"1\" (upgrade appshare for newer ones).");
     }
 

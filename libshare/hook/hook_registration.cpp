@@ -1,6 +1,8 @@
 #include "hook/hook_registration.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/small_file.hpp"
+#include "base/text.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -15,12 +17,11 @@
 namespace appshare {
 namespace {
 
+// A /proc file or the reload marker; empty when it cannot be read.
 std::string read_small(const std::filesystem::path& p)
 {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+    constexpr std::size_t kMaxBytes = 64 * 1024;
+    return read_small_file(p, kMaxBytes, FollowLinks::Yes).text;
 }
 
 std::string read_link(const std::filesystem::path& p)
@@ -156,8 +157,7 @@ std::vector<DaemonProcess> find_libvirt_daemons(const std::filesystem::path& pro
     for (const auto& entry : std::filesystem::directory_iterator(proc_root, ec)) {
         const auto pid_text = entry.path().filename().string();
         if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::string comm = read_small(entry.path() / "comm");
-        while (!comm.empty() && (comm.back() == '\n' || comm.back() == ' ')) comm.pop_back();
+        const std::string comm{trim(read_small(entry.path() / "comm"))};
         if (comm != "libvirtd" && comm != "virtqemud") continue;
         const std::string ns = read_link(entry.path() / "ns" / "mnt");
         if (!my_ns.empty() && !ns.empty() && ns != my_ns) continue;

@@ -2,6 +2,10 @@
 
 #include "base/atomic_file.hpp"
 #include "base/interrupt.hpp"
+#include "base/process.hpp"
+#include "base/small_file.hpp"
+#include "base/text.hpp"
+#include "base/time_format.hpp"
 #include "base/unique_handle.hpp"
 
 #include <algorithm>
@@ -9,38 +13,22 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace appshare {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kMaxOutput = 64 * 1024;
 // The descriptor number the boot image has inside QEMU (QEMU opens /proc/self/fd/3).
 constexpr int kGuestImageFd = 3;
-
-std::string seconds_text(milliseconds ms)
-{
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f s", static_cast<double>(ms.count()) / 1000.0);
-    return buf;
-}
 
 std::string accel_label(std::string_view accel)
 {
@@ -49,44 +37,16 @@ std::string accel_label(std::string_view accel)
     return s;
 }
 
-std::string trim(std::string_view s)
-{
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return {};
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-}
-
 // The last non-empty line of QEMU's output (its error comes last, after warnings).
 std::string last_line(std::string_view output)
 {
     std::string line;
     std::istringstream in{std::string(output)};
     for (std::string l; std::getline(in, l);) {
-        if (auto t = trim(l); !t.empty()) line = std::move(t);
+        if (const auto t = trim(l); !t.empty()) line = std::string(t);
     }
     if (line.size() > 200) line = line.substr(0, 200) + "...";
     return line;
-}
-
-// `name` if it holds a slash, else the first executable `dir/name` on PATH.
-std::optional<std::string> resolve_program(const std::string& name)
-{
-    if (name.find('/') != std::string::npos) return name;
-    const char* path = std::getenv("PATH");
-    std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
-    while (true) {
-        const auto colon = dirs.find(':');
-        std::string dir(dirs.substr(0, colon));
-        if (dir.empty()) dir = ".";
-        std::string candidate = dir + "/" + name;
-        struct stat st {};
-        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
-            return candidate;
-        }
-        if (colon == std::string_view::npos) return std::nullopt;
-        dirs.remove_prefix(colon + 1);
-    }
 }
 
 // The boot sector as a sealed-size anonymous file, at a descriptor number >= 10 so it can be
@@ -108,115 +68,6 @@ std::optional<UniqueFd> image_memfd(const BootSector& sector, std::string& why)
         return std::nullopt;
     }
     return high;
-}
-
-enum class RunEnd { Exited, Killed, Interrupted, NotStarted };
-
-struct DeadlineRun {
-    RunEnd end = RunEnd::NotStarted;
-    int status = 0;       // exit status, or 128 + signal (when Exited)
-    std::string output;   // stdout and stderr together (capped)
-    std::string failure;  // why it could not be started (NotStarted)
-    milliseconds elapsed{0};
-};
-
-void kill_and_reap(pid_t pid)
-{
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-}
-
-// Runs `program` (a path) with `argv`, stdin from /dev/null, `image_fd` as descriptor
-// kGuestImageFd; SIGKILLs and reaps it at `deadline` or when interrupted().
-DeadlineRun run_with_deadline(const std::string& program, const std::vector<std::string>& argv, int image_fd,
-                              milliseconds deadline)
-{
-    DeadlineRun run;
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        run.failure = std::string("cannot create a pipe: ") + std::strerror(errno);
-        return run;
-    }
-    UniqueFd read_end(fds[0]);
-    UniqueFd write_end(fds[1]);
-    ::fcntl(read_end.get(), F_SETFL, ::fcntl(read_end.get(), F_GETFL) | O_NONBLOCK);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
-    posix_spawn_file_actions_adddup2(&actions, write_end.get(), 2);
-    posix_spawn_file_actions_adddup2(&actions, image_fd, kGuestImageFd);
-
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-
-    const auto start = Clock::now();
-    pid_t pid = 0;
-    const int rc = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    write_end.reset();
-    if (rc != 0) {
-        run.failure = std::string(std::strerror(rc));
-        return run;
-    }
-
-    const auto drain = [&] {
-        char buf[4096];
-        for (;;) {
-            const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
-            if (n > 0) {
-                if (run.output.size() < kMaxOutput) run.output.append(buf, static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            return;  // EOF or EAGAIN
-        }
-    };
-
-    for (;;) {
-        int status = 0;
-        const pid_t w = ::waitpid(pid, &status, WNOHANG);
-        if (w == pid) {
-            drain();
-            run.end = RunEnd::Exited;
-            run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            break;
-        }
-        if (w < 0 && errno != EINTR) {  // lost the child (SIGCHLD ignored?): treat as no answer
-            kill_and_reap(pid);
-            run.end = RunEnd::Killed;
-            break;
-        }
-        const auto now = Clock::now();
-        if (interrupted()) {
-            kill_and_reap(pid);
-            run.end = RunEnd::Interrupted;
-            break;
-        }
-        if (now - start >= deadline) {
-            kill_and_reap(pid);
-            run.end = RunEnd::Killed;
-            break;
-        }
-        const auto left = std::chrono::duration_cast<milliseconds>(deadline - (now - start));
-        pollfd p{read_end.get(), POLLIN, 0};
-        const int wait_ms = static_cast<int>(std::min<milliseconds::rep>(left.count() + 1, 20));
-        if (::poll(&p, 1, wait_ms) > 0) {
-            if ((p.revents & POLLIN) != 0) {
-                drain();
-            } else {
-                // Output closed (POLLHUP) while QEMU lives on: just wait for it.
-                std::this_thread::sleep_for(milliseconds(std::min<milliseconds::rep>(left.count() + 1, 20)));
-            }
-        }
-    }
-    run.elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
-    return run;
 }
 
 // The outcome plus whether it is a stable fact about this host worth caching.
@@ -247,13 +98,19 @@ ProbeRun run_probe_guest(std::string_view accel, milliseconds deadline, const Bo
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
         "-drive", "file=/proc/self/fd/" + std::to_string(kGuestImageFd) + ",format=raw,if=floppy,readonly=on",
     };
-    const DeadlineRun run = run_with_deadline(qemu_path, argv, image->get(), deadline);
+    RunOptions options;
+    options.deadline = deadline;
+    options.stop_on_interrupt = true;
+    options.max_output = kMaxOutput;
+    options.pass_fds = {{image->get(), kGuestImageFd}};
+    const auto started = run_program(argv, options);
+    if (!started) {
+        r.outcome.reason = message_clause(started.error().message);
+        return r;
+    }
+    const ProgramOutput& run = *started;
     r.outcome.elapsed = run.elapsed;
     switch (run.end) {
-        case RunEnd::NotStarted:
-            r.outcome.reason = "cannot run " + qemu_path + " (" + run.failure +
-                               "); install qemu-system-x86 (scripts/install-deps.sh)";
-            return r;
         case RunEnd::Interrupted:
             r.outcome.reason = "the " + label + " test guest was stopped by an interrupt";
             return r;
@@ -261,13 +118,13 @@ ProbeRun run_probe_guest(std::string_view accel, milliseconds deadline, const Bo
             r.conclusive = true;
             r.end_killed = true;
             r.outcome.reason = "a test guest made no progress under " + label + " within " +
-                               seconds_text(deadline) + " (QEMU started, the guest never finished booting)";
+                               format_seconds(deadline, 2) + " (QEMU started, the guest never finished booting)";
             return r;
         case RunEnd::Exited:
             r.conclusive = true;
             if (run.status == kProbeExitStatus) {
                 r.outcome.ran = true;
-                r.outcome.reason = "a test guest booted under " + label + " in " + seconds_text(run.elapsed);
+                r.outcome.reason = "a test guest booted under " + label + " in " + format_seconds(run.elapsed, 2);
                 return r;
             }
             r.outcome.reason = "QEMU did not run a test guest under " + label + " (exit status " +
@@ -281,12 +138,11 @@ ProbeRun run_probe_guest(std::string_view accel, milliseconds deadline, const Bo
 
 std::optional<std::string> read_boot_id()
 {
-    std::ifstream in("/proc/sys/kernel/random/boot_id");
-    std::string id;
-    if (!in || !std::getline(in, id)) return std::nullopt;
-    id = trim(id);
-    if (id.empty()) return std::nullopt;
-    return id;
+    constexpr std::size_t kMaxBytes = 256;
+    const SmallFile file = read_small_file("/proc/sys/kernel/random/boot_id", kMaxBytes);
+    const std::string_view id = trim(file.text);
+    if (!file || id.empty() || id.find('\n') != std::string_view::npos) return std::nullopt;
+    return std::string(id);
 }
 
 std::string one_line(std::string_view s)
@@ -329,7 +185,7 @@ BootSector probe_boot_sector() noexcept
 GuestBootOutcome boot_probe_guest(std::string_view accel, milliseconds deadline, const BootSector& sector,
                                   const std::string& qemu)
 {
-    const auto path = resolve_program(qemu);
+    const auto path = find_program(qemu);
     if (!path) {
         GuestBootOutcome o;
         o.reason = qemu + " was not found on PATH; install qemu-system-x86 (scripts/install-deps.sh)";
@@ -404,7 +260,7 @@ KvmProbeResult probe_kvm(const KvmProbeOptions& options)
             return result;
         }
     }
-    const auto qemu_path = resolve_program(options.qemu);
+    const auto qemu_path = find_program(options.qemu);
     if (!qemu_path) {
         result.reason = options.qemu + " was not found on PATH; install qemu-system-x86 (scripts/install-deps.sh)";
         return result;
@@ -417,11 +273,9 @@ KvmProbeResult probe_kvm(const KvmProbeOptions& options)
         if (boot_id && ::stat(qemu_path->c_str(), &st) == 0) {
             key = KvmProbeCacheKey{*boot_id, *qemu_path,
                                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-            std::ifstream in(options.cache_file);
-            if (in) {
-                std::stringstream text;
-                text << in.rdbuf();
-                if (auto cached = parse_kvm_probe_cache(text.str(), *key)) return *cached;
+            constexpr std::size_t kMaxCacheBytes = 64 * 1024;
+            if (const SmallFile text = read_small_file(options.cache_file, kMaxCacheBytes)) {
+                if (auto cached = parse_kvm_probe_cache(text.text, *key)) return *cached;
             }
         }
     }
@@ -440,10 +294,10 @@ KvmProbeResult probe_kvm(const KvmProbeOptions& options)
     result.reason = run.outcome.reason;
     if (tcg.outcome.ran) {
         if (run.outcome.ran) {
-            result.reason += " (TCG: " + seconds_text(tcg.outcome.elapsed) + ")";
+            result.reason += " (TCG: " + format_seconds(tcg.outcome.elapsed, 2) + ")";
         } else if (run.end_killed) {
-            result.reason = "a test guest did not finish booting under KVM within " + seconds_text(allowed) +
-                            " while it booted under TCG in " + seconds_text(tcg.outcome.elapsed) +
+            result.reason = "a test guest did not finish booting under KVM within " + format_seconds(allowed, 2) +
+                            " while it booted under TCG in " + format_seconds(tcg.outcome.elapsed, 2) +
                             ": KVM makes little or no progress on this host";
         }
     } else {

@@ -1,5 +1,7 @@
 #include "image/image_check.hpp"
 
+#include "base/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -74,13 +76,13 @@ Result<ImageFacts> check_qcow2(std::span<const std::byte> prefix, std::uint64_t 
     if (h.backing_file) {
         std::string what = h.backing_file->empty()
                                ? std::string("has its own backing file")
-                               : "has its own backing file '" + printable_name(*h.backing_file) + "'";
-        if (h.backing_format) what += " (format '" + printable_name(*h.backing_format) + "')";
+                               : "has its own backing file '" + printable(*h.backing_file) + "'";
+        if (h.backing_format) what += " (format '" + printable(*h.backing_format) + "')";
         return refuse(origin, what + "; " + std::string(kFlatten));
     }
     if (h.external_data_file || h.data_file) {
         std::string what = h.data_file && !h.data_file->empty()
-                               ? "uses the external data file '" + printable_name(*h.data_file) + "'"
+                               ? "uses the external data file '" + printable(*h.data_file) + "'"
                                : std::string("uses an external data file");
         return refuse(origin, what + "; a shared base must be self-contained: copy it into a single file "
                                      "with 'qemu-img convert -O qcow2 IMAGE NEW.qcow2' and update the manifest.");
@@ -157,7 +159,7 @@ Result<ImageFacts> check_image_prefix(std::span<const std::byte> prefix, std::ui
 {
     if (declared_format != "qcow2" && declared_format != "raw") {
         return make_error(ErrorCode::BadManifest,
-                          std::string(origin) + " is declared as format '" + printable_name(declared_format) +
+                          std::string(origin) + " is declared as format '" + printable(declared_format) +
                               "', but appshare accepts only 'qcow2' and 'raw'; convert the image with "
                               "'qemu-img convert -O qcow2' and set format=\"qcow2\" in the manifest.");
     }

@@ -1,5 +1,7 @@
 #include "image/qcow2_header.hpp"
 
+#include "base/small_file.hpp"
+
 #include "base/unique_handle.hpp"
 
 #include <algorithm>
@@ -80,23 +82,6 @@ Error truncated(std::string_view origin, std::uint64_t file_size, const std::str
 }
 
 }  // namespace
-
-std::string printable_name(std::string_view s)
-{
-    std::string out;
-    out.reserve(s.size());
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f && u != '\\') {
-            out.push_back(c);
-        } else {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", u);
-            out += buf;
-        }
-    }
-    return out;
-}
 
 Result<Qcow2Header> parse_qcow2_header(std::span<const std::byte> prefix, std::uint64_t file_size,
                                        std::string_view origin)
@@ -266,44 +251,26 @@ Result<Qcow2Header> parse_qcow2_header(std::span<const std::byte> prefix, std::u
 
 Result<FilePrefix> read_file_prefix(const std::filesystem::path& file, std::size_t max_bytes)
 {
-    // O_NONBLOCK so that opening a FIFO planted at this path cannot hang us; no effect on files.
-    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd.valid()) {
-        const int err = errno;
-        return make_error(ErrorCode::Io, "cannot open " + file.string() + ": " + std::strerror(err) +
-                                             "; check that the file exists and is readable.");
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        const int err = errno;
-        return make_error(ErrorCode::Io, "cannot examine " + file.string() + ": " + std::strerror(err) +
-                                             "; check the file and its storage.");
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return make_error(ErrorCode::UnsafeImage, file.string() +
-                                                      " is not a regular file; an image must be a plain "
-                                                      "file: point to the image file itself.");
+    const SmallFile head = read_file_head(file, max_bytes, FollowLinks::Yes);
+    switch (head.problem) {
+        case FileProblem::None: break;
+        case FileProblem::NotRegular:
+            return make_error(ErrorCode::UnsafeImage, file.string() +
+                                                          " is not a regular file; an image must be a plain "
+                                                          "file: point to the image file itself.");
+        case FileProblem::Missing:
+        case FileProblem::Link:
+            return make_error(ErrorCode::Io, "cannot open " + file.string() + ": " + head.why() +
+                                                 "; check that the file exists and is readable.");
+        case FileProblem::TooLarge:
+        case FileProblem::Unreadable:
+            return make_error(ErrorCode::Io, "cannot read " + file.string() + ": " + head.why() +
+                                                 "; check the file and its storage.");
     }
     FilePrefix out;
-    out.file_size = static_cast<std::uint64_t>(st.st_size);
-    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, out.file_size));
-    out.bytes.resize(want);
-    std::size_t got = 0;
-    while (got < want) {
-        const ssize_t n = ::pread(fd.get(), out.bytes.data() + got, want - got, static_cast<off_t>(got));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            return make_error(ErrorCode::Io, "cannot read " + file.string() + ": " + std::strerror(err) +
-                                                 "; check the file and its storage.");
-        }
-        if (n == 0) {  // the file shrank while we read it: it ends here
-            out.file_size = got;
-            break;
-        }
-        got += static_cast<std::size_t>(n);
-    }
-    out.bytes.resize(got);
+    out.file_size = head.file_size;
+    const auto bytes = std::as_bytes(std::span(head.text.data(), head.text.size()));
+    out.bytes.assign(bytes.begin(), bytes.end());
     return out;
 }
 

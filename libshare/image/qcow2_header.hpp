@@ -82,8 +82,4 @@ struct FilePrefix {
 // min(max_bytes, size) bytes. Errors: Io when it cannot be opened, examined or read.
 [[nodiscard]] Result<FilePrefix> read_file_prefix(const std::filesystem::path& file, std::size_t max_bytes);
 
-// `s` with every byte outside printable ASCII shown as \xNN, for quoting untrusted names
-// (backing file, data file) in messages.
-[[nodiscard]] std::string printable_name(std::string_view s);
-
 }  // namespace appshare

@@ -1,6 +1,7 @@
 #include "image/qcow2_overlay.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/text.hpp"
 #include "image/qcow2_header.hpp"
 
 #include <array>
@@ -136,12 +137,12 @@ Result<void> create_qcow2_overlay(const std::filesystem::path& overlay, const st
     }
     if (name.empty() || name.size() > kMaxBackingName) {
         return make_error(ErrorCode::UnsafeImage, "cannot create the overlay " + overlay.string() + ": its backing file name \"" +
-                                                      printable_name(name) + "\" is " + std::to_string(name.size()) +
+                                                      printable(name) + "\" is " + std::to_string(name.size()) +
                                                       " bytes, qcow2 allows 1 to 1023; keep the base under a shorter path.");
     }
     if (backing_format != "qcow2" && backing_format != "raw") {
         return make_error(ErrorCode::UnsafeImage, "cannot create the overlay " + overlay.string() + ": backing format \"" +
-                                                      printable_name(backing_format) +
+                                                      printable(backing_format) +
                                                       "\" is not supported; use a qcow2 or raw base image.");
     }
     const std::uint64_t size = (virtual_size + 511) & ~std::uint64_t{511};

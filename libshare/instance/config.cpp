@@ -1,20 +1,15 @@
 #include "instance/config.hpp"
 
+#include "base/small_file.hpp"
+#include "base/text.hpp"
+
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 namespace appshare {
 namespace {
 
-std::string_view trim(std::string_view s)
-{
-    const auto b = s.find_first_not_of(" \t\r");
-    if (b == std::string_view::npos) return {};
-    const auto e = s.find_last_not_of(" \t\r");
-    return s.substr(b, e - b + 1);
-}
+constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
 
 Error config_error(std::string_view origin, int line, const std::string& what)
 {
@@ -166,18 +161,17 @@ Result<Config> load_config(const std::filesystem::path& explicit_path)
             path = std::string(kDefaultConfigPath);
         }
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        if (!must_exist) return Config{};
-        return make_error(ErrorCode::Config, "cannot read the configuration file " + path.string() +
-                                                 "; check the path given with --config or APPSHARE_CONFIG.");
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (ss.str().size() > 1024 * 1024) {
+    // /etc/appshare/appshare.conf may be a link (configuration management does that).
+    const SmallFile file = read_small_file(path, kMaxConfigBytes, FollowLinks::Yes);
+    if (file.problem == FileProblem::Missing && !must_exist) return Config{};
+    if (file.problem == FileProblem::TooLarge) {
         return make_error(ErrorCode::Config, "configuration file " + path.string() + " is larger than 1 MiB; it is not an appshare configuration.");
     }
-    return parse_config(ss.str(), path.string());
+    if (!file) {
+        return make_error(ErrorCode::Config, "cannot read the configuration file " + path.string() + " (it " +
+                                                 file.why() + "); check the path given with --config or APPSHARE_CONFIG.");
+    }
+    return parse_config(file.text, path.string());
 }
 
 }  // namespace appshare

@@ -1,6 +1,7 @@
 #include "instance/instance_context.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/text.hpp"
 #include "image/image_check.hpp"
 #include "image/qcow2_header.hpp"
 #include "image/qcow2_overlay.hpp"
@@ -140,7 +141,7 @@ Result<bool> point_context_at(const InstancePaths& paths, const BlobStore& store
         if (!known) {
             return make_error(ErrorCode::UnsafeImage,
                               "overlay " + paths.overlay.string() + " is backed by " +
-                                  ((*backing)->file.empty() ? std::string("nothing") : printable_name((*backing)->file)) +
+                                  ((*backing)->file.empty() ? std::string("nothing") : printable((*backing)->file)) +
                                   ", not by a copy of base " + paths.base.sha256.substr(0, 12) +
                                   "; appshare will not re-point it, reinstall the instance.");
         }

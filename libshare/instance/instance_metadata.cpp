@@ -1,5 +1,6 @@
 #include "instance/instance_metadata.hpp"
 
+#include "base/sha256.hpp"
 #include "store/blob_store.hpp"
 #include "base/unique_handle.hpp"
 #include "xml/xml_document.hpp"

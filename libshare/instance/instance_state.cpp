@@ -1,16 +1,9 @@
 #include "instance/instance_state.hpp"
 
 #include "base/atomic_file.hpp"
-#include "base/unique_handle.hpp"
+#include "base/small_file.hpp"
 
 #include <nlohmann/json.hpp>
-
-#include <array>
-#include <cerrno>
-#include <cstring>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace appshare {
 namespace {
@@ -70,21 +63,14 @@ std::string format_instance_state(const InstanceState& state)
 Result<std::optional<InstanceState>> load_instance_state(const std::filesystem::path& context_dir)
 {
     const auto file = context_dir / kInstanceStateFile;
-    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) {
-        if (errno == ENOENT) return std::optional<InstanceState>{};
-        return make_error(ErrorCode::Io, "cannot read " + file.string() + ": " + std::strerror(errno) +
+    const SmallFile text = read_small_file(file, kMaxStateBytes);
+    if (text.problem == FileProblem::Missing) return std::optional<InstanceState>{};
+    if (text.problem == FileProblem::TooLarge) return bad_state(file.string(), "is larger than 64 KiB");
+    if (!text) {
+        return make_error(ErrorCode::Io, "cannot read " + file.string() + ": it " + text.why() +
                                              "; check the context directory's permissions.");
     }
-    std::string text;
-    std::array<char, 8192> buf{};
-    ssize_t n = 0;
-    while ((n = ::read(fd.get(), buf.data(), buf.size())) > 0) {
-        text.append(buf.data(), static_cast<std::size_t>(n));
-        if (text.size() > kMaxStateBytes) return bad_state(file.string(), "is larger than 64 KiB");
-    }
-    if (n < 0) return make_error(ErrorCode::Io, "cannot read " + file.string() + ": " + std::strerror(errno) + ".");
-    auto s = parse_instance_state(text, file.string());
+    auto s = parse_instance_state(text.text, file.string());
     if (!s) return std::move(s).error();
     return std::optional<InstanceState>{std::move(*s)};
 }

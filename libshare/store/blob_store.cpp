@@ -178,17 +178,6 @@ Result<bool> check_locked(const BlobSpec& spec, const std::filesystem::path& fin
 
 }  // namespace
 
-std::optional<std::string> normalize_sha256(std::string_view hex)
-{
-    if (hex.size() != 64) return std::nullopt;
-    std::string out(hex);
-    for (auto& c : out) {
-        if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
 std::filesystem::path BlobStore::path_of(const BlobSpec& spec) const { return dir_ / (spec.sha256 + "." + spec.kind); }
 
 std::filesystem::path BlobStore::lock_path_of(const BlobSpec& spec) const

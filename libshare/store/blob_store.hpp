@@ -91,7 +91,4 @@ private:
     std::filesystem::path dir_;
 };
 
-// Checks a digest string: 64 hex characters. Returns it lowercased.
-[[nodiscard]] std::optional<std::string> normalize_sha256(std::string_view hex);
-
 }  // namespace appshare

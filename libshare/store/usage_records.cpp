@@ -1,6 +1,8 @@
 #include "store/usage_records.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/sha256.hpp"
+#include "base/small_file.hpp"
 #include "store/blob_store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,6 +21,8 @@
 
 namespace appshare {
 namespace {
+
+constexpr std::size_t kMaxRecordBytes = 64 * 1024;
 
 std::string encode_name(std::string_view s)
 {
@@ -86,11 +90,10 @@ std::vector<UsageRecord> list_usage_records(const std::filesystem::path& shared_
         if (!normalize_sha256(sha) || (!base_sha256.empty() && sha != base_sha256)) continue;
         if (!dir.is_directory(ec) || dir.is_symlink(ec)) continue;
         for (const auto& file : std::filesystem::directory_iterator(dir.path(), ec)) {
-            if (file.path().extension() != ".json" || !file.is_regular_file(ec) || file.is_symlink(ec)) continue;
-            std::ifstream in(file.path());
-            std::stringstream text;
-            text << in.rdbuf();
-            const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+            if (file.path().extension() != ".json") continue;
+            const SmallFile text = read_small_file(file.path(), kMaxRecordBytes);
+            if (!text) continue;
+            const auto j = nlohmann::json::parse(text.text, nullptr, false);
             if (j.is_discarded() || !j.is_object()) continue;
             const auto str = [&](const char* k) {
                 return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();

@@ -2,15 +2,15 @@
 
 #include "base/atomic_file.hpp"
 #include "base/file_lock.hpp"
+#include "base/small_file.hpp"
 #include "base/time_format.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
-
 namespace appshare {
 namespace {
+
+constexpr std::size_t kMaxRecordBytes = 64 * 1024;
 
 std::int64_t ns_of(const struct timespec& ts)
 {
@@ -45,12 +45,9 @@ bool record_matches(const VerificationRecord& record, const struct stat& st, std
 
 std::optional<VerificationRecord> read_record(const std::filesystem::path& file)
 {
-    std::ifstream in(record_path_for(file), std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (ss.str().size() > 64 * 1024) return std::nullopt;
-    const auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    const SmallFile record = read_small_file(record_path_for(file), kMaxRecordBytes);
+    if (!record) return std::nullopt;
+    const auto j = nlohmann::json::parse(record.text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return std::nullopt;
     try {
         VerificationRecord r;

@@ -1,5 +1,7 @@
 #include "xml/xml_document.hpp"
 
+#include "base/small_file.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -181,34 +183,21 @@ Result<XmlDocument> parse_xml(std::string_view text, std::string_view origin, Er
 Result<XmlDocument> parse_xml_file(const std::filesystem::path& file, ErrorCode code)
 {
     const std::string where = file.string();
-    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd.valid()) {
-        const int err = errno;
-        return make_error(ErrorCode::Io, "cannot open " + where + " (" + std::generic_category().message(err) +
-                                             "); check that the file exists and is readable.");
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return make_error(ErrorCode::Io, where + " is not a regular file; give the path of an XML file.");
-    }
-    std::string text;
-    char buf[65536];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            return make_error(ErrorCode::Io, "cannot read " + where + " (" + std::generic_category().message(err) +
-                                                 "); check the file and the disk.");
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
-        if (text.size() > kMaxXmlBytes) {
+    const SmallFile text = read_small_file(file, kMaxXmlBytes, FollowLinks::Yes);
+    switch (text.problem) {
+        case FileProblem::None: return parse_xml(text.text, where, code);
+        case FileProblem::NotRegular:
+            return make_error(ErrorCode::Io, where + " is not a regular file; give the path of an XML file.");
+        case FileProblem::TooLarge:
             return make_error(code, where + " is larger than " + std::to_string(kMaxXmlBytes) +
                                         " bytes; an XML document for appshare must be smaller.");
-        }
+        case FileProblem::Missing:
+        case FileProblem::Link:
+            return make_error(ErrorCode::Io, "cannot open " + where + " (" + text.why() +
+                                                 "); check that the file exists and is readable.");
+        case FileProblem::Unreadable: break;
     }
-    return parse_xml(text, where, code);
+    return make_error(ErrorCode::Io, "cannot read " + where + " (" + text.why() + "); check the file and the disk.");
 }
 
 Result<void> validate_relaxng(const XmlDocument& doc, const std::filesystem::path& schema, std::string_view origin)

@@ -1,0 +1,31 @@
+// Text from outside (manifests, configuration, domain metadata, image headers, files on shared
+// storage) as appshare trims it and shows it in messages and logs.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace appshare {
+
+// ASCII white space: space, \t, \n, \r, \f, \v.
+[[nodiscard]] bool is_ascii_space(char c) noexcept;
+
+// `s` without leading and trailing ASCII white space.
+[[nodiscard]] std::string_view trim(std::string_view s) noexcept;
+
+// `s` safe to print on a terminal or write into a log line: valid UTF-8 above the control range
+// stays as it is; control characters (C0, DEL, C1), the backslash and bytes that are not valid
+// UTF-8 are written as \xNN, so nothing from outside can move the cursor, forge a log line or
+// hide what it is.
+[[nodiscard]] std::string printable(std::string_view s);
+
+// printable(s) between `quote` characters, cut after `max_bytes` bytes of `s` with "..." before
+// the closing quote: "value", 'name'.
+[[nodiscard]] std::string quoted(std::string_view s, char quote = '"',
+                                 std::size_t max_bytes = std::string_view::npos);
+
+// A value read from a document, as a message shows it: quoted(s, '"', 80).
+[[nodiscard]] std::string quoted_value(std::string_view s);
+
+}  // namespace appshare

@@ -1,0 +1,49 @@
+#include "base/text.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace appshare;
+
+TEST_CASE("trim drops ASCII white space at both ends only", "[text]")
+{
+    CHECK(trim("  a b \t\r\n\f\v") == "a b");
+    CHECK(trim("") == "");
+    CHECK(trim(" \t ") == "");
+    CHECK(trim("x") == "x");
+    // Non-breaking space (UTF-8) is content, not white space.
+    CHECK(trim("\xc2\xa0x") == "\xc2\xa0x");
+}
+
+TEST_CASE("printable escapes what could disturb a terminal or a log", "[text]")
+{
+    CHECK(printable("base.qcow2") == "base.qcow2");
+    CHECK(printable(std::string("a\nb\0c", 5)) == "a\\x0ab\\x00c");
+    CHECK(printable("\x1b[31m") == "\\x1b[31m");
+    CHECK(printable("a\\b") == "a\\x5cb");
+    CHECK(printable("\x7f") == "\\x7f");
+    SECTION("valid UTF-8 stays readable") {
+        CHECK(printable("caf\xc3\xa9") == "caf\xc3\xa9");
+        CHECK(printable("\xe2\x82\xac 5") == "\xe2\x82\xac 5");
+        CHECK(printable("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80");
+    }
+    SECTION("C1 controls, invalid and overlong sequences are escaped byte by byte") {
+        CHECK(printable("\xc2\x9b") == "\\xc2\\x9b");          // CSI as a C1 control
+        CHECK(printable("\xff") == "\\xff");
+        CHECK(printable("\xc3") == "\\xc3");                  // cut short
+        CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");          // overlong '/'
+        CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a UTF-16 surrogate
+        CHECK(printable("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+    }
+}
+
+TEST_CASE("quoted puts printable text in quotes and cuts long values", "[text]")
+{
+    CHECK(quoted("a b") == "\"a b\"");
+    CHECK(quoted("name", '\'') == "'name'");
+    CHECK(quoted("a\nb", '\'') == "'a\\x0ab'");
+    CHECK(quoted("abcdef", '"', 3) == "\"abc...\"");
+    CHECK(quoted_value(std::string(100, 'x')) == "\"" + std::string(80, 'x') + "...\"");
+    CHECK(quoted_value(std::string(80, 'x')) == "\"" + std::string(80, 'x') + "\"");
+}
