@@ -6,6 +6,7 @@
 // the call needs work. Only then does it load libappshare-core (dlopen) and hand over to the
 // library (core/hook_dispatch.hpp), which does lock-and-load and prints the one sentence libvirt
 // shows on failure. Never links or calls libvirt.
+#include "base/write_all.hpp"
 #include "hook/hook_call.hpp"
 
 #include <dlfcn.h>
@@ -51,7 +52,7 @@ int main(int argc, char** argv)
     if (action == appshare::HookAction::EchoXml) {
         // A filter operation: print the XML back unchanged (empty output also means
         // unchanged, which is what a truncated input gets).
-        if (!truncated) appshare::hook_write_all(STDOUT_FILENO, xml);
+        if (!truncated) static_cast<void>(appshare::write_all(STDOUT_FILENO, xml));
         return 0;
     }
     if (xml.find(appshare::kHookMetadataMarker) == std::string::npos) return 0;  // not an appshare domain

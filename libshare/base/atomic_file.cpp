@@ -1,6 +1,7 @@
 #include "base/atomic_file.hpp"
 
 #include "base/file_lock.hpp"
+#include "base/write_all.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -57,17 +58,7 @@ TempFile::~TempFile()
 
 Result<void> TempFile::write(std::string_view data)
 {
-    const char* p = data.data();
-    std::size_t left = data.size();
-    while (left > 0) {
-        const ssize_t n = ::write(fd_.get(), p, left);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return io_error("write", path_, errno);
-        }
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
+    if (const int err = write_all(fd_.get(), data); err != 0) return io_error("write", path_, err);
     return ok();
 }
 

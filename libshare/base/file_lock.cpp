@@ -46,11 +46,9 @@ void record_holder(int fd, const LockHolder& me)
 
 }  // namespace
 
-std::string this_host_name()
+LockHolder this_process_holder(std::string who, std::string purpose)
 {
-    std::array<char, 256> buf{};
-    if (gethostname(buf.data(), buf.size() - 1) != 0) return "localhost";
-    return buf.data();
+    return LockHolder{this_host_name(), static_cast<long>(::getpid()), std::move(who), std::move(purpose)};
 }
 
 std::string describe_lock_holder(const std::filesystem::path& lock_file)

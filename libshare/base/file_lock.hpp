@@ -6,6 +6,7 @@
 // is into the lock file so waiters can say who they are waiting for.
 #pragma once
 
+#include "base/host_identity.hpp"
 #include "base/result.hpp"
 #include "base/unique_handle.hpp"
 
@@ -51,7 +52,8 @@ private:
     std::filesystem::path path_;
 };
 
-// This host's name (gethostname), for lock holders and bookkeeping.
-[[nodiscard]] std::string this_host_name();
+// This process as a lock holder: this host, this pid, `who` (the domain being started, or the
+// command: "appshare install web1") and what it does under the lock.
+[[nodiscard]] LockHolder this_process_holder(std::string who, std::string purpose = {});
 
 }  // namespace appshare

@@ -1,5 +1,8 @@
 #include "base/progress.hpp"
 
+#include "base/size_units.hpp"
+#include "base/write_all.hpp"
+
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -16,30 +19,10 @@ constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
 
 void write_stderr(std::string_view s) noexcept
 {
-    while (!s.empty()) {
-        const ssize_t n = ::write(STDERR_FILENO, s.data(), s.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // a progress line is not worth an error
-        s.remove_prefix(static_cast<std::size_t>(n));
-    }
+    static_cast<void>(write_all(STDERR_FILENO, s));  // a progress line is not worth an error
 }
 
 }  // namespace
-
-std::string format_bytes(std::uint64_t bytes)
-{
-    static constexpr std::array<const char*, 6> units{"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    if (bytes < 1024) return std::to_string(bytes) + " B";
-    double v = static_cast<double>(bytes);
-    std::size_t u = 0;
-    while (v >= 1024.0 && u + 1 < units.size()) {
-        v /= 1024.0;
-        ++u;
-    }
-    std::array<char, 32> buf{};
-    std::snprintf(buf.data(), buf.size(), v < 9.95 ? "%.1f %s" : "%.0f %s", v, units[u]);
-    return buf.data();
-}
 
 std::string format_progress_line(std::string_view label, std::uint64_t done, std::uint64_t total,
                                  double elapsed_seconds)
@@ -53,16 +36,16 @@ std::string format_progress_line(std::string_view label, std::uint64_t done, std
         std::snprintf(buf.data(), buf.size(), "%3u%%", pct);
         line += buf.data();
         line += ' ';
-        line += format_bytes(done);
+        line += format_size(done, SizeStyle::Compact);
         line += '/';
-        line += format_bytes(total);
+        line += format_size(total, SizeStyle::Compact);
     } else {
-        line += format_bytes(done);
+        line += format_size(done, SizeStyle::Compact);
     }
     if (elapsed_seconds > 0.0) {
         const double rate = static_cast<double>(done) / elapsed_seconds;
         line += ' ';
-        line += format_bytes(static_cast<std::uint64_t>(rate));
+        line += format_size(static_cast<std::uint64_t>(rate), SizeStyle::Compact);
         line += "/s";
     }
     return line;

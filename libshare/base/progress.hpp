@@ -49,9 +49,6 @@ private:
     std::chrono::steady_clock::time_point last_draw_;
 };
 
-// "512 B", "4.0 KiB", "460 MiB", "1.2 GiB": binary units, one decimal below 10.
-[[nodiscard]] std::string format_bytes(std::uint64_t bytes);
-
 // The text of one progress line (without the carriage return and erase sequence):
 // "label  45% 460 MiB/1.0 GiB 1.2 GiB/s"; without percentage and total when total is 0, and
 // without the rate while elapsed_seconds is 0.

@@ -1,5 +1,6 @@
 #include "base/sha256.hpp"
 
+#include "base/byte_stream.hpp"
 #include "base/unique_handle.hpp"
 
 #include <openssl/evp.h>
@@ -16,7 +17,6 @@
 namespace appshare {
 
 namespace {
-constexpr std::size_t kChunk = std::size_t{1} << 20;
 
 using MdCtx = UniqueHandle<EVP_MD_CTX, EVP_MD_CTX_free>;
 
@@ -94,19 +94,15 @@ Result<std::string> sha256_file(const std::filesystem::path& path, const Progres
     }
     // O_NONBLOCK only kept the open from hanging on a FIFO; drop it for the reads.
     if (const int fl = ::fcntl(fd.get(), F_GETFL); fl >= 0) (void)::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
-    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 
     Sha256 hash;
-    auto buf = std::make_unique<std::byte[]>(kChunk);
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf.get(), kChunk);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail("read", errno);
-        }
-        if (n == 0) break;
-        hash.update(std::span<const std::byte>(buf.get(), static_cast<std::size_t>(n)));
-        if (progress != nullptr && *progress) (*progress)(static_cast<std::uint64_t>(n));
+    const auto hash_chunk = [&](std::span<const std::byte> chunk) -> Result<void> {
+        hash.update(chunk);
+        if (progress != nullptr && *progress) (*progress)(chunk.size());
+        return ok();
+    };
+    if (auto r = stream_fd(fd.get(), hash_chunk, [&](int err) { return fail("read", err); }); !r) {
+        return std::move(r).error();
     }
     return hash.hex_digest();
 }

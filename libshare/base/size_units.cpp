@@ -103,7 +103,7 @@ Result<std::uint64_t> parse_size_text(std::string_view text, std::string_view de
     return parse_size(t.substr(0, split), trim(t.substr(split)), default_unit, origin, field, code);
 }
 
-std::string format_size(std::uint64_t bytes)
+std::string format_size(std::uint64_t bytes, SizeStyle style)
 {
     static constexpr std::array<const char*, 7> kNames{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     if (bytes < kKi) return std::to_string(bytes) + " B";
@@ -113,13 +113,15 @@ std::string format_size(std::uint64_t bytes)
         value /= 1024.0L;
         ++i;
     }
-    // Rounding to one decimal may reach 1024.0: show it in the next unit instead.
-    if (value >= 1023.95L && i + 1 < kNames.size()) {
+    // Compact: one decimal below 10, none from there on ("9.5 MiB", "460 MiB").
+    const bool decimal = style == SizeStyle::OneDecimal || value < 9.95L;
+    // Rounding may reach 1024: show it in the next unit instead.
+    if (value >= (decimal ? 1023.95L : 1023.5L) && i + 1 < kNames.size()) {
         value /= 1024.0L;
         ++i;
     }
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.1Lf %s", value, kNames[i]);
+    std::snprintf(buf, sizeof buf, decimal || value < 9.95L ? "%.1Lf %s" : "%.0Lf %s", value, kNames[i]);
     return buf;
 }
 

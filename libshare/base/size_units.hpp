@@ -40,8 +40,12 @@ namespace appshare {
                                                     std::string_view origin, std::string_view field,
                                                     ErrorCode code = ErrorCode::BadManifest);
 
-// Human form for summaries: "512 B", "1.0 KiB", "1.5 GiB", "16.0 EiB" (powers of 1024, one
-// decimal).
-[[nodiscard]] std::string format_size(std::uint64_t bytes);
+enum class SizeStyle {
+    OneDecimal,  // summaries: "512 B", "1.0 KiB", "460.0 MiB", "16.0 EiB"
+    Compact,     // progress lines: "512 B", "1.0 KiB", "9.5 MiB", "460 MiB"
+};
+
+// Human form of a size, in powers of 1024.
+[[nodiscard]] std::string format_size(std::uint64_t bytes, SizeStyle style = SizeStyle::OneDecimal);
 
 }  // namespace appshare

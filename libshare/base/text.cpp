@@ -67,7 +67,7 @@ std::string printable(std::string_view s)
     return out;
 }
 
-std::string quoted(std::string_view s, char quote, std::size_t max_bytes)
+std::string in_quotes(std::string_view s, char quote, std::size_t max_bytes)
 {
     const bool cut = s.size() > max_bytes;
     std::string out(1, quote);
@@ -79,7 +79,7 @@ std::string quoted(std::string_view s, char quote, std::size_t max_bytes)
 
 std::string quoted_value(std::string_view s)
 {
-    return quoted(s, '"', 80);
+    return in_quotes(s, '"', 80);
 }
 
 }  // namespace appshare

@@ -22,10 +22,10 @@ namespace appshare {
 
 // printable(s) between `quote` characters, cut after `max_bytes` bytes of `s` with "..." before
 // the closing quote: "value", 'name'.
-[[nodiscard]] std::string quoted(std::string_view s, char quote = '"',
+[[nodiscard]] std::string in_quotes(std::string_view s, char quote = '"',
                                  std::size_t max_bytes = std::string_view::npos);
 
-// A value read from a document, as a message shows it: quoted(s, '"', 80).
+// A value read from a document, as a message shows it: in_quotes(s, '"', 80).
 [[nodiscard]] std::string quoted_value(std::string_view s);
 
 }  // namespace appshare

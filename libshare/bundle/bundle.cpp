@@ -1,6 +1,9 @@
 #include "bundle/bundle.hpp"
 
+#include "base/byte_stream.hpp"
 #include "base/sha256.hpp"
+#include "base/text.hpp"
+#include "bundle/bundle_path.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,7 +28,6 @@ namespace appshare {
 
 namespace {
 
-constexpr std::size_t kChunk = std::size_t{1} << 20;
 constexpr std::size_t kMaxArchiveEntries = 100000;
 constexpr std::uint64_t kNoLimit = ~std::uint64_t{0};
 
@@ -33,68 +35,19 @@ std::atomic<bool> g_force_fallback{false};
 
 using ArchivePtr = UniqueHandle<archive, archive_read_free>;
 
-// A name from untrusted input, quoted and with control bytes escaped, safe to print.
-std::string printable(std::string_view name)
-{
-    std::string out = "'";
-    for (unsigned char c : name) {
-        if (c < 0x20 || c == 0x7f) {
-            std::array<char, 8> buf{};
-            std::snprintf(buf.data(), buf.size(), "\\x%02x", c);
-            out += buf.data();
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "'";
-}
-
 std::string member_of(std::string_view member, const std::filesystem::path& bundle)
 {
-    return "member " + printable(member) + " of bundle " + bundle.string();
-}
-
-// Splits a relative path into its components, dropping "." ones. Fails (with the reason) on an
-// absolute path, '..', NUL or backslash; empty components are dropped when `lenient`, refused
-// otherwise (archive entry names are lenient, caller-given member names are not).
-Result<std::string> normalize(std::string_view name, bool lenient, const std::string& what)
-{
-    const auto refuse = [&what](const std::string& why) {
-        return make_error(ErrorCode::UnsafePath, what + " " + why);
-    };
-    if (name.empty()) return refuse("is empty; name a file inside the bundle");
-    if (name.front() == '/') return refuse("is an absolute path; bundle paths must be relative to the bundle root");
-    if (name.find('\0') != std::string_view::npos) return refuse("contains a NUL byte; rename the file");
-    if (name.find('\\') != std::string_view::npos) return refuse("contains a backslash; use '/' between components");
-    std::string out;
-    std::size_t pos = 0;
-    while (pos <= name.size()) {
-        std::size_t end = name.find('/', pos);
-        if (end == std::string_view::npos) end = name.size();
-        const std::string_view comp = name.substr(pos, end - pos);
-        const bool last = end == name.size();
-        if (comp == "..") return refuse("contains a '..' component, which would leave the bundle; use paths inside the bundle");
-        if (comp.empty() && !lenient) {
-            return refuse(last ? "ends with '/'; name a file, not a directory"
-                               : "contains an empty component ('//'); write the path without it");
-        }
-        if (!comp.empty() && comp != ".") {
-            if (!out.empty()) out += '/';
-            out += comp;
-        }
-        pos = end + 1;
-    }
-    return out;
+    return "member " + in_quotes(member, '\'') + " of bundle " + bundle.string();
 }
 
 Result<std::string> normalize_member(std::string_view member, const std::filesystem::path& bundle)
 {
-    auto n = normalize(member, false, "the path " + printable(member) + " in bundle " + bundle.string());
-    if (n && n->empty()) {
-        return make_error(ErrorCode::UnsafePath, "the path " + printable(member) + " in bundle " + bundle.string() +
-                                                     " names the bundle root; name a file inside the bundle");
+    auto path = check_bundle_path(member, EmptyComponents::Refuse);
+    if (!path) {
+        return make_error(ErrorCode::UnsafePath, "the path " + in_quotes(member, '\'') + " in bundle " + bundle.string() +
+                                                     " " + path.problem + "; name a file inside the bundle");
     }
-    return n;
+    return std::move(path.normalized);
 }
 
 const char* file_kind(mode_t mode) noexcept
@@ -196,14 +149,14 @@ struct ArchiveSource {
     int fd = -1;
     std::uint64_t size = 0;
     std::uint64_t offset = 0;
-    std::unique_ptr<std::byte[]> buf = std::make_unique<std::byte[]>(kChunk);
+    std::unique_ptr<std::byte[]> buf = std::make_unique<std::byte[]>(kStreamChunk);
 };
 
 la_ssize_t archive_read_cb(archive* a, void* client, const void** out)
 {
     auto* src = static_cast<ArchiveSource*>(client);
     for (;;) {
-        const ssize_t n = ::pread(src->fd, src->buf.get(), kChunk, static_cast<off_t>(src->offset));
+        const ssize_t n = ::pread(src->fd, src->buf.get(), kStreamChunk, static_cast<off_t>(src->offset));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             archive_set_error(a, errno, "read failed: %s", std::strerror(errno));
@@ -298,7 +251,7 @@ Result<Bundle> Bundle::open(const std::filesystem::path& path)
     if (S_ISDIR(st.st_mode)) {
         Bundle b(path, false, std::move(fd));
         bool missing = false;
-        auto manifest = b.open_member(std::string(kBundleManifest), kBundleManifest, &missing);
+        auto manifest = b.open_member(std::string(kManifestFileName), kManifestFileName, &missing);
         if (!manifest) {
             if (missing || manifest.error().code == ErrorCode::Io) {
                 return make_error(ErrorCode::BadManifest, not_a_bundle(path, ""));
@@ -316,15 +269,15 @@ Result<Bundle> Bundle::open(const std::filesystem::path& path)
     Bundle b(path, true, std::move(fd));
     b.archive_size_ = static_cast<std::uint64_t>(st.st_size);
     if (auto r = b.scan_archive(); !r) return std::move(r).error();
-    const auto it = b.entries_.find(kBundleManifest);
+    const auto it = b.entries_.find(kManifestFileName);
     if (it == b.entries_.end() || it->second.directory) {
         std::string hint;
         for (const auto& [name, entry] : b.entries_) {
             const auto slash = name.find('/');
-            if (!entry.directory && slash != std::string::npos && name.substr(slash + 1) == kBundleManifest) {
+            if (!entry.directory && slash != std::string::npos && name.substr(slash + 1) == kManifestFileName) {
                 const std::string dir = name.substr(0, slash);
-                hint = " (it is in " + printable(dir) + ": build the archive from inside the bundle directory, e.g. tar -C " +
-                       printable(dir) + " -cf ARCHIVE .)";
+                hint = " (it is in " + in_quotes(dir, '\'') + ": build the archive from inside the bundle directory, e.g. tar -C " +
+                       in_quotes(dir, '\'') + " -cf ARCHIVE .)";
                 break;
             }
         }
@@ -367,13 +320,16 @@ Result<void> Bundle::scan_archive()
                                                          std::to_string(count + 1) + "); rebuild it with plain names");
         }
         const std::string_view name(raw);
-        const std::string entry_what = where + " entry " + printable(name);
-        auto norm = normalize(name, true, entry_what);
-        if (!norm) return std::move(norm).error();
+        const std::string entry_what = where + " entry " + in_quotes(name, '\'');
+        auto norm = check_bundle_path(name, EmptyComponents::Drop);
+        if (!norm) {
+            return make_error(ErrorCode::UnsafePath, entry_what + " " + norm.problem +
+                                                         "; rebuild the archive from paths inside the bundle");
+        }
         const char* link = archive_entry_hardlink(e);
         const mode_t type = archive_entry_filetype(e);
         if (link != nullptr) {
-            return make_error(ErrorCode::UnsafePath, entry_what + " is a hard link to " + printable(link) +
+            return make_error(ErrorCode::UnsafePath, entry_what + " is a hard link to " + in_quotes(link, '\'') +
                                                          "; bundles may hold only regular files and directories, rebuild "
                                                          "the archive with the file itself (e.g. tar --hard-dereference)");
         }
@@ -386,13 +342,13 @@ Result<void> Bundle::scan_archive()
                                                          "the archive with the files themselves (e.g. tar --dereference)");
         }
         const bool dir = type == AE_IFDIR;
-        if (norm->empty()) {
+        if (norm.normalized.empty()) {
             if (!dir) return make_error(ErrorCode::UnsafePath, entry_what + " is a file without a name; rebuild the archive");
         } else {
             const Entry entry{dir ? 0 : static_cast<std::uint64_t>(std::max<la_int64_t>(archive_entry_size(e), 0)), dir};
-            const auto [it, inserted] = entries_.try_emplace(*norm, entry);
+            const auto [it, inserted] = entries_.try_emplace(norm.normalized, entry);
             if (!inserted && !(dir && it->second.directory)) {
-                return make_error(ErrorCode::UnsafePath, where + " holds " + printable(*norm) +
+                return make_error(ErrorCode::UnsafePath, where + " holds " + in_quotes(norm.normalized, '\'') +
                                                              " more than once; rebuild it so each file appears once");
             }
         }
@@ -486,43 +442,31 @@ Result<std::uint64_t> Bundle::member_size(std::string_view member) const
     return static_cast<std::uint64_t>(st.st_size);
 }
 
-Result<void> Bundle::stream(std::string_view member, const BundleSink& sink) const
+Result<void> Bundle::stream(std::string_view member, const ByteSink& sink) const
 {
     return stream_limited(member, sink, kNoLimit);
 }
 
-Result<void> Bundle::stream_limited(std::string_view member, const BundleSink& sink, std::uint64_t limit) const
+Result<void> Bundle::stream_limited(std::string_view member, const ByteSink& sink, std::uint64_t limit) const
 {
     auto norm = normalize_member(member, path_);
     if (!norm) return std::move(norm).error();
     return archive_ ? stream_archive(*norm, member, sink, limit) : stream_directory(*norm, member, sink, limit);
 }
 
-Result<void> Bundle::stream_directory(const std::string& normalized, std::string_view member, const BundleSink& sink,
+Result<void> Bundle::stream_directory(const std::string& normalized, std::string_view member, const ByteSink& sink,
                                       std::uint64_t limit) const
 {
     auto fd = open_member(normalized, member, nullptr);
     if (!fd) return std::move(fd).error();
-    (void)::posix_fadvise(fd->get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-    auto buf = std::make_unique<std::byte[]>(kChunk);
-    std::uint64_t done = 0;
-    while (done < limit) {
-        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, limit - done));
-        const ssize_t n = ::read(fd->get(), buf.get(), want);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            return make_error(ErrorCode::Io, "cannot read " + member_of(member, path_) + ": " + std::strerror(err) +
-                                                 "; check the storage it is on");
-        }
-        if (n == 0) break;
-        done += static_cast<std::uint64_t>(n);
-        if (auto r = sink(std::span<const std::byte>(buf.get(), static_cast<std::size_t>(n))); !r) return r;
-    }
-    return ok();
+    const auto read_error = [&](int err) {
+        return make_error(ErrorCode::Io, "cannot read " + member_of(member, path_) + ": " + std::strerror(err) +
+                                             "; check the storage it is on");
+    };
+    return stream_fd(fd->get(), sink, read_error, limit);
 }
 
-Result<void> Bundle::stream_archive(const std::string& normalized, std::string_view member, const BundleSink& sink,
+Result<void> Bundle::stream_archive(const std::string& normalized, std::string_view member, const ByteSink& sink,
                                     std::uint64_t limit) const
 {
     const auto it = entries_.find(normalized);
@@ -554,9 +498,9 @@ Result<void> Bundle::stream_archive(const std::string& normalized, std::string_v
         }
         const char* raw = entry_name(e);
         if (raw == nullptr) continue;
-        auto norm = normalize(raw, true, "entry");
+        const auto norm = check_bundle_path(raw, EmptyComponents::Drop);
         if (!norm) return changed();
-        if (*norm == normalized) {
+        if (norm.normalized == normalized) {
             if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr) return changed();
             break;
         }
@@ -565,10 +509,10 @@ Result<void> Bundle::stream_archive(const std::string& normalized, std::string_v
                                                  "; the archive is truncated or corrupt, fetch or build it again");
         }
     }
-    auto buf = std::make_unique<std::byte[]>(kChunk);
+    auto buf = std::make_unique<std::byte[]>(kStreamChunk);
     std::uint64_t done = 0;
     while (done < limit) {
-        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, limit - done));
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kStreamChunk, limit - done));
         const la_ssize_t n = archive_read_data(a, buf.get(), want);
         if (n < 0) {
             return make_error(ErrorCode::Io, "cannot read " + member_of(member, path_) + ": " + archive_message(a) +

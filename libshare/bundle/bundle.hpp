@@ -4,6 +4,7 @@
 // files are ever read. Nothing is extracted to disk.
 #pragma once
 
+#include "base/byte_stream.hpp"
 #include "base/progress.hpp"
 #include "base/result.hpp"
 #include "base/unique_handle.hpp"
@@ -20,11 +21,7 @@
 namespace appshare {
 
 // The manifest's name at the bundle root.
-inline constexpr std::string_view kBundleManifest = "appliance.xml";
-
-// Receives a member's bytes chunk by chunk (up to 1 MiB each); returning an Error stops the
-// stream and is passed back to the caller of stream().
-using BundleSink = std::function<Result<void>(std::span<const std::byte>)>;
+inline constexpr std::string_view kManifestFileName = "appliance.xml";
 
 // An opened bundle. Move-only; its methods are const and may run concurrently.
 //
@@ -72,7 +69,7 @@ public:
 
     // Streams the member's bytes, in order, to `sink`. Returns the sink's Error if it stops the
     // stream; Io if the member cannot be read (or the archive is truncated or changed since open).
-    [[nodiscard]] Result<void> stream(std::string_view member, const BundleSink& sink) const;
+    [[nodiscard]] Result<void> stream(std::string_view member, const ByteSink& sink) const;
 
     // The member's SHA-256 (lowercase hex), streamed; `progress` as in sha256_file().
     [[nodiscard]] Result<std::string> member_sha256(std::string_view member,
@@ -88,12 +85,12 @@ private:
     [[nodiscard]] Result<void> scan_archive();
     [[nodiscard]] Result<UniqueFd> open_member(const std::string& normalized, std::string_view member,
                                                bool* missing) const;
-    [[nodiscard]] Result<void> stream_limited(std::string_view member, const BundleSink& sink,
+    [[nodiscard]] Result<void> stream_limited(std::string_view member, const ByteSink& sink,
                                               std::uint64_t limit) const;
     [[nodiscard]] Result<void> stream_directory(const std::string& normalized, std::string_view member,
-                                                const BundleSink& sink, std::uint64_t limit) const;
+                                                const ByteSink& sink, std::uint64_t limit) const;
     [[nodiscard]] Result<void> stream_archive(const std::string& normalized, std::string_view member,
-                                              const BundleSink& sink, std::uint64_t limit) const;
+                                              const ByteSink& sink, std::uint64_t limit) const;
 
     std::filesystem::path path_;
     bool archive_ = false;

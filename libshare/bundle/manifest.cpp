@@ -3,6 +3,8 @@
 #include "base/sha256.hpp"
 #include "base/size_units.hpp"
 #include "base/text.hpp"
+#include "base/url.hpp"
+#include "bundle/bundle_path.hpp"
 #include "xml/xml_document.hpp"
 
 #include <array>
@@ -374,16 +376,9 @@ Result<void> check_bundle_relative_path(std::string_view path, std::string_view 
         return make_error(ErrorCode::UnsafePath, head + why + "; give a relative path inside the bundle such as "
                                                               "\"images/base.qcow2\".");
     };
-    if (path.empty()) return unsafe("is empty");
-    if (path.find('\0') != std::string_view::npos) return unsafe("contains a NUL character");
-    if (path.find('\\') != std::string_view::npos) return unsafe(quoted_value(path) + " contains a backslash");
-    if (path.front() == '/') return unsafe(quoted_value(path) + " is absolute");
-    const auto parts = split_path(path);
-    for (const auto part : parts) {
-        if (part.empty()) return unsafe(quoted_value(path) + " has an empty component (\"//\" or a trailing \"/\")");
-        if (part == "..") return unsafe(quoted_value(path) + " has a \"..\" component, which could leave the bundle");
+    if (const auto checked = check_bundle_path(path, EmptyComponents::Refuse); !checked) {
+        return unsafe(quoted_value(path) + " " + checked.problem);
     }
-    if (parts.back() == ".") return unsafe(quoted_value(path) + " names a directory, not a file");
     return ok();
 }
 
@@ -409,43 +404,21 @@ Result<void> check_source_file_path(std::string_view path, std::string_view orig
 
 Result<void> check_source_url(std::string_view url, std::string_view origin, std::string_view field)
 {
-    const std::string head = std::string{origin} + ": " + std::string{field} + " ";
-    const std::size_t sep = url.find("://");
-    std::string_view scheme = sep == std::string_view::npos ? std::string_view{} : url.substr(0, sep);
-    std::string_view rest = sep == std::string_view::npos ? url : url.substr(sep + 3);
-    const std::size_t authority_end = rest.find_first_of("/?#");
-    const std::string_view authority = rest.substr(0, authority_end);
-    const std::size_t at = sep == std::string_view::npos ? std::string_view::npos : authority.rfind('@');
-
-    // The URL as it may appear in messages: never with its user information.
-    std::string shown{url};
-    if (at != std::string_view::npos) {
-        shown = std::string{scheme} + "://***@" + std::string{rest.substr(at + 1)};
+    const UrlProblem problem = split_url(url).problem;
+    std::string_view advice;
+    switch (problem) {
+        case UrlProblem::None: return ok();
+        case UrlProblem::ControlCharacter: advice = "percent-encode it"; break;
+        case UrlProblem::UserInfo: advice = "a manifest must not hold them: use a URL that needs no login"; break;
+        case UrlProblem::NoScheme:
+        case UrlProblem::NotHttp:
+            advice = "use http:// or https://, or a <file path=\"/absolute/path\"/> source for a file on the host";
+            break;
+        case UrlProblem::NoHost: advice = "write https://host/path"; break;
     }
-    if (at != std::string_view::npos) {
-        return make_error(ErrorCode::BadManifest,
-                          head + quoted_value(shown) + " carries user credentials (\"user:password@\"), which a manifest "
-                                                 "must not hold; remove them and use a URL that needs no login.");
-    }
-    std::string lower;
-    for (const char c : scheme) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    if (lower != "http" && lower != "https") {
-        return make_error(ErrorCode::BadManifest,
-                          head + quoted_value(shown) + " is not an http:// or https:// URL; use one of those schemes, or a "
-                                                 "<file path=\"/absolute/path\"/> source for a file on the host.");
-    }
-    if (authority.empty()) {
-        return make_error(ErrorCode::BadManifest, head + quoted_value(shown) + " has no host name; write "
-                                                                         "https://host/path.");
-    }
-    for (const char c : url) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7f) {
-            return make_error(ErrorCode::BadManifest, head + quoted_value(shown) +
-                                                          " contains a space or control character; percent-encode it.");
-        }
-    }
-    return ok();
+    return make_error(ErrorCode::BadManifest, std::string{origin} + ": " + std::string{field} + " " +
+                                                  quoted_value(url_for_message(url)) + " " +
+                                                  std::string{url_problem_text(problem)} + "; " + std::string{advice} + ".");
 }
 
 Result<Manifest> parse_manifest(std::string_view text, std::string_view origin, const std::filesystem::path& schema)

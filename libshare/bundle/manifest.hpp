@@ -17,9 +17,6 @@
 
 namespace appshare {
 
-// The manifest's file name at the root of a bundle.
-inline constexpr std::string_view kManifestFileName = "appliance.xml";
-
 // A file shipped in the bundle: its path relative to the bundle root (as written in the
 // manifest) and its SHA-256 (lowercase hex).
 struct ManifestFile {
@@ -68,11 +65,8 @@ struct Manifest {
 [[nodiscard]] Result<Manifest> parse_manifest(std::string_view text, std::string_view origin,
                                               const std::filesystem::path& schema);
 
-// Lexical rules for a path inside the bundle: non-empty, relative (no leading '/'), no NUL or
-// backslash, no empty components ("a//b", trailing '/'), no ".." components, and it must name
-// something below the root (not "." alone, last component not "."); "./x" and "a/./b" are
-// fine. Fails with ErrorCode::UnsafePath, the message naming `origin` and `field`. This is
-// lexical only: symlinks are the bundle reader's business.
+// The bundle path rules (bundle/bundle_path.hpp, EmptyComponents::Refuse) for a path the
+// manifest gives. Fails with ErrorCode::UnsafePath, the message naming `origin` and `field`.
 [[nodiscard]] Result<void> check_bundle_relative_path(std::string_view path, std::string_view origin,
                                                       std::string_view field);
 

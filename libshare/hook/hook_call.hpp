@@ -5,11 +5,8 @@
 // and its dependencies, which costs milliseconds (see bench/).
 #pragma once
 
-#include <cerrno>
 #include <cstddef>
 #include <string_view>
-
-#include <unistd.h>
 
 namespace appshare {
 
@@ -29,28 +26,15 @@ enum class HookAction { PassThrough, Prepare, Started, Release, Reconnect, EchoX
 // Stdin is read up to this many bytes (domain XML is small; more is not a domain).
 inline constexpr std::size_t kHookStdinCap = 16 * 1024 * 1024;
 
-// The appshare metadata namespace (core/instance_metadata.hpp): a domain XML without this
+// The appshare metadata namespace (instance/instance_metadata.hpp): a domain XML without this
 // string is not an appshare domain.
 inline constexpr std::string_view kHookMetadataMarker = "urn:appshare:domain:1";
 
-// The C entry point libappshare-core exports for the startup binary (core/hook_entry.cpp):
+// The C entry point libappshare-core exports for the startup binary (hook/hook_entry.cpp):
 //   int appshare_hook_entry(const char* domain, const char* op, const char* subop,
 //                           const char* extra, const char* xml, size_t xml_len, int truncated);
 // It handles the call, writes its stdout/stderr and returns the exit status.
 inline constexpr const char* kHookEntrySymbol = "appshare_hook_entry";
 using HookEntryFn = int (*)(const char*, const char*, const char*, const char*, const char*, std::size_t, int);
-
-// Writes all of `text` to `fd` (what libvirt reads from the hook), retrying short writes and
-// EINTR; gives up silently if the reader is gone.
-inline void hook_write_all(int fd, std::string_view text) noexcept
-{
-    std::size_t off = 0;
-    while (off < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        off += static_cast<std::size_t>(n);
-    }
-}
 
 }  // namespace appshare

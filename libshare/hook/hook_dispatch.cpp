@@ -98,7 +98,7 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
     }
 
     LoadOptions options;
-    options.holder = LockHolder{this_host_name(), static_cast<long>(::getpid()), request.domain, ""};
+    options.holder = this_process_holder(request.domain);
     options.log = [&log](const std::string& line) { log.info(line); };
     auto outcome = prepare_instance(*config, *paths, options);
     if (!outcome) {

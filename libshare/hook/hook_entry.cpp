@@ -1,5 +1,6 @@
 // The C entry point the startup binary loads with dlopen() for calls that need work
 // (core/hook_call.hpp): builds the request, runs it, writes what libvirt should see.
+#include "base/write_all.hpp"
 #include "hook/hook_call.hpp"
 #include "hook/hook_dispatch.hpp"
 #include "base/interrupt.hpp"
@@ -22,8 +23,8 @@ extern "C" __attribute__((visibility("default"))) int appshare_hook_entry(const 
     request.stdin_xml.assign(xml, xml_len);
     request.stdin_truncated = truncated != 0;
     const auto response = appshare::run_hook(request);
-    appshare::hook_write_all(STDOUT_FILENO, response.stdout_text);
-    appshare::hook_write_all(STDERR_FILENO, response.stderr_text);
+    static_cast<void>(appshare::write_all(STDOUT_FILENO, response.stdout_text));
+    static_cast<void>(appshare::write_all(STDERR_FILENO, response.stderr_text));
     return response.exit_status;
 }
 

@@ -19,6 +19,7 @@
 // file that cannot be read (Io) is kept too: neither proves the file damaged.
 #pragma once
 
+#include "base/byte_stream.hpp"
 #include "base/file_lock.hpp"
 #include "base/result.hpp"
 
@@ -41,8 +42,6 @@ struct BlobSpec {
     std::string image_format;           // "qcow2" / "raw" for disk images (header checked); empty otherwise
     std::optional<std::uint64_t> size;  // expected size in bytes, when known
 };
-
-using ByteSink = std::function<Result<void>(std::span<const std::byte>)>;
 
 // Somewhere a blob's content can be streamed from.
 struct BlobSource {

@@ -1,5 +1,6 @@
 #include "store/remote_source.hpp"
 
+#include "base/byte_stream.hpp"
 #include "store/http_fetcher.hpp"
 
 #include "store/trusted_paths.hpp"
@@ -16,8 +17,6 @@
 namespace appshare {
 namespace {
 
-constexpr std::size_t kChunk = 1 << 20;
-
 Result<void> stream_file(const std::filesystem::path& file, const ByteSink& sink)
 {
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -28,16 +27,10 @@ Result<void> stream_file(const std::filesystem::path& file, const ByteSink& sink
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return make_error(ErrorCode::UnsafePath, file.string() + " is not a regular file");
     }
-    std::vector<std::byte> buf(kChunk);
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return make_error(ErrorCode::Io, "cannot read " + file.string() + ": " + std::strerror(errno));
-        }
-        if (n == 0) return ok();
-        if (auto r = sink(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n))); !r) return r;
-    }
+    const auto read_error = [&](int err) {
+        return make_error(ErrorCode::Io, "cannot read " + file.string() + ": " + std::strerror(err));
+    };
+    return stream_fd(fd.get(), sink, read_error);
 }
 
 }  // namespace

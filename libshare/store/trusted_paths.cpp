@@ -1,5 +1,7 @@
 #include "store/trusted_paths.hpp"
 
+#include "base/url.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -15,20 +17,6 @@ std::string lower(std::string_view s)
     std::string out(s);
     std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return out;
-}
-
-// The URL without anything that may hold credentials, for messages.
-std::string url_for_message(std::string_view url)
-{
-    const auto scheme_end = url.find("://");
-    if (scheme_end == std::string_view::npos) return "the URL";
-    const auto rest = url.substr(scheme_end + 3);
-    const auto at = rest.find('@');
-    const auto slash = rest.find('/');
-    if (at != std::string_view::npos && (slash == std::string_view::npos || at < slash)) {
-        return std::string(url.substr(0, scheme_end + 3)) + "…@" + std::string(rest.substr(at + 1));
-    }
-    return std::string(url);
 }
 
 Error url_refused(std::string_view url, const std::string& why)
@@ -129,19 +117,9 @@ Result<std::filesystem::path> resolve_allowed_source_file(const std::filesystem:
 
 Result<void> check_allowed_url(std::string_view url, const std::vector<std::string>& prefixes)
 {
-    for (const char c : url) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return url_refused(url, "it contains whitespace or control characters");
-    }
-    const auto scheme_end = url.find("://");
-    if (scheme_end == std::string_view::npos) return url_refused(url, "it has no scheme");
-    const auto scheme = lower(url.substr(0, scheme_end));
-    if (scheme != "http" && scheme != "https") return url_refused(url, "only http and https are supported");
-    const auto rest = url.substr(scheme_end + 3);
-    const auto authority = rest.substr(0, rest.find_first_of("/?#"));
-    if (authority.find('@') != std::string_view::npos) return url_refused(url, "it carries user information");
-    if (authority.empty()) return url_refused(url, "it has no host");
-    const auto path = rest.substr(authority.size());
-    if (has_dot_segment(path)) return url_refused(url, "it has a '.' or '..' path segment");
+    const UrlParts parts = split_url(url);
+    if (parts.problem != UrlProblem::None) return url_refused(url, "it " + std::string(url_problem_text(parts.problem)));
+    if (has_dot_segment(parts.rest)) return url_refused(url, "it has a '.' or '..' path segment");
     for (const auto& prefix : prefixes) {
         if (prefix.empty() || url.size() < prefix.size()) continue;
         // Scheme and host compare case-insensitively, the path exactly.

@@ -1,5 +1,7 @@
 #include "store/write_behind.hpp"
 
+#include "base/write_all.hpp"
+
 #include <cerrno>
 #include <cstring>
 
@@ -35,19 +37,7 @@ void WriteBehind::run()
         lock.unlock();
         changed_.notify_all();  // room in the queue
 
-        int err = 0;
-        const auto* p = reinterpret_cast<const char*>(chunk.data());
-        std::size_t left = chunk.size();
-        while (left > 0) {
-            const ssize_t n = ::write(fd_, p, left);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                err = errno;
-                break;
-            }
-            p += n;
-            left -= static_cast<std::size_t>(n);
-        }
+        const int err = write_all(fd_, chunk.data(), chunk.size());
 
         lock.lock();
         busy_ = false;

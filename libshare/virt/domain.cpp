@@ -12,13 +12,13 @@ namespace appshare {
 
 namespace {
 
-std::string quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
+std::string in_quotes(std::string_view name) { return "'" + std::string(name) + "'"; }
 
 // The error for a failed operation on a domain. `failure` must be taken before any other libvirt
 // call (even virDomainGetName resets the last error), so callers take it first.
 Error domain_error(const LibvirtFailure& failure, std::string_view action, const Domain& dom, std::string_view hint)
 {
-    return libvirt_error(failure, "cannot " + std::string(action) + " domain " + quoted(domain_name(dom)), hint);
+    return libvirt_error(failure, "cannot " + std::string(action) + " domain " + in_quotes(domain_name(dom)), hint);
 }
 
 }  // namespace
@@ -57,11 +57,11 @@ Result<Domain> lookup_domain(const Connection& conn, std::string_view name)
     if (!dom) {
         const LibvirtFailure failure = take_libvirt_failure();
         if (failure.code == VIR_ERR_NO_DOMAIN) {
-            return make_error(ErrorCode::NotFound, "no domain named " + quoted(name) + " in libvirt at " +
+            return make_error(ErrorCode::NotFound, "no domain named " + in_quotes(name) + " in libvirt at " +
                                                        connection_uri(conn) +
                                                        "; check the name with 'virsh list --all'.");
         }
-        return libvirt_error(failure, "cannot look up domain " + quoted(name) + " in libvirt at " + connection_uri(conn),
+        return libvirt_error(failure, "cannot look up domain " + in_quotes(name) + " in libvirt at " + connection_uri(conn),
                              "is libvirtd still running?");
     }
     return dom;

@@ -133,7 +133,7 @@ EnsureOptions ensure_options(const Config& config, const InstallRequest& r, cons
 {
     EnsureOptions o;
     o.lock_wait = std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait);
-    o.holder = LockHolder{this_host_name(), static_cast<long>(::getpid()), "appshare install " + r.name, purpose};
+    o.holder = this_process_holder("appshare install " + r.name, purpose);
     if (r.notice) {
         o.on_wait = [notice = r.notice](const std::string& holder) {
             notice("waiting for the lock, held by " + holder);

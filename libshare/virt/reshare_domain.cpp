@@ -24,7 +24,7 @@ Result<ReshareOutcome> reshare_domain(const Connection& conn, std::string_view n
     auto paths = trusted_instance_paths(config, name, **meta);
     if (!paths) return std::move(paths).error();
     LoadOptions options;
-    options.holder = LockHolder{this_host_name(), static_cast<long>(::getpid()), "appshare reshare " + std::string(name), ""};
+    options.holder = this_process_holder("appshare reshare " + std::string(name));
     options.log = log;
     // Asked live each time: reshare asks again once it holds the instance lock.
     const StoppedCheck stopped = [&dom]() -> Result<DomainStopped> {

@@ -45,7 +45,7 @@ Result<UninstallResult> uninstall_instance(const Connection& conn, const Config&
 
     // Under the instance lock no start can pass its hook: the state seen here holds until the
     // domain is undefined.
-    const LockHolder me{this_host_name(), static_cast<long>(::getpid()), "appshare uninstall " + r.name, "uninstall instance"};
+    const LockHolder me = this_process_holder("appshare uninstall " + r.name, "uninstall instance");
     auto lock = lock_context(layout->dir, std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait), me);
     if (!lock) return std::move(lock).error();
 

@@ -1,5 +1,6 @@
 #include "base/progress.hpp"
 #include "base/sha256.hpp"
+#include "base/size_units.hpp"
 
 #include "support/test_support.hpp"
 
@@ -134,12 +135,15 @@ TEST_CASE("Digest strings are checked and lowercased", "[sha256]")
 TEST_CASE("Progress formats sizes and rates and stays silent when asked", "[progress]")
 {
     SECTION("byte sizes") {
-        CHECK(format_bytes(0) == "0 B");
-        CHECK(format_bytes(1023) == "1023 B");
-        CHECK(format_bytes(1024) == "1.0 KiB");
-        CHECK(format_bytes(460ull << 20) == "460 MiB");
-        CHECK(format_bytes(1ull << 30) == "1.0 GiB");
-        CHECK(format_bytes((1ull << 30) + (1ull << 29)) == "1.5 GiB");
+        CHECK(format_size(0, SizeStyle::Compact) == "0 B");
+        CHECK(format_size(1023, SizeStyle::Compact) == "1023 B");
+        CHECK(format_size(1024, SizeStyle::Compact) == "1.0 KiB");
+        CHECK(format_size(460ull << 20, SizeStyle::Compact) == "460 MiB");
+        CHECK(format_size(1ull << 30, SizeStyle::Compact) == "1.0 GiB");
+        CHECK(format_size((1ull << 30) + (1ull << 29), SizeStyle::Compact) == "1.5 GiB");
+        // Rounding never shows 1024 of a unit: it rolls over to the next one.
+        CHECK(format_size((1ull << 20) - 1, SizeStyle::Compact) == "1.0 MiB");
+        CHECK(format_size(1023ull << 10, SizeStyle::Compact) == "1023 KiB");
     }
     SECTION("a line with a known total") {
         CHECK(format_progress_line("base.qcow2", 460ull << 20, 1ull << 30, 0.375) ==

@@ -40,10 +40,10 @@ TEST_CASE("printable escapes what could disturb a terminal or a log", "[text]")
 
 TEST_CASE("quoted puts printable text in quotes and cuts long values", "[text]")
 {
-    CHECK(quoted("a b") == "\"a b\"");
-    CHECK(quoted("name", '\'') == "'name'");
-    CHECK(quoted("a\nb", '\'') == "'a\\x0ab'");
-    CHECK(quoted("abcdef", '"', 3) == "\"abc...\"");
+    CHECK(in_quotes("a b") == "\"a b\"");
+    CHECK(in_quotes("name", '\'') == "'name'");
+    CHECK(in_quotes("a\nb", '\'') == "'a\\x0ab'");
+    CHECK(in_quotes("abcdef", '"', 3) == "\"abc...\"");
     CHECK(quoted_value(std::string(100, 'x')) == "\"" + std::string(80, 'x') + "...\"");
     CHECK(quoted_value(std::string(80, 'x')) == "\"" + std::string(80, 'x') + "\"");
 }
