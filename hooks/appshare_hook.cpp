@@ -2,9 +2,9 @@
 // /etc/libvirt/hooks/qemu.d/) at every operation on every domain of the host.
 //
 // It stays cheap for everything that is not its business: it links no library of its own and
-// decides from its arguments and a plain string search of stdin (core/hook_call.hpp) whether
+// decides from its arguments and a plain string search of stdin (hook/hook_call.hpp) whether
 // the call needs work. Only then does it load libappshare-core (dlopen) and hand over to the
-// library (core/hook_dispatch.hpp), which does lock-and-load and prints the one sentence libvirt
+// library (hook/hook_dispatch.hpp), which does lock-and-load and prints the one sentence libvirt
 // shows on failure. Never links or calls libvirt.
 #include "base/write_all.hpp"
 #include "hook/hook_call.hpp"

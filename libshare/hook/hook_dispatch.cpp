@@ -38,7 +38,7 @@ void log_usage(const HookLog& log, const Config& config, const InstancePaths& pa
     rec.base_sha256 = paths.base.sha256;
     rec.mode = "shared";
     rec.path = BlobStore(config.shared_root).path_of(paths.base);
-    if (auto state = load_instance_state(paths.context_dir); state && *state) {
+    if (auto state = load_instance_state(paths.context.dir); state && *state) {
         rec.mode = std::string(instance_mode_name((*state)->mode));
         if (!(*state)->base.empty()) rec.path = (*state)->base;
     }

@@ -1,5 +1,5 @@
 // The C entry point the startup binary loads with dlopen() for calls that need work
-// (core/hook_call.hpp): builds the request, runs it, writes what libvirt should see.
+// (hook/hook_call.hpp): builds the request, runs it, writes what libvirt should see.
 #include "base/write_all.hpp"
 #include "hook/hook_call.hpp"
 #include "hook/hook_dispatch.hpp"

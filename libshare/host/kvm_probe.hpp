@@ -39,7 +39,7 @@ struct GuestBootOutcome {
 
 // Boots `sector` with `qemu` (a name looked up in PATH, or a path) under `-accel <accel>`
 // ("kvm", "tcg") on `-machine pc`. QEMU is SIGKILLed and reaped at the deadline (or on
-// SIGINT/SIGTERM, see core/interrupt.hpp), so no QEMU is left behind. Never throws; a QEMU
+// SIGINT/SIGTERM, see base/interrupt.hpp), so no QEMU is left behind. Never throws; a QEMU
 // that cannot be started or refuses the accelerator gives ran == false with its reason.
 [[nodiscard]] GuestBootOutcome boot_probe_guest(std::string_view accel, std::chrono::milliseconds deadline,
                                                 const BootSector& sector = probe_boot_sector(),

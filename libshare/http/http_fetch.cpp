@@ -1,6 +1,6 @@
 // libappshare-http: the http(s) fetcher, on libcurl. A library of its own so that libcurl and
 // its TLS/Kerberos/LDAP dependencies are loaded only when a base really is fetched over http
-// (core/http_fetcher.hpp loads it with dlopen), never on the hook's warm path.
+// (store/http_fetcher.hpp loads it with dlopen), never on the hook's warm path.
 #include "store/http_fetcher.hpp"
 
 #include "store/trusted_paths.hpp"

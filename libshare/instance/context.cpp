@@ -1,20 +1,30 @@
 #include "instance/context.hpp"
 
 #include "base/atomic_file.hpp"
-#include "instance/instance_state.hpp"
 #include "base/interrupt.hpp"
-#include "image/qemu_img.hpp"
+#include "base/text.hpp"
 #include "base/time_format.hpp"
+#include "image/image_check.hpp"
+#include "image/qcow2_header.hpp"
+#include "image/qcow2_overlay.hpp"
+#include "image/qemu_img.hpp"
+#include "instance/instance_state.hpp"
 
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace appshare {
 namespace {
+
+void say(const LogFn& log, const std::string& line)
+{
+    if (log) log(line);
+}
 
 bool name_char(char c)
 {
@@ -28,17 +38,69 @@ Error io_error(const std::string& what, const std::filesystem::path& p, int err)
                                          "; check free space and permissions there.");
 }
 
-Result<void> make_link(const std::filesystem::path& target, const std::filesystem::path& link)
-{
-    if (::symlink(target.c_str(), link.c_str()) != 0) return io_error("create the link", link, errno);
-    return ok();
-}
-
 Result<void> stop_if_interrupted(const ContextLayout& layout)
 {
     if (!interrupted()) return ok();
     return make_error(ErrorCode::Interrupted, "interrupted while creating the context " + layout.dir.string() +
                                                   "; nothing was kept, run the command again.");
+}
+
+std::string temp_name_in(const std::filesystem::path& final_path)
+{
+    return (final_path.parent_path() / (temp_prefix_for(final_path) + std::to_string(::getpid()))).string();
+}
+
+// The hook's overlay for a base that is there: as large as the base, written under the instance
+// lock after dropping what killed hooks left behind. An overlay that appeared meanwhile is kept.
+Result<void> create_overlay_for(const ContextLayout& context, const ContextTarget& target)
+{
+    auto facts = check_image_file(target.base, target.base_format);
+    if (!facts) return std::move(facts).error();
+    std::error_code ec;
+    const auto prefix = temp_prefix_for(context.overlay);
+    for (const auto& entry : std::filesystem::directory_iterator(context.dir, ec)) {
+        if (entry.path().filename().string().rfind(prefix, 0) == 0) ::unlink(entry.path().c_str());
+    }
+    auto made = create_qcow2_overlay(context.overlay, target.base, target.base_format, facts->virtual_size);
+    if (!made && made.error().code != ErrorCode::AlreadyExists) return made;
+    return ok();
+}
+
+std::optional<std::filesystem::path> read_link(const std::filesystem::path& link)
+{
+    struct stat st {};
+    if (::lstat(link.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return std::nullopt;
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(link, ec);
+    if (ec) return std::nullopt;
+    return target;
+}
+
+Result<bool> point_link(const std::filesystem::path& link, const std::filesystem::path& target)
+{
+    if (read_link(link) == target) return false;
+    // Only a symlink (ours, pointing elsewhere) or nothing is replaced; any other file at that
+    // name is not ours to destroy.
+    struct stat st {};
+    if (::lstat(link.c_str(), &st) == 0) {
+        if (!S_ISLNK(st.st_mode)) {
+            return make_error(ErrorCode::UnsafePath, "boot link " + link.string() +
+                                                         " is not a symbolic link; appshare will not replace it, move it away and start the domain again.");
+        }
+    } else if (errno != ENOENT) {
+        return make_error(ErrorCode::Io, "cannot inspect " + link.string() + ": " + std::strerror(errno) +
+                                             "; check permissions in " + link.parent_path().string() + ".");
+    }
+    const auto tmp = temp_name_in(link);
+    ::unlink(tmp.c_str());
+    if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), link.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        return make_error(ErrorCode::Io, "cannot point " + link.string() + " at " + target.string() + ": " +
+                                             std::strerror(err) + "; check permissions in " + link.parent_path().string() + ".");
+    }
+    if (auto s = fsync_dir(link.parent_path()); !s) return std::move(s).error();
+    return true;
 }
 
 }  // namespace
@@ -50,14 +112,14 @@ ContextLayout context_layout(const std::filesystem::path& context_root, std::str
     l.overlay = l.dir / "disk.qcow2";
     l.kernel_link = l.dir / "vmlinuz";
     l.initrd_link = l.dir / "initrd.img";
-    l.state_file = l.dir / std::string(kInstanceStateFile);
+    l.lock_file = l.dir / ".instance.lock";
     return l;
 }
 
 Result<void> check_instance_name(std::string_view name)
 {
     const auto bad = [&](const std::string& why) {
-        return make_error(ErrorCode::Usage, "the instance name '" + std::string(name) + "' " + why +
+        return make_error(ErrorCode::Usage, "the instance name " + in_quotes(name, '\'') + " " + why +
                                                 "; use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit.");
     };
     if (name.empty() || name.size() > 63) return bad("has " + std::to_string(name.size()) + " characters");
@@ -69,14 +131,20 @@ Result<void> check_instance_name(std::string_view name)
     return ok();
 }
 
-NewContext::NewContext(NewContext&& o) noexcept : layout_(std::move(o.layout_)), keep_(std::exchange(o.keep_, true)) {}
+Result<FileLock> lock_context(const ContextLayout& context, std::chrono::milliseconds wait, const LockHolder& me)
+{
+    if (auto d = make_dirs(context.dir); !d) return std::move(d).error();
+    return FileLock::acquire(context.lock_file, wait, me);
+}
+
+NewContext::NewContext(NewContext&& o) noexcept : dir_(std::move(o.dir_)), keep_(std::exchange(o.keep_, true)) {}
 
 NewContext::~NewContext()
 {
-    if (keep_ || layout_.dir.empty()) return;
+    if (keep_ || dir_.empty()) return;
     std::error_code ec;
-    std::filesystem::remove_all(layout_.dir, ec);
-    (void)fsync_dir(layout_.dir.parent_path());
+    std::filesystem::remove_all(dir_, ec);
+    (void)fsync_dir(dir_.parent_path());
 }
 
 Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec)
@@ -90,18 +158,20 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
         }
         return io_error("create the context directory", layout.dir, errno);
     }
-    NewContext ctx(layout);  // from here on, every early return removes the directory
+    NewContext ctx(layout.dir);  // from here on, every early return removes the directory
 
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
-    if (auto r = qemu_img_create_overlay(layout.overlay, spec.base, spec.base_format, spec.virtual_size); !r) {
+    // The base need not be there yet (a lazy install): the overlay records it without opening it.
+    if (auto r = create_qcow2_overlay(layout.overlay, spec.base, spec.base_format, spec.virtual_size); !r) {
+        if (r.error().code == ErrorCode::UnsafeImage) return make_error(ErrorCode::Io, r.error().message);
         return std::move(r).error();
     }
-    if (spec.kernel) {
-        if (auto r = make_link(*spec.kernel, layout.kernel_link); !r) return std::move(r).error();
-    }
-    if (spec.initrd) {
-        if (auto r = make_link(*spec.initrd, layout.initrd_link); !r) return std::move(r).error();
-    }
+    const auto link = [](const std::optional<std::filesystem::path>& target, const std::filesystem::path& at) -> Result<void> {
+        if (target && ::symlink(target->c_str(), at.c_str()) != 0) return io_error("create the link", at, errno);
+        return ok();
+    };
+    if (auto r = link(spec.kernel, layout.kernel_link); !r) return std::move(r).error();
+    if (auto r = link(spec.initrd, layout.initrd_link); !r) return std::move(r).error();
     const InstanceState state{InstanceMode::Shared, utc_timestamp_now(), "installed", spec.base};
     if (auto r = save_instance_state(layout.dir, state); !r) return std::move(r).error();
     if (auto r = fsync_dir(layout.dir); !r) return std::move(r).error();
@@ -135,6 +205,57 @@ Result<void> remove_context(const std::filesystem::path& context_root, const std
     }
     (void)fsync_dir(root);
     return ok();
+}
+
+Result<std::optional<OverlayBacking>> read_overlay_backing(const ContextLayout& context)
+{
+    struct stat st {};
+    if (::lstat(context.overlay.c_str(), &st) != 0) {
+        if (errno == ENOENT) return std::optional<OverlayBacking>{};
+        return make_error(ErrorCode::Io, "cannot inspect " + context.overlay.string() + ": " + std::strerror(errno) + ".");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return make_error(ErrorCode::UnsafePath, "overlay " + context.overlay.string() +
+                                                     " is not a regular file; appshare never follows links in a context.");
+    }
+    auto header = read_qcow2_header(context.overlay);
+    if (!header) return std::move(header).error();
+    OverlayBacking b;
+    b.file = header->backing_file.value_or("");
+    b.format = header->backing_format.value_or("");
+    return std::optional<OverlayBacking>{std::move(b)};
+}
+
+Result<bool> point_context_at(const ContextLayout& context, const ContextTarget& target, const LogFn& log)
+{
+    const std::string base = target.base.string();
+    bool changed = false;
+    auto backing = read_overlay_backing(context);
+    if (!backing) return std::move(backing).error();
+    if (!*backing) {
+        if (auto c = create_overlay_for(context, target); !c) return std::move(c).error();
+        say(log, "created the overlay " + context.overlay.string() + " backed by " + base);
+        changed = true;
+    } else if ((*backing)->file != base || (*backing)->format != target.base_format) {
+        bool known = (*backing)->file == base;
+        for (const auto& other : target.known_bases) known = known || (*backing)->file == other.string();
+        if (!known) {
+            return make_error(ErrorCode::UnsafeImage,
+                              "overlay " + context.overlay.string() + " is backed by " +
+                                  ((*backing)->file.empty() ? std::string("nothing") : printable((*backing)->file)) +
+                                  ", not by a copy of " + target.base_label + "; appshare will not re-point it, reinstall the instance.");
+        }
+        if (auto r = qemu_img_rebase_unsafe(context.overlay, target.base, target.base_format); !r) return std::move(r).error();
+        say(log, "re-pointed the overlay " + context.overlay.string() + " from " + printable((*backing)->file) + " to " + base);
+        changed = true;
+    }
+    for (const auto& boot : target.boot_links) {
+        auto r = point_link(boot.link, boot.target);
+        if (!r) return std::move(r).error();
+        if (*r) say(log, "pointed " + boot.link.string() + " at " + boot.target.string());
+        changed = changed || *r;
+    }
+    return changed;
 }
 
 }  // namespace appshare

@@ -1,19 +1,32 @@
-// An instance's context on the host: the directory <context_root>/<NAME>/ holding its qcow2
-// overlay (backed by the shared base, backing format recorded), for direct-kernel-boot
-// appliances the links the domain XML names for kernel and initrd (pointing at the shared boot
-// files; the hook may re-point them at host-local copies), and instance.json (shared or
-// independent, written by install and by the hook).
+// An instance's context on the host, the one module for it: the directory
+// <context_root>/<NAME>/ holding its qcow2 overlay (backed by a copy of the base, backing format
+// recorded), for direct-kernel-boot appliances the links the domain XML names for kernel and
+// initrd (pointing at the shared boot files, or at host-local copies), instance.json (shared or
+// independent: instance/instance_state.hpp) and the instance lock.
+//
+// `appshare install` creates a context (create_context) and uninstall removes it
+// (remove_context); the hook and `appshare reshare` point it at one store's copies of the base
+// (point_context_at), always under the instance lock (lock_context). Switching only ever
+// happens between files with the same digest: the overlay's current backing file must be one
+// of appshare's own copies of the instance's base, anything else is refused.
 #pragma once
 
+#include "base/file_lock.hpp"
 #include "base/result.hpp"
+#include "store/blob_store.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace appshare {
+
+using LogFn = std::function<void(const std::string&)>;
 
 // Where each part of an instance's context lives.
 struct ContextLayout {
@@ -21,7 +34,7 @@ struct ContextLayout {
     std::filesystem::path overlay;      // dir/disk.qcow2
     std::filesystem::path kernel_link;  // dir/vmlinuz
     std::filesystem::path initrd_link;  // dir/initrd.img
-    std::filesystem::path state_file;   // dir/instance.json
+    std::filesystem::path lock_file;    // dir/.instance.lock, held while the context changes
 };
 
 [[nodiscard]] ContextLayout context_layout(const std::filesystem::path& context_root, std::string_view name);
@@ -30,6 +43,11 @@ struct ContextLayout {
 // with a letter or digit, without ".." (the name is a directory name and the guest's hostname).
 // Errors: Usage.
 [[nodiscard]] Result<void> check_instance_name(std::string_view name);
+
+// Takes the instance's lock (the context directory is created when missing), serialising the
+// hook's start against `appshare reshare` and `uninstall`.
+[[nodiscard]] Result<FileLock> lock_context(const ContextLayout& context, std::chrono::milliseconds wait,
+                                            const LockHolder& me);
 
 // What a new context is made of.
 struct ContextSpec {
@@ -49,25 +67,60 @@ public:
     NewContext(const NewContext&) = delete;
     ~NewContext();
 
-    [[nodiscard]] const ContextLayout& layout() const noexcept { return layout_; }
     void keep() noexcept { keep_ = true; }
 
 private:
     friend Result<NewContext> create_context(const ContextLayout&, const ContextSpec&);
-    explicit NewContext(ContextLayout layout) : layout_(std::move(layout)) {}
-    ContextLayout layout_;
+    explicit NewContext(std::filesystem::path dir) : dir_(std::move(dir)) {}
+    std::filesystem::path dir_;
     bool keep_ = false;
 };
 
 // Creates layout.dir (its parent, the context root, is created if missing; the directory
-// itself must not exist: AlreadyExists), the overlay (qemu-img, -F recorded, -u), the boot
-// file links, and instance.json (core/instance_state.hpp: shared, reason "installed").
-// Stops with Interrupted when Ctrl-C arrived. On any error nothing is left behind.
+// itself must not exist: AlreadyExists), the overlay (image/qcow2_overlay.hpp: backing format
+// recorded, the base need not exist yet), the boot file links, and instance.json (shared,
+// reason "installed"). Stops with Interrupted when Ctrl-C arrived. On any error nothing is left
+// behind; an overlay the image writer refuses is an Io error here.
 [[nodiscard]] Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec);
 
 // Removes an instance's context directory `dir` and everything in it, only if it is a real
 // directory (not a symlink) directly inside `context_root`; a missing directory is fine.
 // Errors: UnsafePath for a directory elsewhere, Io when it cannot be removed.
 [[nodiscard]] Result<void> remove_context(const std::filesystem::path& context_root, const std::filesystem::path& dir);
+
+// What the overlay's header says it is backed by.
+struct OverlayBacking {
+    std::string file;    // empty when the overlay has no backing file
+    std::string format;  // empty when not recorded
+};
+
+// Reads the overlay's backing file from its qcow2 header (native reader, never following a
+// symlink at the overlay's name); nullopt when there is no overlay yet. Errors: UnsafePath when
+// the overlay is not a regular file, UnsafeImage when it is not a qcow2 image.
+[[nodiscard]] Result<std::optional<OverlayBacking>> read_overlay_backing(const ContextLayout& context);
+
+// The per-instance link to one of the instance's boot files, and the file it must point at.
+struct BootLink {
+    std::filesystem::path link;
+    std::filesystem::path target;
+};
+
+// What point_context_at points the context at: one store's copy of the base (present and
+// verified) and of the boot files, and the other copies of the same base it may switch from.
+struct ContextTarget {
+    std::filesystem::path base;
+    std::string base_format;
+    std::vector<std::filesystem::path> known_bases;  // the same base in the other stores
+    std::vector<BootLink> boot_links;
+    std::string base_label;  // for messages: "base 0123456789ab"
+};
+
+// Points the context at `target`: creates the overlay if missing (beside its final name, then
+// linked into place; its size is the base's virtual size), rebases it when its backing file is
+// one of the known copies of the same base or the format is not recorded, and re-points every
+// boot link (a symlink at a temporary name + rename; only a symlink or nothing is replaced,
+// UnsafePath when anything else is at the link's name). Returns true if anything changed.
+// UnsafeImage when the overlay is backed by anything else.
+[[nodiscard]] Result<bool> point_context_at(const ContextLayout& context, const ContextTarget& target, const LogFn& log);
 
 }  // namespace appshare

@@ -49,9 +49,15 @@ std::vector<const BootFile*> InstancePaths::boot_files() const
     return out;
 }
 
-std::filesystem::path instance_lock_path(const std::filesystem::path& context_dir)
+ContextTarget context_target(const InstancePaths& paths, const BlobStore& store, const BlobStore& other)
 {
-    return context_dir / ".instance.lock";
+    ContextTarget t;
+    t.base = store.path_of(paths.base);
+    t.base_format = paths.base.image_format;
+    t.known_bases = {other.path_of(paths.base)};
+    t.base_label = "base " + paths.base.sha256.substr(0, 12);
+    for (const auto* boot : paths.boot_files()) t.boot_links.push_back({boot->link, store.path_of(boot->spec)});
+    return t;
 }
 
 Result<ContextLayout> trusted_context_layout(const Config& config, std::string_view domain, const InstanceMetadata& meta)
@@ -84,9 +90,7 @@ Result<InstancePaths> trusted_instance_paths(const Config& config, std::string_v
     if (!base_size) return std::move(base_size).error();
     p.base = BlobSpec{meta.base.sha256, meta.base.format, meta.base.format, *base_size};
     if (auto c = check_store_path(domain, p.base, meta.base.path, config, "base"); !c) return std::move(c).error();
-    p.context_dir = layout->dir;
-    p.overlay = layout->overlay;
-    p.lock_file = instance_lock_path(layout->dir);
+    p.context = *layout;
 
     const auto boot = [&](const std::optional<StoredFile>& f, const char* kind,
                           const std::filesystem::path& link) -> Result<std::optional<BootFile>> {

@@ -1,6 +1,6 @@
 // The files of one appshare instance, derived from its (untrusted) domain metadata and checked
 // against the host's configuration. The context is never taken from the metadata: it is
-// context_layout(context_root, <the domain's own name>) (core/context.hpp), and metadata naming
+// context_layout(context_root, <the domain's own name>) (instance/context.hpp), and metadata naming
 // any other context directory, overlay or boot link is refused, so one domain's metadata can
 // never reach another instance's files (a `virsh dumpxml` clone keeps its original's metadata).
 // The base and boot files must be exactly where the shared store keeps them for their digests,
@@ -32,18 +32,13 @@ struct InstancePaths {
     BlobSpec base;
     std::optional<BootFile> kernel;
     std::optional<BootFile> initrd;
-    std::filesystem::path context_dir;
-    std::filesystem::path overlay;
-    std::filesystem::path lock_file;  // <context_dir>/.instance.lock, held while the context changes
+    ContextLayout context;
     std::vector<std::string> source_files;  // as named in the metadata (checked when used)
     std::vector<std::string> source_urls;
 
     // The boot files that exist, in order kernel, initrd.
     [[nodiscard]] std::vector<const BootFile*> boot_files() const;
 };
-
-// The lock file of the instance whose context directory is `context_dir`.
-[[nodiscard]] std::filesystem::path instance_lock_path(const std::filesystem::path& context_dir);
 
 // The context of domain `domain`: context_layout(config.context_root, domain), after checking
 // that the domain's name can name a directory (check_instance_name), that the metadata's
@@ -61,5 +56,9 @@ struct InstancePaths {
 // Io when a path cannot be inspected.
 [[nodiscard]] Result<InstancePaths> trusted_instance_paths(const Config& config, std::string_view domain,
                                                            const InstanceMetadata& meta);
+
+// What the instance's context must point at to run on `store`'s copies of its files, switching
+// only from `other`'s copies of the same files.
+[[nodiscard]] ContextTarget context_target(const InstancePaths& paths, const BlobStore& store, const BlobStore& other);
 
 }  // namespace appshare

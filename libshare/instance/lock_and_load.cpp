@@ -30,24 +30,6 @@ BlobStore other_store(const Config& config, const BlobStore& target)
 
 using Clock = std::chrono::steady_clock;
 
-// What is left of the phase's lock wait.
-std::chrono::milliseconds lock_wait_left(const Config& config, const LoadOptions& o)
-{
-    if (o.lock_deadline == Clock::time_point::max()) {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait);
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o.lock_deadline - Clock::now());
-    return std::max(left, std::chrono::milliseconds(0));
-}
-
-// `o` with a lock deadline of lock_wait from now, unless the caller set one.
-LoadOptions phase_options(const Config& config, const LoadOptions& o)
-{
-    LoadOptions p = o;
-    if (p.lock_deadline == Clock::time_point::max()) p.lock_deadline = Clock::now() + config.lock_wait;
-    return p;
-}
-
 // Why a phase failed, in a few words for the sentence libvirt shows (details go to the log).
 std::string short_reason(const Error& e)
 {
@@ -76,21 +58,41 @@ EnsureOptions ensure_options(const Config& config, const LoadOptions& o, const s
     return e;
 }
 
-// Writes instance.json unless it already says exactly this mode and base.
-Result<void> record_state(const InstancePaths& paths, const std::optional<InstanceState>& old, InstanceMode mode,
-                          const std::filesystem::path& base, const std::string& reason)
+// Writes instance.json unless it already says exactly this mode and base; a state whose mode
+// does not change keeps its "since" and "reason". Returns the state the instance is now in and
+// whether it was written.
+Result<std::pair<InstanceState, bool>> record_state(const InstancePaths& paths, const std::optional<InstanceState>& old,
+                                                    InstanceMode mode, const std::filesystem::path& base,
+                                                    const std::string& reason)
 {
-    if (old && old->mode == mode && old->base == base) return ok();
+    if (old && old->mode == mode && old->base == base) return std::pair{*old, false};
     InstanceState s;
     s.mode = mode;
     s.base = base;
     const bool mode_changed = !old || old->mode != mode;
     s.since = mode_changed || old->since.empty() ? utc_timestamp_now() : old->since;
     s.reason = mode_changed || old->reason.empty() ? reason : old->reason;
-    return save_instance_state(paths.context_dir, s);
+    if (auto w = save_instance_state(paths.context.dir, s); !w) return std::move(w).error();
+    return std::pair{std::move(s), true};
 }
 
 }  // namespace
+
+std::chrono::milliseconds lock_wait_left(const Config& config, const LoadOptions& o)
+{
+    if (o.lock_deadline == Clock::time_point::max()) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait);
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o.lock_deadline - Clock::now());
+    return std::max(left, std::chrono::milliseconds(0));
+}
+
+LoadOptions start_phase(const Config& config, const LoadOptions& o)
+{
+    LoadOptions p = o;
+    p.lock_deadline = Clock::now() + config.lock_wait;
+    return p;
+}
 
 std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths, const BlobStore& target)
 {
@@ -122,84 +124,76 @@ Result<bool> ensure_instance_files(const Config& config, const InstancePaths& pa
     return loaded;
 }
 
+Result<PrepareOutcome> settle_instance(const Config& config, const InstancePaths& paths, InstanceMode mode,
+                                       bool loaded, const std::optional<InstanceState>& old, const std::string& reason,
+                                       const LogFn& log)
+{
+    const BlobStore shared(config.shared_root);
+    const BlobStore local(config.local_root);
+    const BlobStore& store = mode == InstanceMode::Shared ? shared : local;
+    const BlobStore& other = mode == InstanceMode::Shared ? local : shared;
+    auto pointed = point_context_at(paths.context, context_target(paths, store, other), log);
+    if (!pointed) return std::move(pointed).error();
+    PrepareOutcome out;
+    out.mode = mode;
+    out.base = store.path_of(paths.base);
+    out.base_loaded = loaded;
+    auto recorded = record_state(paths, old, mode, out.base, reason);
+    if (!recorded) return std::move(recorded).error();
+    out.changed = *pointed || recorded->second;
+    if (mode == InstanceMode::Independent) out.reason = recorded->first.reason;
+    return out;
+}
+
 Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths, const LoadOptions& caller_options)
 {
     // The shared attempt (instance lock, base and boot-file locks) shares one lock_wait.
-    const LoadOptions options = phase_options(config, caller_options);
+    const LoadOptions options = start_phase(config, caller_options);
     LockHolder holder = options.holder;
     holder.purpose = "prepare instance";
-    auto instance_lock = lock_instance(paths, lock_wait_left(config, options), holder);
+    auto instance_lock = lock_context(paths.context, lock_wait_left(config, options), holder);
     if (!instance_lock) return std::move(instance_lock).error();
 
-    auto state = load_instance_state(paths.context_dir);
+    auto state = load_instance_state(paths.context.dir);
     std::optional<InstanceState> old;
     if (state) {
         old = *state;
     } else {
         say(options, "ignoring unreadable state: " + state.error().message);
     }
+
     const BlobStore shared(config.shared_root);
     const BlobStore local(config.local_root);
-    PrepareOutcome out;
 
     if (old && old->mode == InstanceMode::Independent) {
         // Stays independent until `appshare reshare` moves it back.
         auto files = ensure_instance_files(config, paths, local, options);
-        if (!files && files.error().code != ErrorCode::Interrupted) {
-            // The host-local copy is gone and cannot be remade. The domain is not running (this
-            // is its start), so if the shared base is healthy it may as well run on that again.
-            say(options, "the host-local copy cannot be had: " + files.error().message + "; trying the shared base");
-            LoadOptions shared_options = caller_options;
-            shared_options.lock_deadline = Clock::now() + config.lock_wait;
-            auto shared_files = ensure_instance_files(config, paths, shared, shared_options);
-            if (shared_files) {
-                auto pointed = point_context_at(paths, shared, {local}, options.log);
-                if (!pointed) return std::move(pointed).error();
-                out.mode = InstanceMode::Shared;
-                out.base = shared.path_of(paths.base);
-                out.base_loaded = *shared_files;
-                if (auto st = record_state(paths, old, out.mode, out.base, "host-local copy lost; back on the shared base"); !st) {
-                    return std::move(st).error();
-                }
-                say(options, "its host-local copy was lost; it runs on the shared base again");
-                return out;
-            }
+        if (files) return settle_instance(config, paths, InstanceMode::Independent, *files, old, old->reason, options.log);
+        if (files.error().code == ErrorCode::Interrupted) return std::move(files).error();
+        // The host-local copy is gone and cannot be remade. The domain is not running (this
+        // is its start), so if the shared base is healthy it may as well run on that again.
+        say(options, "the host-local copy cannot be had: " + files.error().message + "; trying the shared base");
+        if (auto shared_files = ensure_instance_files(config, paths, shared, start_phase(config, caller_options))) {
+            auto back = settle_instance(config, paths, InstanceMode::Shared, *shared_files, old,
+                                        "host-local copy lost; back on the shared base", options.log);
+            if (back) say(options, "its host-local copy was lost; it runs on the shared base again");
+            return back;
         }
-        if (!files) {
-            return make_error(files.error().code,
-                              "domain " + paths.domain + " runs independently of the shared storage, but its host-local copy of base " +
-                                  paths.base.sha256.substr(0, 12) + " cannot be had (" + short_reason(files.error()) +
-                                  "; see the appshare-hook log); restore a source, or run 'appshare reshare " + paths.domain +
-                                  "' once the shared base is healthy.");
-        }
-        auto pointed = point_context_at(paths, local, {shared}, options.log);
-        if (!pointed) return std::move(pointed).error();
-        out.mode = InstanceMode::Independent;
-        out.base = local.path_of(paths.base);
-        out.base_loaded = *files;
-        out.reason = old->reason;
-        if (auto s = record_state(paths, old, out.mode, out.base, old->reason); !s) return std::move(s).error();
-        return out;
+        return make_error(files.error().code,
+                          "domain " + paths.domain + " runs independently of the shared storage, but its host-local copy of base " +
+                              paths.base.sha256.substr(0, 12) + " cannot be had (" + short_reason(files.error()) +
+                              "; see the appshare-hook log); restore a source, or run 'appshare reshare " + paths.domain +
+                              "' once the shared base is healthy.");
     }
 
     auto files = ensure_instance_files(config, paths, shared, options);
-    if (files) {
-        auto pointed = point_context_at(paths, shared, {local}, options.log);
-        if (!pointed) return std::move(pointed).error();
-        out.mode = InstanceMode::Shared;
-        out.base = shared.path_of(paths.base);
-        out.base_loaded = *files;
-        if (auto s = record_state(paths, old, out.mode, out.base, "started on the shared base"); !s) return std::move(s).error();
-        return out;
-    }
+    if (files) return settle_instance(config, paths, InstanceMode::Shared, *files, old, "started on the shared base", options.log);
     if (files.error().code == ErrorCode::Interrupted) return std::move(files).error();
 
     const std::string reason = message_clause(files.error().message);
     say(options, "the shared base cannot be used (" + reason + "); making a host-local copy");
     // The fallback has a lock wait of its own: the shared attempt may have used all of it.
-    LoadOptions local_options = caller_options;
-    local_options.lock_deadline = Clock::now() + config.lock_wait;
-    auto local_files = ensure_instance_files(config, paths, local, local_options);
+    auto local_files = ensure_instance_files(config, paths, local, start_phase(config, caller_options));
     if (!local_files) {
         say(options, "no host-local copy can be made either: " + local_files.error().message);
         return make_error(local_files.error().code,
@@ -208,15 +202,10 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
                               ") nor as a host-local copy (" + message_what_failed(local_files.error().message) +
                               "); make a source of the base reachable and start it again.");
     }
-    auto pointed = point_context_at(paths, local, {shared}, options.log);
-    if (!pointed) return std::move(pointed).error();
-    out.mode = InstanceMode::Independent;
-    out.base = local.path_of(paths.base);
-    out.switched = true;
-    out.base_loaded = *local_files;
-    out.reason = reason;
-    if (auto s = record_state(paths, old, out.mode, out.base, reason); !s) return std::move(s).error();
-    say(options, "now runs independently on " + out.base.string() + "; run 'appshare reshare " + paths.domain +
+    auto out = settle_instance(config, paths, InstanceMode::Independent, *local_files, old, reason, options.log);
+    if (!out) return out;
+    out->switched = true;
+    say(options, "now runs independently on " + out->base.string() + "; run 'appshare reshare " + paths.domain +
                      "' while it is stopped to move it back onto the shared base");
     return out;
 }

@@ -14,13 +14,14 @@
 
 #include "instance/config.hpp"
 #include "base/file_lock.hpp"
-#include "instance/instance_context.hpp"
+#include "instance/context.hpp"
 #include "instance/instance_paths.hpp"
 #include "instance/instance_state.hpp"
 #include "base/result.hpp"
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,15 +32,22 @@ struct LoadOptions {
     LogFn log;          // one line per event
     // Every lock wait of one phase (the shared attempt, or the host-local fallback) ends by
     // then, so a start never waits longer than lock_wait for the locks of that phase, however
-    // many it takes. max(): each phase gets lock_wait from its own start.
+    // many it takes. Set by start_phase(); max() means a full lock_wait for each lock.
     std::chrono::steady_clock::time_point lock_deadline = std::chrono::steady_clock::time_point::max();
 };
+
+// `options` for a new phase: its lock deadline is lock_wait from now.
+[[nodiscard]] LoadOptions start_phase(const Config& config, const LoadOptions& options);
+
+// What is left of the phase's lock wait (all of lock_wait when no deadline is set).
+[[nodiscard]] std::chrono::milliseconds lock_wait_left(const Config& config, const LoadOptions& options);
 
 struct PrepareOutcome {
     InstanceMode mode = InstanceMode::Shared;
     std::filesystem::path base;  // the base file the overlay is now backed by
     bool switched = false;       // became independent during this call
     bool base_loaded = false;    // a base or boot file was copied during this call
+    bool changed = false;        // the context was re-pointed or instance.json rewritten
     std::string reason;          // why it is independent (empty when shared)
 };
 
@@ -54,6 +62,15 @@ struct PrepareOutcome {
 // the other store's copies only. Returns whether anything was loaded.
 [[nodiscard]] Result<bool> ensure_instance_files(const Config& config, const InstancePaths& paths,
                                                  const BlobStore& store, const LoadOptions& options);
+
+// The last steps of every phase, once the instance's files are in the store for `mode` (the
+// shared store, or the local one for Independent): the context is pointed at that store's
+// copies and instance.json records the mode (a mode that does not change keeps its "since" and
+// "reason"). `loaded` says whether ensuring them copied anything. The caller holds the
+// instance's lock. Errors: point_context_at's and the state file's.
+[[nodiscard]] Result<PrepareOutcome> settle_instance(const Config& config, const InstancePaths& paths, InstanceMode mode,
+                                                     bool loaded, const std::optional<InstanceState>& old,
+                                                     const std::string& reason, const LogFn& log);
 
 // Lock-and-load for a starting instance, with the fallback described above. Errors (the start
 // must be refused): the instance lock cannot be had, no verified copy can be had (LoadFailed

@@ -22,7 +22,7 @@ namespace appshare {
 // resolve_allowed_source_file(path, allowed_dirs) and then read like store_file_source.
 [[nodiscard]] BlobSource allowed_file_source(std::filesystem::path path, std::vector<std::filesystem::path> allowed_dirs);
 
-// An http(s) URL named in domain metadata, fetched by libappshare-http (core/http_fetcher.hpp,
+// An http(s) URL named in domain metadata, fetched by libappshare-http (store/http_fetcher.hpp,
 // loaded on first use). Before the request, and again for every redirect target (followed by
 // hand, at most max_redirects), the URL must pass check_allowed_url(url, prefixes). Only a 200
 // answer's body reaches the sink.

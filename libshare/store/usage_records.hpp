@@ -1,8 +1,8 @@
 // Which hosts and domains use which shared base, recorded on the shared storage itself so that
-// every host sharing it sees them (for `appshare list` and for a later clean-up of unused
-// bases). One small file per (base, host, domain), written atomically by the hook at
-// `started` / `reconnect` and removed at `release`; no lock is needed because each file has a
-// single writer (the host running that domain).
+// every host sharing it sees them (read back with list_usage_records, for the clean-up of unused
+// bases and a view of every host's instances). One small file per (base, host, domain), written
+// atomically by the hook at `started` / `reconnect` and removed at `release`; no lock is needed
+// because each file has a single writer (the host running that domain).
 //
 //   <shared_root>/usage/<sha256>/<host>@<domain>.json
 //   {"host": "h1", "domain": "web1", "base": "<sha256>", "mode": "shared", "path": "/…", "since": "…"}

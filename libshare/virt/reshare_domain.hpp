@@ -1,6 +1,6 @@
 // `appshare reshare NAME` on a libvirt domain: look the domain up, make sure it is shut off,
 // read its appshare metadata from the persistent definition, check its paths against the
-// configuration, and move it back onto the shared base (core/reshare.hpp).
+// configuration, and move it back onto the shared base (instance/reshare.hpp).
 #pragma once
 
 #include "instance/config.hpp"

@@ -2,7 +2,7 @@
 
 #include "instance/context.hpp"
 #include "base/file_lock.hpp"
-#include "instance/instance_context.hpp"
+#include "instance/context.hpp"
 #include "instance/instance_metadata.hpp"
 #include "instance/instance_paths.hpp"
 #include "virt/domain.hpp"
@@ -46,7 +46,7 @@ Result<UninstallResult> uninstall_instance(const Connection& conn, const Config&
     // Under the instance lock no start can pass its hook: the state seen here holds until the
     // domain is undefined.
     const LockHolder me = this_process_holder("appshare uninstall " + r.name, "uninstall instance");
-    auto lock = lock_context(layout->dir, std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait), me);
+    auto lock = lock_context(*layout, std::chrono::duration_cast<std::chrono::milliseconds>(config.lock_wait), me);
     if (!lock) return std::move(lock).error();
 
     auto state = domain_state(*dom);

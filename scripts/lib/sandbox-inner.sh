@@ -33,7 +33,7 @@ prepend_conf() {  # FILE, settings on stdin
     } >"$tmp"
     chmod 600 "$tmp"; mv -f "$tmp" "$file"
 }
-# QEMU runs as root here (see DESIGN.md). No cgroups: their paths (machine/qemu-ID-NAME) are
+# QEMU runs as root here (the host-safe sandbox configuration). No cgroups: their paths (machine/qemu-ID-NAME) are
 # host-wide and would be shared with a host daemon's or another sandbox's domain of that name.
 # No MAC driver: AppArmor/SELinux profiles are host-wide too.
 prepend_conf "$state/etc/qemu.conf" <<'CONF'

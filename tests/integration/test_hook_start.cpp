@@ -3,7 +3,7 @@
 // independent copy, damaged bases are reloaded, unloadable bases refuse the start cleanly.
 #include "base/file_lock.hpp"
 #include "instance/instance_state.hpp"
-#include "image/qemu_img.hpp"
+#include "image/qcow2_overlay.hpp"
 #include "base/sha256.hpp"
 #include "support/hook_sandbox.hpp"
 #include "support/lock_holder.hpp"
@@ -222,7 +222,7 @@ TEST_CASE("no reachable source and no shared base: the start is refused, the con
     meta.source_urls = {"http://127.0.0.1:1/base.qcow2"};
     // The context exists (as install makes it), then the base's only copies disappear.
     fs::create_directories(fx.context_dir(name));
-    REQUIRE(qemu_img_create_overlay(fx.overlay(name), fx.shared_base(), "qcow2", 64 << 20));
+    REQUIRE(create_qcow2_overlay(fx.overlay(name), fx.shared_base(), "qcow2", 64 << 20));
     fs::remove(fx.source_base);
     const auto before = read_file(fx.overlay(name));
     const auto dom = define(conn, fx.domain_xml(name, meta));

@@ -27,9 +27,9 @@ TEST_CASE("instance paths from metadata are checked against the configuration", 
     SECTION("the installed layout is accepted") {
         auto p = trusted_instance_paths(fx.config, "web1", meta);
         REQUIRE(p);
-        CHECK(p->overlay == fx.overlay("web1"));
+        CHECK(p->context.overlay == fx.overlay("web1"));
         CHECK(p->base.sha256 == fx.base_sha);
-        CHECK(p->lock_file == fx.context_dir("web1") / ".instance.lock");
+        CHECK(p->context.lock_file == fx.context_dir("web1") / ".instance.lock");
     }
     SECTION("a base path other than the store's path for its digest") {
         meta.base.path = "/etc/shadow";
@@ -95,8 +95,8 @@ TEST_CASE("instance paths are the domain's own context layout, never another's",
         auto p = trusted_instance_paths(fx.config, "web1", with_kernel("web1"));
         INFO((p ? std::string() : p.error().message));
         REQUIRE(p);
-        CHECK(p->context_dir == fx.context_dir("web1"));
-        CHECK(p->overlay == fx.context_dir("web1") / "disk.qcow2");
+        CHECK(p->context.dir == fx.context_dir("web1"));
+        CHECK(p->context.overlay == fx.context_dir("web1") / "disk.qcow2");
         CHECK(p->kernel->link == fx.context_dir("web1") / "vmlinuz");
         CHECK(p->initrd->link == fx.context_dir("web1") / "initrd.img");
     }

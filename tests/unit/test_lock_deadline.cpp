@@ -22,7 +22,7 @@ TEST_CASE("the locks of one start share one bounded wait", "[lock_and_load][dead
     auto paths = trusted_instance_paths(fx.config, "web1", fx.metadata("web1"));
     REQUIRE(paths);
     std::filesystem::create_directories(fx.config.shared_root);
-    std::filesystem::create_directories(paths->context_dir);
+    std::filesystem::create_directories(paths->context.dir);
     LoadOptions options;
     options.holder = LockHolder{"testhost", static_cast<long>(::getpid()), "web1", ""};
 
@@ -30,7 +30,7 @@ TEST_CASE("the locks of one start share one bounded wait", "[lock_and_load][dead
     // Each lock with its own full wait would take 1.8 s + 2 s before the fallback; one shared
     // deadline ends the shared attempt at 2 s.
     const test::LockHolderProcess base_holder(BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec()), 30s);
-    const test::LockHolderProcess instance_holder(paths->lock_file, 1800ms);
+    const test::LockHolderProcess instance_holder(paths->context.lock_file, 1800ms);
     const auto t0 = std::chrono::steady_clock::now();
     auto out = prepare_instance(fx.config, *paths, options);
     const auto took = std::chrono::steady_clock::now() - t0;
