@@ -209,6 +209,9 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         CHECK(bad.error().code == ErrorCode::Libvirt);
         CHECK(contains(bad.error().message, "cannot connect to libvirt at " + uri));
         CHECK(contains(bad.error().message, "is libvirtd running"));
+        // The hint is a question: the sentence ends with its question mark, not "?.".
+        CHECK(bad.error().message.back() == '?');
+        CHECK_FALSE(contains(bad.error().message, "?."));
     }
 
     SECTION("invalid domain XML is refused with libvirt's reason")
