@@ -1,6 +1,7 @@
 // Owned libvirt domains and the few operations appshare needs on them: define, look up, list,
 // destroy, undefine, state and XML (and start, for the tests). A thin typed layer over the
-// libvirt C API: no appshare policy here. Every failure names the domain and says what to do.
+// libvirt C API: no appshare policy here. Every failure names the domain and says what to do;
+// an operation on a domain that no longer exists fails with ErrorCode::NotFound.
 #pragma once
 
 #include "base/result.hpp"

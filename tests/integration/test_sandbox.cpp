@@ -165,6 +165,12 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
     REQUIRE_FALSE(gone.has_value());
     CHECK(gone.error().code == ErrorCode::NotFound);
     CHECK_FALSE(listed(conn, name, DomainListFilter::All));
+    // A handle had before the domain went: operations on it are NotFound too, naming the domain.
+    Result<std::string> stale = domain_xml(*dom, DomainXmlKind::Inactive);
+    REQUIRE_FALSE(stale.has_value());
+    CHECK(stale.error().code == ErrorCode::NotFound);
+    CHECK(contains(stale.error().message, "domain '" + name + "'"));
+    CHECK(contains(stale.error().message, "no longer exists"));
     // Undefining leaves the disk images alone.
     CHECK(fs::exists(overlay));
     CHECK(fs::exists(base));
