@@ -47,7 +47,7 @@ int run_install(const InstallArgs& a, const SessionOptions& s)
     r.title = a.title;
     r.description = a.description;
     r.show_progress = isatty(STDERR_FILENO) != 0;
-    r.notice = [](const std::string& line) { std::cerr << "appshare: " << line << "\n"; };
+    r.notice = report_notice;
     auto conn = session_connection(s, *config);
     if (!conn) return report_error(conn.error());
     auto result = install_appliance(*conn, *config, r);

@@ -1,7 +1,5 @@
 #include "report.hpp"
 
-#include <iostream>
-
 namespace appshare::cli {
 
 std::string sentence(std::string message)
@@ -17,6 +15,12 @@ int report_error(const Error& error)
     return error.exit_status();
 }
 
+int report_error(const Error& error, bool as_json)
+{
+    if (as_json) std::cout << error_json(error).dump(2) << "\n";
+    return report_error(error);
+}
+
 nlohmann::json error_json(const Error& error)
 {
     return {{"error",
@@ -24,5 +28,7 @@ nlohmann::json error_json(const Error& error)
               {"exit_status", error.exit_status()},
               {"message", sentence(error.message)}}}};
 }
+
+void report_notice(const std::string& line) { std::cerr << "appshare: " << line << "\n"; }
 
 }  // namespace appshare::cli
