@@ -36,7 +36,7 @@ void register_reshare(CLI::App& app, Action& chosen)
     auto name = std::make_shared<std::string>();
     auto s = add_session_options(sub);
     sub->add_option("NAME", *name, "the domain (instance) name")->required();
-    sub->callback([&chosen, name, s] { chosen = [name, s] { return run_reshare(*name, *s); }; });
+    sub->callback([&chosen, name, s] { chosen = interruptible([name, s] { return run_reshare(*name, *s); }); });
 }
 
 }  // namespace appshare::cli
