@@ -1,5 +1,6 @@
-// How the command reports an outcome: results on stdout, a notice per event worth telling and one
-// sentence per error on stderr, and the exit status. The command prints through these only.
+// How the command reports: one sentence per error and a line per event worth telling on stderr,
+// the exit status, and (for list and verify) the result as text or JSON. Every error and notice
+// the command prints goes through here; a command with its own result text prints it on stdout.
 #pragma once
 
 #include "base/error.hpp"
