@@ -4,7 +4,6 @@
 #include "report.hpp"
 #include "session.hpp"
 
-#include "base/interrupt.hpp"
 #include "base/size_units.hpp"
 #include "virt/install.hpp"
 
@@ -30,7 +29,6 @@ struct InstallArgs {
 
 int run_install(const InstallArgs& a, const SessionOptions& s)
 {
-    install_interrupt_handlers();
     auto config = session_config(s);
     if (!config) return report_error(config.error());
     InstallRequest r;
@@ -47,7 +45,7 @@ int run_install(const InstallArgs& a, const SessionOptions& s)
     r.title = a.title;
     r.description = a.description;
     r.show_progress = isatty(STDERR_FILENO) != 0;
-    r.notice = [](const std::string& line) { std::cerr << "appshare: " << line << "\n"; };
+    r.notice = report_notice;
     auto conn = session_connection(s, *config);
     if (!conn) return report_error(conn.error());
     auto result = install_appliance(*conn, *config, r);
@@ -72,7 +70,7 @@ void register_install(CLI::App& app, Action& chosen)
     sub->add_flag("--lazy", a->lazy, "do not copy the base now: the hook loads it at the first start");
     sub->add_option("--title", a->title, "title libvirt tools show (default: '<appliance> <version>')");
     sub->add_option("--description", a->description, "description (default: the manifest's)");
-    sub->callback([&chosen, a, s] { chosen = [a, s] { return run_install(*a, *s); }; });
+    sub->callback([&chosen, a, s] { chosen = interruptible([a, s] { return run_install(*a, *s); }); });
 }
 
 }  // namespace appshare::cli

@@ -5,10 +5,21 @@
 
 #include "virt/instance_list.hpp"
 
-#include <iostream>
 #include <memory>
 
 namespace appshare::cli {
+namespace {
+
+Result<InstanceListing> listing(const SessionOptions& s)
+{
+    auto config = session_config(s);
+    if (!config) return std::move(config).error();
+    auto conn = session_connection(s, *config);
+    if (!conn) return std::move(conn).error();
+    return list_instances(*conn, *config);
+}
+
+}  // namespace
 
 void register_list(CLI::App& app, Action& chosen)
 {
@@ -17,24 +28,7 @@ void register_list(CLI::App& app, Action& chosen)
     auto s = add_session_options(sub);
     sub->add_flag("--json", *json, "print as JSON");
     sub->callback([&chosen, json, s] {
-        chosen = [json, s]() -> int {
-            auto fail = [&](const Error& e) {
-                if (*json) std::cout << error_json(e).dump(2) << "\n";
-                return report_error(e);
-            };
-            auto config = session_config(*s);
-            if (!config) return fail(config.error());
-            auto conn = session_connection(*s, *config);
-            if (!conn) return fail(conn.error());
-            auto listing = list_instances(*conn, *config);
-            if (!listing) return fail(listing.error());
-            if (*json) {
-                std::cout << instance_listing_json(*listing).dump(2) << "\n";
-            } else {
-                std::cout << instance_listing_text(*listing);
-            }
-            return 0;
-        };
+        chosen = [json, s] { return report_result(listing(*s), *json, instance_listing_json, instance_listing_text); };
     });
 }
 

@@ -1,9 +1,8 @@
-// appshare reshare NAME [--connect URI]
+// appshare reshare NAME [--connect URI] [--config FILE]
 #include "commands.hpp"
+#include "report.hpp"
+#include "session.hpp"
 
-#include "instance/config.hpp"
-#include "virt/connection.hpp"
-#include "virt/libvirt_error.hpp"
 #include "virt/reshare_domain.hpp"
 
 #include <iostream>
@@ -11,40 +10,33 @@
 #include <string>
 
 namespace appshare::cli {
+namespace {
+
+int run_reshare(const std::string& name, const SessionOptions& s)
+{
+    auto config = session_config(s);
+    if (!config) return report_error(config.error());
+    auto conn = session_connection(s, *config);
+    if (!conn) return report_error(conn.error());
+    auto out = reshare_domain(*conn, name, *config, report_notice);
+    if (!out) return report_error(out.error());
+    if (out->was_independent) {
+        std::cout << name << " runs on the shared base " << out->base.string() << " again.\n";
+    } else {
+        std::cout << name << " already runs on the shared base " << out->base.string() << ".\n";
+    }
+    return 0;
+}
+
+}  // namespace
 
 void register_reshare(CLI::App& app, Action& chosen)
 {
     auto* sub = app.add_subcommand("reshare", "Move a stopped instance that runs on a host-local copy back onto the shared base");
     auto name = std::make_shared<std::string>();
-    auto uri = std::make_shared<std::string>();
+    auto s = add_session_options(sub);
     sub->add_option("NAME", *name, "the domain (instance) name")->required();
-    sub->add_option("-c,--connect", *uri, "libvirt URI (default: configuration, then LIBVIRT_DEFAULT_URI)");
-    sub->callback([&chosen, name, uri] {
-        chosen = [name, uri] {
-            auto config = load_config();
-            if (!config) {
-                std::cerr << "appshare: " << config.error().message << "\n";
-                return config.error().exit_status();
-            }
-            silence_libvirt_stderr();
-            auto conn = open_connection(uri->empty() ? config->uri : *uri);
-            if (!conn) {
-                std::cerr << "appshare: " << conn.error().message << "\n";
-                return conn.error().exit_status();
-            }
-            auto out = reshare_domain(*conn, *name, *config);
-            if (!out) {
-                std::cerr << "appshare: " << out.error().message << "\n";
-                return out.error().exit_status();
-            }
-            if (out->was_independent) {
-                std::cout << *name << " runs on the shared base " << out->base.string() << " again.\n";
-            } else {
-                std::cout << *name << " already runs on the shared base " << out->base.string() << ".\n";
-            }
-            return 0;
-        };
-    });
+    sub->callback([&chosen, name, s] { chosen = interruptible([name, s] { return run_reshare(*name, *s); }); });
 }
 
 }  // namespace appshare::cli

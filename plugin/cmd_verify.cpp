@@ -6,11 +6,20 @@
 
 #include <unistd.h>
 
-#include <iostream>
 #include <memory>
 #include <string>
 
 namespace appshare::cli {
+namespace {
+
+Result<VerifiedBundle> verified(const std::string& path)
+{
+    auto bundle = Bundle::open(path);
+    if (!bundle) return std::move(bundle).error();
+    return verify_bundle(*bundle, VerifyOptions{{}, isatty(STDERR_FILENO) != 0});
+}
+
+}  // namespace
 
 void register_verify(CLI::App& app, Action& chosen)
 {
@@ -20,21 +29,7 @@ void register_verify(CLI::App& app, Action& chosen)
     sub->add_option("BUNDLE", *bundle_path, "bundle directory or tar archive")->required();
     sub->add_flag("--json", *json, "print the summary as JSON");
     sub->callback([&chosen, bundle_path, json] {
-        chosen = [bundle_path, json]() -> int {
-            auto bundle = Bundle::open(*bundle_path);
-            auto verified = bundle ? verify_bundle(*bundle, VerifyOptions{{}, isatty(STDERR_FILENO) != 0})
-                                   : Result<VerifiedBundle>(bundle.error());
-            if (!verified) {
-                if (*json) std::cout << error_json(verified.error()).dump(2) << "\n";
-                return report_error(verified.error());
-            }
-            if (*json) {
-                std::cout << bundle_summary_json(*verified).dump(2) << "\n";
-            } else {
-                std::cout << bundle_summary(*verified);
-            }
-            return 0;
-        };
+        chosen = [bundle_path, json] { return report_result(verified(*bundle_path), *json, bundle_summary_json, bundle_summary); };
     });
 }
 

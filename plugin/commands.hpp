@@ -18,4 +18,10 @@ void register_uninstall(CLI::App& app, Action& chosen);
 void register_list(CLI::App& app, Action& chosen);
 void register_hook_command(CLI::App& app, Action& chosen);
 
+// `action` run so that Ctrl-C, SIGTERM and SIGHUP only set the flag the library polls
+// (base/interrupt.hpp): for the commands that copy bases (install, reshare), which then stop at a
+// safe point, remove what they half made and exit 130. The other commands copy nothing and keep
+// the default: the signal ends them at once.
+[[nodiscard]] Action interruptible(Action action);
+
 }  // namespace appshare::cli

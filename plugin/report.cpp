@@ -1,19 +1,27 @@
 #include "report.hpp"
 
-#include <iostream>
-
 namespace appshare::cli {
 
 int report_error(const Error& error)
 {
-    std::cerr << "appshare: " << error.message << "\n";
+    std::cerr << "appshare: " << finish_sentence(error.message) << "\n";
     return error.exit_status();
+}
+
+int report_error(const Error& error, bool as_json)
+{
+    if (as_json) std::cout << error_json(error).dump(2) << "\n";
+    return report_error(error);
 }
 
 nlohmann::json error_json(const Error& error)
 {
     return {{"error",
-             {{"code", std::string(error_code_name(error.code))}, {"exit_status", error.exit_status()}, {"message", error.message}}}};
+             {{"code", std::string(error_code_name(error.code))},
+              {"exit_status", error.exit_status()},
+              {"message", finish_sentence(error.message)}}}};
 }
+
+void report_notice(const std::string& line) { std::cerr << "appshare: " << line << "\n"; }
 
 }  // namespace appshare::cli

@@ -6,13 +6,11 @@
 
 namespace appshare::cli {
 
-std::shared_ptr<SessionOptions> add_session_options(CLI::App* sub, bool with_connect)
+std::shared_ptr<SessionOptions> add_session_options(CLI::App* sub)
 {
     auto o = std::make_shared<SessionOptions>();
     sub->add_option("--config", o->config_path, "appshare configuration file (default: $APPSHARE_CONFIG, /etc/appshare/appshare.conf)");
-    if (with_connect) {
-        sub->add_option("-c,--connect", o->connect, "libvirt URI (default: $LIBVIRT_DEFAULT_URI, else the configuration's uri)");
-    }
+    sub->add_option("-c,--connect", o->connect, "libvirt URI (default: $LIBVIRT_DEFAULT_URI, else the configuration's uri)");
     return o;
 }
 

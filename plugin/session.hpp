@@ -18,8 +18,8 @@ struct SessionOptions {
     std::string connect;
 };
 
-// Adds --config (and, when `with_connect`, --connect/-c) to `sub`.
-std::shared_ptr<SessionOptions> add_session_options(CLI::App* sub, bool with_connect = true);
+// Adds --config and -c/--connect to `sub` (install, list, uninstall, reshare).
+std::shared_ptr<SessionOptions> add_session_options(CLI::App* sub);
 
 // The configuration to use.
 [[nodiscard]] Result<Config> session_config(const SessionOptions& o);

@@ -24,6 +24,15 @@ std::string_view error_code_name(ErrorCode code) noexcept
     return "internal";
 }
 
+std::string finish_sentence(std::string message)
+{
+    while (!message.empty() && message.back() == ' ') message.pop_back();
+    if (message.empty()) return message;
+    const char last = message.back();
+    if (last != '.' && last != '?' && last != '!') message += '.';
+    return message;
+}
+
 std::string message_clause(std::string message)
 {
     while (!message.empty() && (message.back() == '.' || message.back() == ' ')) message.pop_back();

@@ -44,9 +44,13 @@ struct Error {
 // advice where the outer sentence gives its own.
 [[nodiscard]] std::string message_what_failed(const std::string& message);
 
+// `message` ending as a sentence does: with '.', unless it ends in '.', '?' or '!' already.
+[[nodiscard]] std::string finish_sentence(std::string message);
+
+// The one way errors are made, so every message is one finished sentence.
 [[nodiscard]] inline Error make_error(ErrorCode code, std::string message)
 {
-    return Error{code, std::move(message)};
+    return Error{code, finish_sentence(std::move(message))};
 }
 
 }  // namespace appshare

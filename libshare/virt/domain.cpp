@@ -15,10 +15,15 @@ namespace {
 std::string in_quotes(std::string_view name) { return "'" + std::string(name) + "'"; }
 
 // The error for a failed operation on a domain. `failure` must be taken before any other libvirt
-// call (even virDomainGetName resets the last error), so callers take it first.
+// call (even virDomainGetName resets the last error), so callers take it first. A domain that is
+// gone (undefined, or a transient one stopped, since the handle was had) is NotFound.
 Error domain_error(const LibvirtFailure& failure, std::string_view action, const Domain& dom, std::string_view hint)
 {
-    return libvirt_error(failure, "cannot " + std::string(action) + " domain " + in_quotes(domain_name(dom)), hint);
+    const std::string what = "cannot " + std::string(action) + " domain " + in_quotes(domain_name(dom));
+    if (failure.code == VIR_ERR_NO_DOMAIN) {
+        return libvirt_error(failure, what, "it no longer exists, check with 'virsh list --all'", ErrorCode::NotFound);
+    }
+    return libvirt_error(failure, what, hint);
 }
 
 }  // namespace

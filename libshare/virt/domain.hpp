@@ -1,6 +1,7 @@
 // Owned libvirt domains and the few operations appshare needs on them: define, look up, list,
-// start, destroy, undefine, state and XML. A thin typed layer over the libvirt C API: no
-// appshare policy here. Every failure names the domain and says what to do.
+// destroy, undefine, state and XML (and start, for the tests). A thin typed layer over the
+// libvirt C API: no appshare policy here. Every failure names the domain and says what to do;
+// an operation on a domain that no longer exists fails with ErrorCode::NotFound.
 #pragma once
 
 #include "base/result.hpp"
@@ -58,7 +59,9 @@ enum class FirmwareState { Remove, Keep };
 // The domain's UUID as text (36 characters).
 [[nodiscard]] Result<std::string> domain_uuid(const Domain& dom);
 
-// Starts a defined, shut-off domain (virDomainCreate).
+// Starts a defined, shut-off domain (virDomainCreate). The command never starts a domain (users
+// do, with virsh or virt-manager); the integration tests do, to run the hook under a real
+// libvirt, and a failed start is this layer's to describe (it names the domain's qemu log).
 [[nodiscard]] Result<void> start_domain(const Domain& dom);
 
 // Stops a running domain at once, like pulling the plug (virDomainDestroy).

@@ -1,9 +1,8 @@
 #include "virt/instance_list.hpp"
 
-#include "instance/instance_metadata.hpp"
-#include "instance/instance_paths.hpp"
-#include "instance/instance_state.hpp"
 #include "base/size_units.hpp"
+#include "instance/instance_state.hpp"
+#include "virt/appshare_domain.hpp"
 #include "virt/domain.hpp"
 
 #include <algorithm>
@@ -40,27 +39,22 @@ Result<InstanceListing> list_instances(const Connection& conn, const Config& con
     if (!domains) return std::move(domains).error();
     InstanceListing out;
     std::vector<InstanceUsage> usage;
-    for (const Domain& dom : *domains) {
-        const std::string name = domain_name(dom);
-        auto xml = domain_xml(dom, DomainXmlKind::Inactive);
-        if (!xml) {
-            if (xml.error().code == ErrorCode::NotFound) continue;  // undefined meanwhile
-            out.warnings.push_back(xml.error().message);
+    for (Domain& dom : *domains) {
+        auto loaded = load_appshare_domain(std::move(dom), config);
+        if (!loaded) {
+            // NotFound: undefined since it was listed, so nothing to say.
+            if (loaded.error().code != ErrorCode::NotFound) out.warnings.push_back(loaded.error().message);
             continue;
         }
-        auto meta = read_instance_metadata(*xml, "domain '" + name + "'");
-        if (!meta) {
-            out.warnings.push_back(meta.error().message);
-            continue;
-        }
-        if (!*meta) continue;
-        const InstanceMetadata& m = **meta;
+        if (!*loaded) continue;  // not an appshare instance
+        const AppshareDomain& d = **loaded;
+        const InstanceMetadata& m = d.metadata;
         InstanceInfo i;
-        i.name = name;
-        if (auto uuid = domain_uuid(dom)) i.uuid = *uuid;
+        i.name = d.name;
+        if (auto uuid = domain_uuid(d.domain)) i.uuid = *uuid;
         i.appliance = m.appliance_name;
         i.version = m.appliance_version;
-        auto state = domain_state(dom);
+        auto state = domain_state(d.domain);
         i.state = state ? std::string(domain_state_name(*state)) : "unknown";
         i.base_sha256 = m.base.sha256;
         i.base_bytes = m.base.size;
@@ -68,18 +62,17 @@ Result<InstanceListing> list_instances(const Connection& conn, const Config& con
         i.context_dir = m.context_dir;
         // Only the domain's own context is looked into (list runs as root; the metadata is
         // anyone's who may define domains): any other directory is never walked.
-        auto layout = trusted_context_layout(config, name, m);
-        if (!layout) {
+        if (!d.context) {
             i.mode = std::string(kInvalidMetadata);
-            i.mode_reason = layout.error().message;
-            out.warnings.push_back(layout.error().message);
+            i.mode_reason = d.context.error().message;
+            out.warnings.push_back(d.context.error().message);
             out.instances.push_back(std::move(i));
             continue;
         }
-        i.context_dir = layout->dir;
-        if (auto bytes = disk_usage_bytes(layout->dir)) i.context_bytes = *bytes;
+        i.context_dir = d.context->dir;
+        if (auto bytes = disk_usage_bytes(d.context->dir)) i.context_bytes = *bytes;
         i.mode = "unknown";
-        if (auto st = load_instance_state(layout->dir); st && *st) {
+        if (auto st = load_instance_state(d.context->dir); st && *st) {
             i.mode = std::string(instance_mode_name((*st)->mode));
             i.mode_reason = (*st)->reason;
         }

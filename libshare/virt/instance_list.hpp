@@ -41,8 +41,9 @@ struct InstanceListing {
 
 inline constexpr std::string_view kInvalidMetadata = "invalid metadata";
 
-// Every domain with appshare metadata on `conn`; others are skipped silently. A domain whose
-// metadata does not name its own context (trusted_context_layout against `config`) is listed
+// Every domain with appshare metadata on `conn` (load_appshare_domain); others, and domains
+// undefined while listing, are skipped silently. A domain whose metadata does not name its own
+// context (AppshareDomain::context holds an error) is listed
 // with mode kInvalidMetadata, context_bytes 0 and a warning, its directory never walked, and
 // is left out of the storage figures.
 [[nodiscard]] Result<InstanceListing> list_instances(const Connection& conn, const Config& config);

@@ -22,13 +22,15 @@ Error libvirt_error(const LibvirtFailure& failure, std::string_view what, std::s
 {
     std::string message(what);
     message += ": ";
-    message += failure.text;
-    if (!hint.empty()) {
+    if (hint.empty()) {
+        message += failure.text;
+    } else {
+        message += message_clause(failure.text);  // libvirt's text may end in a stop of its own
         message += "; ";
         message += hint;
     }
-    // Every appshare message is a sentence; libvirt's own text and our hints end without a stop.
-    if (!message.empty() && message.back() != '.') message += '.';
+    // make_error finishes the sentence: libvirt's text and most hints end without a stop, and a
+    // hint that asks ("is libvirtd running?") ends the sentence itself.
     return make_error(code, std::move(message));
 }
 

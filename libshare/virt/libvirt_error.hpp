@@ -18,7 +18,8 @@ struct LibvirtFailure {
 // libvirt call, before any other libvirt call.
 [[nodiscard]] LibvirtFailure take_libvirt_failure();
 
-// "<what>: <libvirt text>; <hint>." with the given code (ErrorCode::Libvirt unless told).
+// "<what>: <libvirt text>; <hint>." with the given code (ErrorCode::Libvirt unless told): one
+// sentence, ending in the hint's own '?' or '!' when it has one, else in a full stop.
 [[nodiscard]] Error libvirt_error(const LibvirtFailure& failure, std::string_view what,
                                   std::string_view hint, ErrorCode code = ErrorCode::Libvirt);
 

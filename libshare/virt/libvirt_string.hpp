@@ -10,7 +10,7 @@ struct MallocFree {
     void operator()(char* p) const noexcept { std::free(p); }  // NOLINT: libvirt allocates with malloc
 };
 
-// Owns a char* returned by virConnectGetURI, virDomainGetXMLDesc, virDomainGetMetadata, ...
+// Owns a char* returned by virConnectGetURI, virDomainGetXMLDesc, ...
 using LibvirtString = std::unique_ptr<char, MallocFree>;
 
 }  // namespace appshare

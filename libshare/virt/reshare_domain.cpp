@@ -1,8 +1,8 @@
 #include "virt/reshare_domain.hpp"
 
 #include "base/file_lock.hpp"
-#include "instance/instance_metadata.hpp"
 #include "instance/instance_paths.hpp"
+#include "virt/appshare_domain.hpp"
 #include "virt/domain.hpp"
 
 #include <unistd.h>
@@ -11,24 +11,19 @@ namespace appshare {
 
 Result<ReshareOutcome> reshare_domain(const Connection& conn, std::string_view name, const Config& config, const LogFn& log)
 {
-    auto dom = lookup_domain(conn, name);
-    if (!dom) return std::move(dom).error();
-    auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
-    if (!xml) return std::move(xml).error();
-    auto meta = read_instance_metadata(*xml, "the definition of domain " + std::string(name));
-    if (!meta) return std::move(meta).error();
-    if (!*meta) {
-        return make_error(ErrorCode::BadManifest, "domain " + std::string(name) +
-                                                      " was not installed by appshare (it has no appshare metadata); reshare only applies to appshare instances.");
-    }
-    auto paths = trusted_instance_paths(config, name, **meta);
+    auto instance = load_appshare_domain(conn, name, config);
+    if (!instance) return std::move(instance).error();
+    if (!instance->context) return std::move(instance->context).error();
+    // The same context, with the base and boot files at the shared store's paths for their digests.
+    auto paths = trusted_instance_paths(config, name, instance->metadata);
     if (!paths) return std::move(paths).error();
     LoadOptions options;
     options.holder = this_process_holder("appshare reshare " + std::string(name));
     options.log = log;
     // Asked live each time: reshare asks again once it holds the instance lock.
+    const Domain& dom = instance->domain;
     const StoppedCheck stopped = [&dom]() -> Result<DomainStopped> {
-        auto state = domain_state(*dom);
+        auto state = domain_state(dom);
         if (!state) return std::move(state).error();
         return *state == DomainState::ShutOff ? DomainStopped::Yes : DomainStopped::No;
     };

@@ -23,8 +23,9 @@ struct UninstallResult {
     std::filesystem::path base;         // left in place
 };
 
-// Refuses (NotFound) a domain without appshare metadata and (UnsafePath) metadata whose context
-// is not exactly the domain's own (trusted_context_layout: <context_root>/<NAME>; a copy of
+// Loads the domain with load_appshare_domain: refuses (NotFound) a domain without appshare
+// metadata and, with the check's code (UnsafePath, or Io when a path cannot be inspected),
+// metadata whose context is not exactly the domain's own (<context_root>/<NAME>; a copy of
 // another instance's definition names that instance's context). Then takes the instance lock
 // (no start passes its hook meanwhile), refuses (DomainRunning) an active domain unless
 // `force` — all before anything changes — stops the domain if forced, undefines it and removes

@@ -205,7 +205,8 @@ Result<void> validate_relaxng(const XmlDocument& doc, const std::filesystem::pat
     auto schema_doc = parse_xml_file(schema, ErrorCode::Internal);
     if (!schema_doc) {
         Error e = std::move(schema_doc).error();
-        e.message = "cannot load the schema: " + e.message + " (set APPSHARE_TEMPLATE_DIR or reinstall appshare)";
+        e.message = finish_sentence("cannot load the schema: " + message_clause(e.message) +
+                                    " (set APPSHARE_TEMPLATE_DIR or reinstall appshare)");
         return e;
     }
     ensure_libxml_initialised();

@@ -57,10 +57,24 @@ TEST_CASE("appshare reshare moves an independent instance back onto the shared b
     CHECK(backing_of(fx.overlay(name)) == fx.local_base().string());
 
     REQUIRE(destroy_domain(dom));
-    auto moved = run({bin, "reshare", name});
+    // reshare takes --config and -c like the other commands, and its URI comes from -c, else
+    // LIBVIRT_DEFAULT_URI (the sandbox's), and only then the configuration's uri.
+    const auto missing_conf = run({bin, "reshare", name, "--config", (fx.root / "missing.conf").string()});
+    CHECK(missing_conf.status == static_cast<int>(ErrorCode::Config));
+    CHECK_THAT(missing_conf.output, Catch::Contains((fx.root / "missing.conf").string()));
+    const std::string nowhere = "qemu:///system?socket=/nonexistent/appshare-test.sock";
+    const auto unreachable = run({bin, "reshare", name, "-c", nowhere});
+    CHECK(unreachable.status == static_cast<int>(ErrorCode::Libvirt));
+    CHECK_THAT(unreachable.output, Catch::Contains(nowhere));
+    CHECK(backing_of(fx.overlay(name)) == fx.local_base().string());
+    const auto conf = fx.root / "reshare.conf";
+    write_file(conf, fx.config_text() + "uri = \"" + nowhere + "\"\n");
+    auto moved = run({bin, "reshare", name, "--config", conf.string()});
     INFO(moved.output);
     REQUIRE(moved.status == 0);
     CHECK_THAT(moved.output, Catch::Contains("shared base"));
+    // The load it made is told on stderr as it happens.
+    CHECK_THAT(moved.output, Catch::Contains("appshare: loaded " + fx.shared_base().string()));
     CHECK(backing_of(fx.overlay(name)) == fx.shared_base().string());
     auto state = load_instance_state(fx.context_dir(name));
     REQUIRE(state);
@@ -73,6 +87,6 @@ TEST_CASE("appshare reshare moves an independent instance back onto the shared b
     CHECK(state_of(dom) == DomainState::Running);
     CHECK(fx.log_count("prepared on " + fx.shared_base().string() + " (shared)") == 1);
 
-    auto foreign = run({bin, "reshare", "no-such-domain"});
-    CHECK(foreign.status == static_cast<int>(ErrorCode::NotFound));
+    auto missing = run({bin, "reshare", "no-such-domain"});
+    CHECK(missing.status == static_cast<int>(ErrorCode::NotFound));
 }

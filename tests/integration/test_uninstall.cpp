@@ -1,5 +1,5 @@
 // appshare uninstall: removes the domain and its context, never a shared base; refuses a
-// running instance unless --force, and a domain appshare did not make.
+// running instance unless --force, and a domain appshare did not make (as reshare does).
 #include "support/install_env.hpp"
 #include "virt/domain.hpp"
 
@@ -111,6 +111,11 @@ TEST_CASE("uninstall removes the instance and never the shared base", "[uninstal
         check_one_sentence(r);
         CHECK(r.status == 11);
         CHECK(has(r.output, "not installed by appshare"));
+        // reshare refuses it with the same code and the same sentence.
+        const auto reshare = run_appshare({"reshare", other});
+        check_one_sentence(reshare);
+        CHECK(reshare.status == 11);
+        CHECK(reshare.output == r.output);
         CHECK(domain_exists(conn, other));
         REQUIRE(undefine_domain(*dom).has_value());
     }

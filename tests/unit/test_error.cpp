@@ -35,3 +35,15 @@ TEST_CASE("nested messages: clause and what failed", "[error]")
           "no source gave a copy (a: gone; b: refused)");
     CHECK(message_what_failed("the lock is busy.") == "the lock is busy");
 }
+
+TEST_CASE("every error message is one finished sentence", "[error]")
+{
+    CHECK(make_error(ErrorCode::Io, "cannot read x").message == "cannot read x.");
+    CHECK(make_error(ErrorCode::Io, "cannot read x.").message == "cannot read x.");
+    CHECK(make_error(ErrorCode::Libvirt, "is libvirtd running?").message == "is libvirtd running?");
+    CHECK(make_error(ErrorCode::Io, "stop!").message == "stop!");
+    CHECK(make_error(ErrorCode::Io, "trailing space ").message == "trailing space.");
+    CHECK(finish_sentence("") == "");
+    // A finished sentence nests as a clause again.
+    CHECK(message_clause(make_error(ErrorCode::Io, "inner").message) == "inner");
+}
