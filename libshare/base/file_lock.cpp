@@ -1,5 +1,6 @@
 #include "base/file_lock.hpp"
 
+#include "base/interrupt.hpp"
 #include "base/small_file.hpp"
 #include "base/time_format.hpp"
 
@@ -89,6 +90,10 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& lock_file, std::
         if (!noticed && on_wait) {
             on_wait(describe_lock_holder(lock_file));
             noticed = true;
+        }
+        if (interrupted()) {
+            return make_error(ErrorCode::Interrupted, "interrupted while waiting for lock " + lock_file.string() +
+                                                          "; nothing was changed, run the command again.");
         }
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) {

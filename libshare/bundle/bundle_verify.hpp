@@ -43,7 +43,7 @@ struct VerifyOptions {
     bool show_progress = false;  // a progress line on stderr while hashing, when it is a terminal
 };
 
-// Opens and verifies the bundle at `path`.
+// Verifies an opened bundle (manifest, paths, image header, digests).
 [[nodiscard]] Result<VerifiedBundle> verify_bundle(const Bundle& bundle, const VerifyOptions& options = {});
 
 // A short human summary (several lines, ending in a newline).

@@ -1,4 +1,5 @@
 #include "base/file_lock.hpp"
+#include "base/interrupt.hpp"
 
 #include "support/lock_holder.hpp"
 #include "support/test_support.hpp"
@@ -70,4 +71,26 @@ TEST_CASE("file lock: exclusive, bounded wait, holder recorded", "[lock]")
         REQUIRE_FALSE(l);
         CHECK(l.error().code == ErrorCode::UnsafePath);
     }
+}
+
+TEST_CASE("a lock wait ends at Ctrl-C instead of its deadline", "[lock]")
+{
+    test::TempDir dir;
+    const auto lock = dir / "base.lock";
+    const test::LockHolderProcess holder(lock, 30000ms, kHostA);
+    const auto t0 = std::chrono::steady_clock::now();
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        install_interrupt_handlers();
+        auto l = FileLock::acquire(lock, 20000ms, LockHolder{"host-b", ::getpid(), "web2", "load base"});
+        ::_exit(!l && l.error().code == ErrorCode::Interrupted ? 0 : 1);
+    }
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(::kill(child, SIGINT) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(std::chrono::steady_clock::now() - t0 < 10s);
 }
