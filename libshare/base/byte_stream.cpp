@@ -1,5 +1,7 @@
 #include "base/byte_stream.hpp"
 
+#include "base/heartbeat.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <memory>
@@ -23,6 +25,7 @@ Result<void> stream_fd(int fd, const ByteSink& sink, const ReadErrorFn& read_err
         }
         if (n == 0) break;
         done += static_cast<std::uint64_t>(n);
+        heartbeat();
         if (auto r = sink(std::span<const std::byte>(buf.get(), static_cast<std::size_t>(n))); !r) return r;
     }
     return ok();

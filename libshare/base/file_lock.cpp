@@ -1,5 +1,6 @@
 #include "base/file_lock.hpp"
 
+#include "base/heartbeat.hpp"
 #include "base/interrupt.hpp"
 #include "base/small_file.hpp"
 #include "base/time_format.hpp"
@@ -83,6 +84,7 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& lock_file, std::
     for (;;) {
         int err = 0;
         if (try_lock(fd.get(), err)) break;
+        heartbeat();  // the storage answered: a busy lock is slow, not hung
         if (err != EAGAIN && err != EACCES && err != EINTR) {
             return make_error(ErrorCode::Io, "cannot lock " + lock_file.string() + ": " + std::strerror(err) +
                                                  "; the shared storage must support POSIX locks.");

@@ -105,13 +105,18 @@ Result<Config> parse_config(std::string_view text, std::string_view origin)
             auto p = absolute_dir(value, origin, line, key);
             if (!p) return std::move(p).error();
             (key == "shared_root" ? cfg.shared_root : key == "context_root" ? cfg.context_root : cfg.local_root) = *p;
-        } else if (key == "lock_wait_seconds" || key == "load_timeout_seconds") {
+        } else if (key == "lock_wait_seconds" || key == "load_timeout_seconds" || key == "storage_timeout_seconds") {
+            // A storage timeout of 0 would abandon the shared storage before it could answer.
+            const long long least = key == "storage_timeout_seconds" ? 1 : 0;
             long long secs = -1;
             const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);
-            if (ec != std::errc{} || ptr != value.data() + value.size() || secs < 0 || secs > 86400) {
-                return config_error(origin, line, "'" + std::string(key) + "' must be a whole number of seconds from 0 to 86400");
+            if (ec != std::errc{} || ptr != value.data() + value.size() || secs < least || secs > 86400) {
+                return config_error(origin, line, "'" + std::string(key) + "' must be a whole number of seconds from " +
+                                                      std::to_string(least) + " to 86400");
             }
-            (key == "lock_wait_seconds" ? cfg.lock_wait : cfg.load_timeout) = std::chrono::seconds(secs);
+            (key == "lock_wait_seconds"      ? cfg.lock_wait
+             : key == "load_timeout_seconds" ? cfg.load_timeout
+                                             : cfg.storage_timeout) = std::chrono::seconds(secs);
         } else if (key == "uri" || key == "virt_type" || key == "log") {
             auto s = string_value(value, origin, line, key);
             if (!s) return std::move(s).error();

@@ -10,6 +10,7 @@
 //   local_root = "/var/lib/libvirt/images/appshare/local"
 //   lock_wait_seconds = 120
 //   load_timeout_seconds = 1800         # a fetch over http(s) must end within this
+//   storage_timeout_seconds = 30        # no progress on shared storage for this long: give up on it
 //   uri = "qemu:///system"
 //   virt_type = "auto"                  # auto | kvm | qemu
 //   allowed_source_dirs = ["/srv/appliances"]
@@ -33,6 +34,9 @@ struct Config {
     std::filesystem::path local_root = "/var/lib/libvirt/images/appshare/local";
     std::chrono::seconds lock_wait{120};
     std::chrono::seconds load_timeout{1800};
+    // A start gives up on the shared storage when its work there makes no progress for this
+    // long (a network file system whose server is gone blocks every call on it).
+    std::chrono::seconds storage_timeout{30};
     std::string uri;                 // empty: libvirt's default (LIBVIRT_DEFAULT_URI, ...)
     std::string virt_type = "auto";  // auto | kvm | qemu
     std::vector<std::filesystem::path> allowed_source_dirs;

@@ -1,7 +1,10 @@
 #include "instance/lock_and_load.hpp"
 
+#include "base/bounded_call.hpp"
 #include "store/remote_source.hpp"
 #include "base/time_format.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -76,6 +79,71 @@ Result<std::pair<InstanceState, bool>> record_state(const InstancePaths& paths, 
     return std::pair{std::move(s), true};
 }
 
+std::string outcome_text(const Result<PrepareOutcome>& r)
+{
+    nlohmann::json j;
+    if (r) {
+        j = {{"mode", std::string(instance_mode_name(r->mode))}, {"base", r->base.string()}, {"switched", r->switched},
+             {"base_loaded", r->base_loaded}, {"changed", r->changed}, {"reason", r->reason}};
+    } else {
+        j = {{"error", static_cast<int>(r.error().code)}, {"message", r.error().message}};
+    }
+    return j.dump();
+}
+
+Result<PrepareOutcome> outcome_from(const std::string& text)
+{
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return make_error(ErrorCode::Internal, "the shared-storage worker answered nonsense");
+    if (j.contains("error")) return Error{static_cast<ErrorCode>(j.value("error", 1)), j.value("message", std::string())};
+    PrepareOutcome out;
+    out.mode = j.value("mode", std::string()) == "independent" ? InstanceMode::Independent : InstanceMode::Shared;
+    out.base = j.value("base", std::string());
+    out.switched = j.value("switched", false);
+    out.base_loaded = j.value("base_loaded", false);
+    out.changed = j.value("changed", false);
+    out.reason = j.value("reason", std::string());
+    return out;
+}
+
+// Keeps host-local copies of the boot files next to their shared ones (they are small), so an
+// instance can still boot as an independent entity when the shared storage stops answering.
+void keep_local_boot_copies(const Config& config, const InstancePaths& paths, const LoadOptions& options)
+{
+    const BlobStore local(config.local_root);
+    for (const auto* boot : paths.boot_files()) {
+        const auto shared_copy = BlobStore(config.shared_root).path_of(boot->spec);
+        auto r = local.ensure(boot->spec, {store_file_source(shared_copy)},
+                              ensure_options(config, options, "keep a local " + boot->spec.kind));
+        if (!r) say(options, "no host-local copy of the " + boot->spec.kind + " for a fallback: " + r.error().message);
+    }
+}
+
+// The shared attempt of a start, `work`, in a worker process that is abandoned when the shared
+// storage makes no progress for storage_timeout (`answered` then turns false). Its log lines
+// reach options.log.
+Result<PrepareOutcome> on_shared_storage(const Config& config, const LoadOptions& options,
+                                         const std::function<Result<PrepareOutcome>(const LoadOptions&)>& work,
+                                         bool& answered)
+{
+    BoundedOptions bounded;
+    bounded.stall = std::chrono::duration_cast<std::chrono::milliseconds>(config.storage_timeout);
+    bounded.on_line = options.log;
+    bounded.what = "the shared storage " + config.shared_root.string();
+    auto text = bounded_call(
+        [&](const LineFn& send_line) {
+            LoadOptions in_worker = options;
+            in_worker.log = send_line;
+            return outcome_text(work(in_worker));
+        },
+        bounded);
+    if (!text) {
+        answered = text.error().code != ErrorCode::Io;  // bounded_call's only Io error is a stall
+        return std::move(text).error();
+    }
+    return outcome_from(*text);
+}
+
 }  // namespace
 
 std::chrono::milliseconds lock_wait_left(const Config& config, const LoadOptions& o)
@@ -94,11 +162,12 @@ LoadOptions start_phase(const Config& config, const LoadOptions& o)
     return p;
 }
 
-std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths, const BlobStore& target)
+std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths, const BlobStore& target,
+                                     const LoadOptions& options)
 {
     std::vector<BlobSource> sources;
     const auto other = other_store(config, target).path_of(paths.base);
-    if (regular_file_at(other)) sources.push_back(store_file_source(other));
+    if (!options.skip_other_store && regular_file_at(other)) sources.push_back(store_file_source(other));
     for (const auto& f : paths.source_files) sources.push_back(allowed_file_source(f, config.allowed_source_dirs));
     HttpOptions http;
     http.deadline = Clock::now() + config.load_timeout;
@@ -110,13 +179,16 @@ Result<bool> ensure_instance_files(const Config& config, const InstancePaths& pa
                                    const LoadOptions& options)
 {
     bool loaded = false;
-    auto base = store.ensure(paths.base, base_sources(config, paths, store), ensure_options(config, options, "load base"));
+    auto base = store.ensure(paths.base, base_sources(config, paths, store, options),
+                             ensure_options(config, options, "load base"));
     if (!base) return std::move(base).error();
     loaded = base->action == EnsureOutcome::Action::Loaded;
     const auto other = other_store(config, store);
     for (const auto* boot : paths.boot_files()) {
         std::vector<BlobSource> sources;
-        if (regular_file_at(other.path_of(boot->spec))) sources.push_back(store_file_source(other.path_of(boot->spec)));
+        if (!options.skip_other_store && regular_file_at(other.path_of(boot->spec))) {
+            sources.push_back(store_file_source(other.path_of(boot->spec)));
+        }
         auto r = store.ensure(boot->spec, sources, ensure_options(config, options, "load " + boot->spec.kind));
         if (!r) return std::move(r).error();
         loaded = loaded || r->action == EnsureOutcome::Action::Loaded;
@@ -173,10 +245,16 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
         // The host-local copy is gone and cannot be remade. The domain is not running (this
         // is its start), so if the shared base is healthy it may as well run on that again.
         say(options, "the host-local copy cannot be had: " + files.error().message + "; trying the shared base");
-        if (auto shared_files = ensure_instance_files(config, paths, shared, start_phase(config, caller_options))) {
-            auto back = settle_instance(config, paths, InstanceMode::Shared, *shared_files, old,
-                                        "host-local copy lost; back on the shared base", options.log);
-            if (back) say(options, "its host-local copy was lost; it runs on the shared base again");
+        bool answered = true;
+        const auto back_on_shared = [&](const LoadOptions& phase) -> Result<PrepareOutcome> {
+            auto shared_files = ensure_instance_files(config, paths, shared, phase);
+            if (!shared_files) return std::move(shared_files).error();
+            return settle_instance(config, paths, InstanceMode::Shared, *shared_files, old,
+                                   "host-local copy lost; back on the shared base", phase.log);
+        };
+        auto back = on_shared_storage(config, start_phase(config, caller_options), back_on_shared, answered);
+        if (back) {
+            say(options, "its host-local copy was lost; it runs on the shared base again");
             return back;
         }
         return make_error(files.error().code,
@@ -186,19 +264,29 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
                               "' once the shared base is healthy.");
     }
 
-    auto files = ensure_instance_files(config, paths, shared, options);
-    if (files) return settle_instance(config, paths, InstanceMode::Shared, *files, old, "started on the shared base", options.log);
-    if (files.error().code == ErrorCode::Interrupted) return std::move(files).error();
+    const auto start_on_shared = [&](const LoadOptions& phase) -> Result<PrepareOutcome> {
+        auto files = ensure_instance_files(config, paths, shared, phase);
+        if (!files) return std::move(files).error();
+        auto settled = settle_instance(config, paths, InstanceMode::Shared, *files, old, "started on the shared base", phase.log);
+        if (settled) keep_local_boot_copies(config, paths, phase);
+        return settled;
+    };
+    bool storage_answered = true;
+    auto on_shared = on_shared_storage(config, options, start_on_shared, storage_answered);
+    if (on_shared || on_shared.error().code == ErrorCode::Interrupted) return on_shared;
+    const Error& failed = on_shared.error();
 
-    const std::string reason = message_clause(files.error().message);
+    const std::string reason = message_clause(failed.message);
     say(options, "the shared base cannot be used (" + reason + "); making a host-local copy");
     // The fallback has a lock wait of its own: the shared attempt may have used all of it.
-    auto local_files = ensure_instance_files(config, paths, local, start_phase(config, caller_options));
+    LoadOptions fallback = start_phase(config, caller_options);
+    fallback.skip_other_store = !storage_answered;
+    auto local_files = ensure_instance_files(config, paths, local, fallback);
     if (!local_files) {
         say(options, "no host-local copy can be made either: " + local_files.error().message);
         return make_error(local_files.error().code,
                           "domain " + paths.domain + " cannot start: base " + paths.base.sha256.substr(0, 12) +
-                              " cannot be had on the shared storage (" + short_reason(files.error()) +
+                              " cannot be had on the shared storage (" + short_reason(failed) +
                               ") nor as a host-local copy (" + message_what_failed(local_files.error().message) +
                               "); make a source of the base reachable and start it again.");
     }

@@ -34,6 +34,9 @@ struct LoadOptions {
     // then, so a start never waits longer than lock_wait for the locks of that phase, however
     // many it takes. Set by start_phase(); max() means a full lock_wait for each lock.
     std::chrono::steady_clock::time_point lock_deadline = std::chrono::steady_clock::time_point::max();
+    // The other store's copy is no source: the shared storage stopped answering, and even a
+    // look at it would block.
+    bool skip_other_store = false;
 };
 
 // `options` for a new phase: its lock deadline is lock_wait from now.
@@ -52,11 +55,12 @@ struct PrepareOutcome {
 };
 
 // The sources to load the instance's base into `target` from, in order: appshare's other copy
-// (the shared base for the local store and vice versa) when a file is there, then the
+// (the shared base for the local store and vice versa) when a file is there and
+// options.skip_other_store is not set, then the
 // metadata's source files (checked against allowed_source_dirs when streamed), then its URLs
 // (checked against allowed_url_prefixes, also on every redirect).
 [[nodiscard]] std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths,
-                                                   const BlobStore& target);
+                                                   const BlobStore& target, const LoadOptions& options);
 
 // Ensures the base and boot files in `store` (lock-and-load each). Sources for boot files are
 // the other store's copies only. Returns whether anything was loaded.

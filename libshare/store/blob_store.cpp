@@ -1,6 +1,7 @@
 #include "store/blob_store.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/heartbeat.hpp"
 #include "image/image_check.hpp"
 #include "base/interrupt.hpp"
 #include "base/sha256.hpp"
@@ -105,6 +106,7 @@ Result<void> load_from(const BlobSpec& spec, const BlobSource& source, const std
             return make_error(ErrorCode::DigestMismatch, "it has more than the expected " + std::to_string(*spec.size) + " bytes");
         }
         if (auto w = writer.push(bytes); !w) return w;
+        heartbeat();
         sha.update(bytes);
         if (o.on_progress) o.on_progress(copied);
         return ok();
