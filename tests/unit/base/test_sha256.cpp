@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 
 #include <sys/stat.h>
@@ -129,35 +128,4 @@ TEST_CASE("Digest strings are checked and compared case-insensitively", "[sha256
     CHECK(digests_equal(lower, upper));
     CHECK_FALSE(digests_equal(lower, lower.substr(0, 63) + "e"));
     CHECK_FALSE(digests_equal(lower, lower.substr(1)));
-}
-
-// The progress indicator drives sha256_file's callback; its formatting is tested here too.
-TEST_CASE("Progress formats sizes and rates and stays silent when asked", "[progress]")
-{
-    SECTION("byte sizes") {
-        CHECK(format_bytes(0) == "0 B");
-        CHECK(format_bytes(1023) == "1023 B");
-        CHECK(format_bytes(1024) == "1.0 KiB");
-        CHECK(format_bytes(460ull << 20) == "460 MiB");
-        CHECK(format_bytes(1ull << 30) == "1.0 GiB");
-        CHECK(format_bytes((1ull << 30) + (1ull << 29)) == "1.5 GiB");
-    }
-    SECTION("a line with a known total") {
-        CHECK(format_progress_line("base.qcow2", 460ull << 20, 1ull << 30, 0.375) ==
-              "base.qcow2   44% 460 MiB/1.0 GiB 1.2 GiB/s");
-    }
-    SECTION("a line without a total or rate") {
-        CHECK(format_progress_line("x", 2048, 0, 0.0) == "x  2.0 KiB");
-    }
-    SECTION("APPSHARE_NO_PROGRESS silences it; it still counts") {
-        ::setenv("APPSHARE_NO_PROGRESS", "1", 1);
-        Progress p("label", 100);
-        ::unsetenv("APPSHARE_NO_PROGRESS");
-        CHECK_FALSE(p.enabled());
-        const ProgressFn fn = p.callback();
-        fn(40);
-        p.advance(2);
-        CHECK(p.done() == 42);
-        p.finish();
-    }
 }

@@ -2,6 +2,8 @@
 
 #include "base/file_lock.hpp"
 #include "instance/instance_state.hpp"
+#include "store/blob_store.hpp"
+#include "store/remote_source.hpp"
 #include "base/sha256.hpp"
 #include "support/hook_fixture.hpp"
 #include "support/lock_holder.hpp"
@@ -237,4 +239,66 @@ TEST_CASE("boot files are loaded with the base and linked from the context", "[l
         CHECK(fs::read_symlink(fx.context_dir("web1") / "vmlinuz") == fx.config.shared_root / (sha + ".kernel"));
         CHECK(test::read_file(fx.context_dir("web1") / "vmlinuz") == kernel);
     }
+}
+
+// An independent instance whose host-local copy can no longer be had runs on the healthy
+// shared base again instead of being refused (its start is the moment it is safe to move it).
+TEST_CASE("an independent instance whose local copy is lost returns to a healthy shared base", "[lock_and_load]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    fx.config.lock_wait = std::chrono::seconds(1);
+    const auto paths = paths_for(fx, fx.metadata("web1"));
+    fs::create_directories(fx.config.shared_root);
+
+    {   // The shared base's lock is busy past the limit: the instance becomes independent.
+        const test::LockHolderProcess holder(BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec()), 30s);
+        auto out = prepare_instance(fx.config, paths, options());
+        REQUIRE(out);
+        REQUIRE(out->mode == InstanceMode::Independent);
+    }
+    // The shared base becomes healthy; the host-local store breaks (a file where its folder was).
+    EnsureOptions eo;
+    REQUIRE(BlobStore(fx.config.shared_root).ensure(fx.base_spec(), {store_file_source(fx.source_base)}, eo));
+    fs::remove_all(fx.config.local_root);
+    test::write_file(fx.config.local_root, "not a folder");
+
+    auto out = prepare_instance(fx.config, paths, options());
+    INFO((out ? std::string() : out.error().message));
+    REQUIRE(out);
+    CHECK(out->mode == InstanceMode::Shared);
+    CHECK(out->base == fx.shared_base());
+    CHECK(test::backing_of(fx.overlay("web1")) == fx.shared_base().string());
+    auto state = load_instance_state(fx.context_dir("web1"));
+    REQUIRE(state);
+    REQUIRE(*state);
+    CHECK((*state)->mode == InstanceMode::Shared);
+    CHECK_THAT((*state)->reason, Catch::Contains("host-local copy lost"));
+}
+
+// A start waits at most lock_wait for the locks of its shared attempt, however many locks that
+// attempt takes (instance, base, boot files), before it falls back to a host-local copy.
+TEST_CASE("the locks of one start share one bounded wait", "[lock_and_load][deadline]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    fx.config.lock_wait = std::chrono::seconds(2);
+    const auto paths = paths_for(fx, fx.metadata("web1"));
+    fs::create_directories(fx.config.shared_root);
+    fs::create_directories(paths.context_dir);
+
+    // The instance lock is busy for 1.8 s, then the base's lock for longer than any wait.
+    // Each lock with its own full wait would take 1.8 s + 2 s before the fallback; one shared
+    // deadline ends the shared attempt at 2 s.
+    const test::LockHolderProcess base_holder(BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec()), 30s);
+    const test::LockHolderProcess instance_holder(paths.lock_file, 1800ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto out = prepare_instance(fx.config, paths, options());
+    const auto took = std::chrono::steady_clock::now() - t0;
+    INFO((out ? std::string() : out.error().message));
+    REQUIRE(out);
+    CHECK(out->mode == InstanceMode::Independent);
+    CHECK_THAT(out->reason, Catch::Contains("otherhost"));
+    CHECK(took >= 1800ms);
+    CHECK(took < 3200ms);
 }
