@@ -22,6 +22,7 @@
 #include <thread>
 
 namespace fs = std::filesystem;
+using appshare::test::openssl_sha256;
 using appshare::test::read_file;
 using appshare::test::run;
 using appshare::test::run_ok;
@@ -53,12 +54,6 @@ std::string element_text(const std::string& xml, const std::string& tag, const s
     std::smatch m;
     const std::string rest = xml.substr(begin);
     return std::regex_search(rest, m, re) ? m[2].str() : "";
-}
-
-std::string sha256_of(const fs::path& p)
-{
-    const auto out = run_ok({"sha256sum", p.string()});
-    return out.substr(0, out.find(' '));
 }
 
 std::string xml_escape(const std::string& s)
@@ -181,10 +176,10 @@ TEST_CASE("demo bundle: manifest matches its files and the base is a standalone 
     CHECK(element_text(xml, "arch") == "x86_64");
     const fs::path base = bundle / "images/base.qcow2";
     CHECK(xml.find("<image path=\"images/base.qcow2\" format=\"qcow2\">") != std::string::npos);
-    CHECK(element_text(xml, "sha256", "<image ") == sha256_of(base));
+    CHECK(element_text(xml, "sha256", "<image ") == openssl_sha256(base));
     CHECK(element_text(xml, "size", "<image ") == std::to_string(fs::file_size(base)));
-    CHECK(element_text(xml, "sha256", "<kernel ") == sha256_of(bundle / "boot/vmlinuz"));
-    CHECK(element_text(xml, "sha256", "<initrd ") == sha256_of(bundle / "boot/initrd.img"));
+    CHECK(element_text(xml, "sha256", "<kernel ") == openssl_sha256(bundle / "boot/vmlinuz"));
+    CHECK(element_text(xml, "sha256", "<initrd ") == openssl_sha256(bundle / "boot/initrd.img"));
     CHECK(element_text(xml, "cmdline").find("root=/dev/vda") != std::string::npos);
 
     const std::string info = run_ok({"qemu-img", "info", "--output=json", base.string()});
@@ -229,7 +224,7 @@ TEST_CASE("demo appliance boots under TCG from a qcow2 overlay over its base", "
     fs::remove(base);
     fs::copy_file(bundle / "images/base.qcow2", base);
     fs::permissions(base, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-    const std::string base_digest = sha256_of(base);
+    const std::string base_digest = openssl_sha256(base);
     REQUIRE(base_digest == element_text(xml, "sha256", "<image "));
 
     const fs::path logs = "/var/log/libvirt/qemu";
@@ -273,7 +268,7 @@ TEST_CASE("demo appliance boots under TCG from a qcow2 overlay over its base", "
     run_ok({"virsh", "-q", "destroy", b.name});
 
     // The base is untouched; each overlay still points at it.
-    CHECK(sha256_of(base) == base_digest);
+    CHECK(openssl_sha256(base) == base_digest);
     for (const Guest* g : {&a, &b}) {
         const auto info = run_ok({"qemu-img", "info", "--output=json", g->overlay.string()});
         CHECK(info.find("\"backing-filename\": \"" + base.string() + "\"") != std::string::npos);

@@ -144,12 +144,6 @@ DemoBundle demo_bundle(const TempDir& scratch, bool with_source)
     return b;
 }
 
-std::string instance_name(const std::string& stem)
-{
-    static int counter = 0;
-    return "e2e-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-}
-
 fs::path serial_log(const std::string& name) { return "/var/log/libvirt/qemu/" + name + "-serial.log"; }
 
 std::string file_or(const fs::path& p, const std::string& otherwise)
@@ -302,19 +296,6 @@ std::string json_text(const fs::path& p, const char* key)
 
 void destroy(const std::string& name) { run_ok({"virsh", "-q", "destroy", name}); }
 
-void flip_byte(const fs::path& p, std::uint64_t offset)
-{
-    fs::permissions(p, fs::perms::owner_write, fs::perm_options::add);
-    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
-    REQUIRE(f);
-    f.seekg(static_cast<std::streamoff>(offset));
-    const char c = static_cast<char>(f.get());
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.put(static_cast<char>(c ^ 0x01));
-    f.close();
-    REQUIRE_FALSE(f.fail());
-}
-
 struct stat stat_of(const fs::path& p)
 {
     struct stat st {};
@@ -372,7 +353,7 @@ TEST_CASE("e2e: three demo instances boot from one shared base with their own id
     TempDir scratch;
     const auto bundle = demo_bundle(scratch, false);
     E2eEnv env;
-    const std::vector<std::string> names = {instance_name("a"), instance_name("b"), instance_name("c")};
+    const std::vector<std::string> names = {unique_name("e2e-a"), unique_name("e2e-b"), unique_name("e2e-c")};
     for (const auto& n : names) install(bundle, n);
     reload_hooks();
 
@@ -441,7 +422,7 @@ TEST_CASE("e2e: demo base missing from shared storage is loaded once by the hook
     TempDir scratch;
     const auto bundle = demo_bundle(scratch, true);
     E2eEnv env({fs::canonical(bundle.dir / "images")});
-    const std::vector<std::string> names = {instance_name("a"), instance_name("b"), instance_name("c")};
+    const std::vector<std::string> names = {unique_name("e2e-a"), unique_name("e2e-b"), unique_name("e2e-c")};
     for (const auto& n : names) install(bundle, n);
     reload_hooks();
 
@@ -479,7 +460,7 @@ TEST_CASE("e2e: demo instance with a damaged shared base on read-only storage bo
     TempDir scratch;
     const auto bundle = demo_bundle(scratch, true);
     E2eEnv env({fs::canonical(bundle.dir / "images")});
-    const auto name = instance_name("indep");
+    const auto name = unique_name("e2e-indep");
     install(bundle, name);
     reload_hooks();
     const fs::path base = env.shared / (bundle.sha256 + ".qcow2");

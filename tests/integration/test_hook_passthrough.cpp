@@ -40,7 +40,7 @@ TEST_CASE("foreign domains and other hooks are left alone", "[hook][integration]
     register_hook();
     Connection conn = connect_default();
 
-    const std::string plain = "plain" + unique_suffix();
+    const std::string plain = unique_name("plain");
     const auto disk = root / "plain.qcow2";
     run_ok({"qemu-img", "create", "-q", "-f", "qcow2", disk.string(), "16M"});
     const auto plain_dom = define(conn, plain_domain_xml(plain, disk));
@@ -53,7 +53,7 @@ TEST_CASE("foreign domains and other hooks are left alone", "[hook][integration]
     CHECK(fx.log_count("domain " + plain) == 0);
     CHECK(list_usage_records(fx.config.shared_root).empty());
 
-    const std::string ours = "ours" + unique_suffix();
+    const std::string ours = unique_name("ours");
     const auto our_dom = define(conn, fx.domain_xml(ours));
     started = start_domain(our_dom);
     INFO((started ? std::string() : started.error().message));

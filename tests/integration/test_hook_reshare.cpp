@@ -24,7 +24,7 @@ TEST_CASE("appshare reshare moves an independent instance back onto the shared b
     write_config(fx);
     register_hook();
     Connection conn = connect_default();
-    const std::string name = "resh" + unique_suffix();
+    const std::string name = unique_name("resh");
     const auto dom = define(conn, fx.domain_xml(name));
 
     // The base's lock is held by another process past the limit: the start falls back.

@@ -4,7 +4,6 @@
 #include "base/file_lock.hpp"
 #include "instance/instance_state.hpp"
 #include "image/qemu_img.hpp"
-#include "base/sha256.hpp"
 #include "support/hook_sandbox.hpp"
 #include "support/lock_holder.hpp"
 
@@ -28,13 +27,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string sha_of(const fs::path& p)
-{
-    auto s = sha256_file(p);
-    REQUIRE(s);
-    return *s;
-}
-
 // Who holds the base's lock in the tests below (the hook's log must name it).
 const LockHolder kLockHolder{"lockholder-host", 4242, "test", "holding for the test"};
 
@@ -46,16 +38,6 @@ void require_started(const Domain& dom)
     INFO((r ? std::string() : r.error().message));
     REQUIRE(r);
     CHECK(state_of(dom) == DomainState::Running);
-}
-
-void flip_byte(const fs::path& p, std::uint64_t offset)
-{
-    fs::permissions(p, fs::perms::owner_write, fs::perm_options::add);
-    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(offset));
-    const char c = static_cast<char>(f.get());
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.put(static_cast<char>(c ^ 0x01));
 }
 
 std::uint64_t inode_of(const fs::path& p)
@@ -78,7 +60,7 @@ TEST_CASE("eight domains sharing a missing base start in parallel and the base i
     constexpr int kDomains = 8;
     std::vector<std::string> names;
     for (int i = 0; i < kDomains; ++i) {
-        names.push_back("par" + std::to_string(i) + unique_suffix());
+        names.push_back(unique_name("par" + std::to_string(i)));
         (void)define(conn, fx.domain_xml(names.back()));
     }
     REQUIRE_FALSE(fs::exists(fx.shared_base()));
@@ -107,7 +89,7 @@ TEST_CASE("eight domains sharing a missing base start in parallel and the base i
     INFO(read_file(fx.log_file()));
     CHECK(fx.log_count("loaded " + fx.shared_base().string()) == 1);
     CHECK(fx.log_count("prepared on " + fx.shared_base().string() + " (shared)") == kDomains);
-    CHECK(sha_of(fx.shared_base()) == fx.base_sha);
+    CHECK(openssl_sha256(fx.shared_base()) == fx.base_sha);
     CHECK((!fs::exists(fx.config.local_root) || fs::is_empty(fx.config.local_root)));
 }
 
@@ -120,10 +102,10 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
     Connection conn = connect_default();
     fs::create_directories(fx.config.shared_root);
     const auto lock_file = BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec());
-    const std::string suffix = unique_suffix();
 
     SECTION("released within the wait: the start waits, then runs on the shared base") {
-        const auto dom = define(conn, fx.domain_xml("wait" + suffix));
+        const std::string name = unique_name("wait");
+        const auto dom = define(conn, fx.domain_xml(name));
         test::LockHolderProcess holder(lock_file, 3s, kLockHolder);
         const auto t0 = std::chrono::steady_clock::now();
         auto r = start(dom);
@@ -134,13 +116,13 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
         CHECK(state_of(dom) == DomainState::Running);
         CHECK(waited >= 2s);
         CHECK(fx.log_count("waiting for a lock held by pid 4242 on lockholder-host") >= 1);
-        CHECK(backing_of(fx.overlay("wait" + suffix)) == fx.shared_base().string());
-        CHECK(sha_of(fx.shared_base()) == fx.base_sha);
+        CHECK(backing_of(fx.overlay(name)) == fx.shared_base().string());
+        CHECK(openssl_sha256(fx.shared_base()) == fx.base_sha);
     }
     SECTION("held past the limit: the start succeeds on a host-local copy, recorded as independent") {
         fx.config.lock_wait = 2s;
         write_config(fx);
-        const std::string name = "indep" + suffix;
+        const std::string name = unique_name("indep");
         const auto dom = define(conn, fx.domain_xml(name));
         test::LockHolderProcess holder(lock_file, 60s, kLockHolder);
         auto r = start(dom);
@@ -150,7 +132,7 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
         REQUIRE(r);
         CHECK(state_of(dom) == DomainState::Running);
         CHECK(backing_of(fx.overlay(name)) == fx.local_base().string());
-        CHECK(sha_of(fx.local_base()) == fx.base_sha);
+        CHECK(openssl_sha256(fx.local_base()) == fx.base_sha);
         auto state = load_instance_state(fx.context_dir(name));
         REQUIRE(state);
         REQUIRE(*state);
@@ -166,11 +148,11 @@ TEST_CASE("a damaged shared base is detected and reloaded before the domain runs
     write_config(fx);
     register_hook();
     Connection conn = connect_default();
-    const std::string name = "dmg" + unique_suffix();
+    const std::string name = unique_name("dmg");
     const auto dom = define(conn, fx.domain_xml(name));
     require_started(dom);
     REQUIRE(destroy_domain(dom));
-    REQUIRE(sha_of(fx.shared_base()) == fx.base_sha);
+    REQUIRE(openssl_sha256(fx.shared_base()) == fx.base_sha);
     const auto first_inode = inode_of(fx.shared_base());
 
     SECTION("one byte changed") { flip_byte(fx.shared_base(), fx.base_size - 4096); }
@@ -178,7 +160,7 @@ TEST_CASE("a damaged shared base is detected and reloaded before the domain runs
         fs::permissions(fx.shared_base(), fs::perms::owner_write, fs::perm_options::add);
         fs::resize_file(fx.shared_base(), fx.base_size / 2);
     }
-    REQUIRE(sha_of(fx.shared_base()) != fx.base_sha);
+    REQUIRE(openssl_sha256(fx.shared_base()) != fx.base_sha);
     // Keep the damaged inode alive under another name, so its number cannot be reused and we
     // can tell whether QEMU opened it.
     const auto damaged = fx.root / "damaged-inode";
@@ -189,7 +171,7 @@ TEST_CASE("a damaged shared base is detected and reloaded before the domain runs
     require_started(dom);
     INFO(read_file(fx.log_file()));
     // The damaged file was removed and a verified copy published under the same name.
-    CHECK(sha_of(fx.shared_base()) == fx.base_sha);
+    CHECK(openssl_sha256(fx.shared_base()) == fx.base_sha);
     CHECK(inode_of(fx.shared_base()) != damaged_inode);
     CHECK(fx.log_count("loaded " + fx.shared_base().string()) == 2);
     CHECK(backing_of(fx.overlay(name)) == fx.shared_base().string());
@@ -217,7 +199,7 @@ TEST_CASE("no reachable source and no shared base: the start is refused, the con
     write_config(fx);
     register_hook();
     Connection conn = connect_default();
-    const std::string name = "ref" + unique_suffix();
+    const std::string name = unique_name("ref");
     auto meta = fx.metadata(name);
     meta.source_urls = {"http://127.0.0.1:1/base.qcow2"};
     // The context exists (as install makes it), then the base's only copies disappear.

@@ -56,11 +56,11 @@ TEST_CASE("list shows instances per base and the storage saved", "[list][integra
 
     SECTION("three of one appliance, one of another, and a foreign domain")
     {
-        const std::vector<std::string> alphas = {unique_instance("a"), unique_instance("a"), unique_instance("a")};
-        const auto beta = unique_instance("b");
+        const std::vector<std::string> alphas = {unique_name("a"), unique_name("a"), unique_name("a")};
+        const auto beta = unique_name("b");
         for (const auto& n : alphas) appshare_ok({"install", a.dir.string(), "--name", n});
         appshare_ok({"install", b.dir.string(), "--name", beta});
-        const auto foreign = unique_instance("foreign");
+        const auto foreign = unique_name("foreign");
         auto dom = define_domain(conn, "<domain type='qemu'><name>" + foreign +
                                            "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
                                            "<os><type arch='x86_64'>hvm</type></os><devices/></domain>");
@@ -123,7 +123,7 @@ TEST_CASE("list shows instances per base and the storage saved", "[list][integra
 
     SECTION("metadata naming another instance's context, or '/', is shown as invalid and never walked")
     {
-        const auto real = unique_instance("a");
+        const auto real = unique_name("a");
         appshare_ok({"install", a.dir.string(), "--name", real});
         auto dom = lookup_domain(conn, real);
         REQUIRE(dom.has_value());
@@ -145,8 +145,8 @@ TEST_CASE("list shows instances per base and the storage saved", "[list][integra
             REQUIRE(d.has_value());
             return std::move(d).value();
         };
-        const auto clone = unique_instance("clone");
-        const auto rooted = unique_instance("rooted");
+        const auto clone = unique_name("clone");
+        const auto rooted = unique_name("rooted");
         auto clone_dom = copy_as(clone, env.context(real).string());
         auto rooted_dom = copy_as(rooted, "/");
 

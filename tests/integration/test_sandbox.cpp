@@ -10,12 +10,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace appshare;
@@ -23,16 +21,10 @@ using appshare::test::run_ok;
 
 namespace {
 
-std::string env_or_empty(const char* name)
-{
-    const char* v = std::getenv(name);
-    return v != nullptr ? v : "";
-}
-
 // The sandbox's scratch directory; every test here needs it.
 fs::path sandbox_dir()
 {
-    const std::string dir = env_or_empty("APPSHARE_SANDBOX");
+    const std::string dir = test::env_text("APPSHARE_SANDBOX");
     INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
     REQUIRE_FALSE(dir.empty());
     return dir;
@@ -55,9 +47,6 @@ bool same_file(const fs::path& a, const fs::path& b)
            sa.st_ino == sb.st_ino;
 }
 
-// A name no other test case (or parallel sandbox) uses.
-std::string unique_name(const std::string& stem) { return "appshare-test-" + stem + "-" + std::to_string(::getpid()); }
-
 // A small TCG guest: no network, no graphics, serial console to a file, one virtio disk.
 std::string throwaway_domain_xml(const std::string& name, const fs::path& disk, const fs::path& console)
 {
@@ -79,8 +68,6 @@ std::string throwaway_domain_xml(const std::string& name, const fs::path& disk, 
            "</domain>\n";
 }
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
-
 bool listed(const Connection& conn, const std::string& name, DomainListFilter filter)
 {
     Result<std::vector<Domain>> all = list_domains(conn, filter);
@@ -96,7 +83,7 @@ TEST_CASE("the private libvirtd answers at the default URI", "[sandbox][virt][co
 
     SECTION("the default URI is the sandbox's qemu:///system")
     {
-        CHECK(env_or_empty("LIBVIRT_DEFAULT_URI") == "qemu:///system");
+        CHECK(test::env_text("LIBVIRT_DEFAULT_URI") == "qemu:///system");
         Connection conn = connect_default();
         CHECK(connection_uri(conn) == "qemu:///system");
         Result<std::vector<Domain>> domains = list_domains(conn);
@@ -123,14 +110,14 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
     const fs::path sandbox = sandbox_dir();
     Connection conn = connect_default();
 
-    const std::string name = unique_name("lifecycle");
+    const std::string name = test::unique_name("appshare-test-lifecycle");
     const fs::path images = "/var/lib/libvirt/images";
     const fs::path base = images / (name + "-base.qcow2");
     const fs::path overlay = images / (name + ".qcow2");
     const fs::path console = sandbox / (name + "-console.log");
     run_ok({"qemu-img", "create", "-q", "-f", "qcow2", base.string(), "32M"});
     run_ok({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base.string(), overlay.string()});
-    REQUIRE(contains(run_ok({"qemu-img", "info", overlay.string()}), "backing file: " + base.string()));
+    REQUIRE(test::has(run_ok({"qemu-img", "info", overlay.string()}), "backing file: " + base.string()));
 
     Result<Domain> defined = define_domain(conn, throwaway_domain_xml(name, overlay, console));
     INFO((defined ? std::string() : defined.error().message));
@@ -152,9 +139,9 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
     REQUIRE(set_domain_metadata(*dom, "<instance id='i-1'><base>b</base></instance>", "t", ns).has_value());
     std::optional<std::string> meta = get_domain_metadata(*dom, ns).value();
     REQUIRE(meta.has_value());
-    CHECK(contains(*meta, "i-1"));
-    CHECK(contains(*meta, "<base>b</base>"));
-    CHECK(contains(domain_xml(*dom, DomainXmlKind::Inactive).value(), ns));
+    CHECK(test::has(*meta, "i-1"));
+    CHECK(test::has(*meta, "<base>b</base>"));
+    CHECK(test::has(domain_xml(*dom, DomainXmlKind::Inactive).value(), ns));
 
     Result<void> started = start_domain(*dom);
     INFO((started ? std::string() : started.error().message));
@@ -165,8 +152,8 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
 
     // The live definition shows the disk chain libvirt opened: overlay on top of the base.
     const std::string live = domain_xml(*dom).value();
-    CHECK(contains(live, "<source file='" + overlay.string() + "'"));
-    CHECK(contains(live, "<source file='" + base.string() + "'"));
+    CHECK(test::has(live, "<source file='" + overlay.string() + "'"));
+    CHECK(test::has(live, "<source file='" + base.string() + "'"));
     // The metadata survives into the live definition.
     CHECK(get_domain_metadata(*dom, ns, MetadataScope::Live).value().has_value());
 
@@ -193,12 +180,12 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
 
     SECTION("looking up a missing domain is NotFound and names it")
     {
-        const std::string name = unique_name("missing");
+        const std::string name = test::unique_name("appshare-test-missing");
         Result<Domain> dom = lookup_domain(conn, name);
         REQUIRE_FALSE(dom.has_value());
         CHECK(dom.error().code == ErrorCode::NotFound);
-        CHECK(contains(dom.error().message, "'" + name + "'"));
-        CHECK(contains(dom.error().message, "qemu:///system"));
+        CHECK(test::has(dom.error().message, "'" + name + "'"));
+        CHECK(test::has(dom.error().message, "qemu:///system"));
     }
 
     SECTION("an unreachable daemon is a Libvirt error naming the URI")
@@ -207,8 +194,8 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         Result<Connection> bad = open_connection(uri);
         REQUIRE_FALSE(bad.has_value());
         CHECK(bad.error().code == ErrorCode::Libvirt);
-        CHECK(contains(bad.error().message, "cannot connect to libvirt at " + uri));
-        CHECK(contains(bad.error().message, "is libvirtd running"));
+        CHECK(test::has(bad.error().message, "cannot connect to libvirt at " + uri));
+        CHECK(test::has(bad.error().message, "is libvirtd running"));
     }
 
     SECTION("invalid domain XML is refused with libvirt's reason")
@@ -216,14 +203,14 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         Result<Domain> dom = define_domain(conn, "<domain type='qemu'><name>x</name><memory>nope</memory></domain>");
         REQUIRE_FALSE(dom.has_value());
         CHECK(dom.error().code == ErrorCode::Libvirt);
-        CHECK(contains(dom.error().message, "refused the domain XML"));
+        CHECK(test::has(dom.error().message, "refused the domain XML"));
         CHECK(dom.error().message.size() > std::string("libvirt at qemu:///system refused the domain XML: ; ").size());
     }
 
     SECTION("stopping a domain that is not running names the domain")
     {
         // Never point a console at a device such as /dev/null: virtlogd replaces the file.
-        const std::string name = unique_name("idle");
+        const std::string name = test::unique_name("appshare-test-idle");
         Result<Domain> dom = define_domain(conn, throwaway_domain_xml(name, "/var/lib/libvirt/images/none.qcow2",
                                                                       sandbox / (name + "-console.log")));
         REQUIRE(dom.has_value());
@@ -231,14 +218,14 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         REQUIRE_FALSE(stopped.has_value());
         INFO(stopped.error().message);
         CHECK(stopped.error().code == ErrorCode::Libvirt);
-        CHECK(contains(stopped.error().message, "cannot stop domain '" + name + "'"));
-        CHECK(contains(stopped.error().message, "not running"));
+        CHECK(test::has(stopped.error().message, "cannot stop domain '" + name + "'"));
+        CHECK(test::has(stopped.error().message, "not running"));
 
         Result<void> started = start_domain(*dom);  // its disk does not exist
         REQUIRE_FALSE(started.has_value());
         INFO(started.error().message);
-        CHECK(contains(started.error().message, "cannot start domain '" + name + "'"));
-        CHECK(contains(started.error().message, "none.qcow2"));
+        CHECK(test::has(started.error().message, "cannot start domain '" + name + "'"));
+        CHECK(test::has(started.error().message, "none.qcow2"));
         REQUIRE(undefine_domain(*dom).has_value());
     }
 }

@@ -42,7 +42,7 @@ TEST_CASE("uninstall removes the instance and never the shared base", "[uninstal
     TempDir scratch;
     const auto bundle = make_sample_bundle(scratch / "bundle");
     Connection conn = connect_sandbox();
-    const auto name = unique_instance("gone");
+    const auto name = unique_name("gone");
     appshare_ok({"install", bundle.dir.string(), "--name", name});
     const fs::path base = env.shared / (bundle.sha256 + ".qcow2");
     struct stat before {};
@@ -84,7 +84,7 @@ TEST_CASE("uninstall removes the instance and never the shared base", "[uninstal
 
     SECTION("a clone keeping another instance's metadata is refused and that context survives")
     {
-        const auto clone_name = unique_instance("clone");
+        const auto clone_name = unique_name("clone");
         auto clone = define_clone(conn, name, clone_name);
         const auto r = run_appshare({"uninstall", clone_name, "--force"});
         check_one_sentence(r);
@@ -102,7 +102,7 @@ TEST_CASE("uninstall removes the instance and never the shared base", "[uninstal
 
     SECTION("a domain appshare did not make is refused and left alone")
     {
-        const auto other = unique_instance("foreign");
+        const auto other = unique_name("foreign");
         auto dom = define_domain(conn, "<domain type='qemu'><name>" + other +
                                            "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
                                            "<os><type arch='x86_64'>hvm</type></os><devices/></domain>");

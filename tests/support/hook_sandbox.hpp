@@ -31,14 +31,6 @@ inline std::filesystem::path sandbox_dir()
     return dir;
 }
 
-inline std::filesystem::path hook_bin()
-{
-    const std::filesystem::path p = APPSHARE_TEST_HOOK_BIN;
-    INFO("build the appshare-hook target first");
-    REQUIRE(std::filesystem::exists(p));
-    return p;
-}
-
 inline Connection connect_default()
 {
     silence_libvirt_stderr();
@@ -78,17 +70,10 @@ inline void write_config(const HookFixture& fx)
     write_file("/etc/appshare/appshare.conf", fx.config_text());
 }
 
-// "-<pid>-<n>", different at every call (Catch2 re-runs a test case's set-up for each SECTION).
-inline std::string unique_suffix()
-{
-    static int counter = 0;
-    return "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-}
-
 // Fixture roots in the sandbox's private /var/lib/libvirt/images, new at every call.
 inline std::filesystem::path sandbox_root(const std::string& stem)
 {
-    const auto p = std::filesystem::path("/var/lib/libvirt/images") / (stem + unique_suffix());
+    const auto p = std::filesystem::path("/var/lib/libvirt/images") / unique_name(stem);
     std::filesystem::create_directories(p);
     return p;
 }

@@ -13,7 +13,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -23,17 +22,6 @@
 #include <unistd.h>
 
 namespace appshare::test {
-
-inline std::string env_text(const char* name)
-{
-    const char* v = std::getenv(name);
-    return v != nullptr ? v : "";
-}
-
-inline bool has(const std::string& haystack, const std::string& needle)
-{
-    return haystack.find(needle) != std::string::npos;
-}
 
 // A configuration of its own for each use (sections re-run in the same sandbox).
 struct InstallEnv {
@@ -47,9 +35,7 @@ struct InstallEnv {
     {
         INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
         REQUIRE_FALSE(env_text("APPSHARE_SANDBOX").empty());
-        static std::atomic<int> counter{0};
-        root = "/var/lib/libvirt/images/appshare-test-" + std::to_string(::getpid()) + "-" +
-               std::to_string(counter++);
+        root = std::filesystem::path("/var/lib/libvirt/images") / unique_name("appshare-test");
         shared = root / "shared";
         contexts = root / "contexts";
         config = root / "appshare.conf";
@@ -135,13 +121,6 @@ inline Connection connect_sandbox()
 inline bool domain_exists(const Connection& conn, const std::string& name)
 {
     return lookup_domain(conn, name).has_value();
-}
-
-// A name no other test case or section uses.
-inline std::string unique_instance(const std::string& stem)
-{
-    static std::atomic<int> counter{0};
-    return stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
 }  // namespace appshare::test

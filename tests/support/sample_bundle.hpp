@@ -34,7 +34,4 @@ void write_manifest(const SampleBundle& b, const std::string& manifest);
 // The manifest make_sample_bundle wrote, for tests that change one thing in it.
 std::string sample_manifest(const SampleBundle& b, const SampleOptions& options = {});
 
-// SHA-256 of a file, via OpenSSL's command line (independent of the code under test).
-std::string openssl_sha256(const std::filesystem::path& file);
-
 }  // namespace appshare::test

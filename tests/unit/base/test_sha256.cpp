@@ -15,19 +15,7 @@ using appshare::test::TempDir;
 
 namespace {
 
-// Deterministic pseudo-random bytes (not all zeros, so a wrong offset changes the digest).
-std::string pseudo_random(std::size_t n, std::uint32_t seed)
-{
-    std::string s(n, '\0');
-    std::uint32_t x = seed;
-    for (auto& c : s) {
-        x = x * 1664525u + 1013904223u;
-        c = static_cast<char>(x >> 24);
-    }
-    return s;
-}
-
-// The first field of `openssl dgst -sha256 -r FILE` / `sha256sum FILE`.
+// The first field of `sha256sum FILE`.
 std::string first_word(const std::string& out) { return out.substr(0, out.find_first_of(" \t\n")); }
 
 }  // namespace
@@ -70,7 +58,7 @@ TEST_CASE("sha256_file agrees with openssl and sha256sum", "[sha256]")
     TempDir dir;
     SECTION("a file larger than one read chunk, with a ragged end") {
         const auto file = dir / "data.bin";
-        const std::string content = pseudo_random((std::size_t{3} << 20) + 12345, 7);
+        const std::string content = test::pseudo_random((std::size_t{3} << 20) + 12345, 7);
         test::write_file(file, content);
         std::uint64_t reported = 0;
         int calls = 0;
@@ -80,7 +68,7 @@ TEST_CASE("sha256_file agrees with openssl and sha256sum", "[sha256]")
         };
         auto digest = sha256_file(file, &progress);
         REQUIRE(digest);
-        CHECK(*digest == first_word(test::run_ok({"openssl", "dgst", "-sha256", "-r", file.string()})));
+        CHECK(*digest == test::openssl_sha256(file));
         CHECK(*digest == first_word(test::run_ok({"sha256sum", file.string()})));
         CHECK(reported == content.size());
         CHECK(calls == 4);

@@ -9,7 +9,6 @@
 #include <filesystem>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 using namespace appshare;
 namespace fs = std::filesystem;
@@ -24,12 +23,8 @@ TEST_CASE("boot links replace only a symlink or nothing, never another file", "[
     test::write_file(fx.config.local_root / (sha + ".kernel"), kernel);
     auto meta = fx.metadata("web1");
     meta.kernel = StoredFile{sha, kernel.size(), "", fx.config.shared_root / (sha + ".kernel"), fx.context_dir("web1") / "vmlinuz"};
-    auto paths = trusted_instance_paths(fx.config, "web1", meta);
-    INFO((paths ? std::string() : paths.error().message));
-    REQUIRE(paths);
-    LoadOptions o;
-    o.holder = LockHolder{"testhost", static_cast<long>(::getpid()), "web1", ""};
-    REQUIRE(prepare_instance(fx.config, *paths, o));
+    const auto paths = fx.paths("web1", meta);
+    REQUIRE(prepare_instance(fx.config, paths, test::load_options()));
     const auto link = fx.context_dir("web1") / "vmlinuz";
     const auto target = fx.config.shared_root / (sha + ".kernel");
     REQUIRE(fs::read_symlink(link) == target);
@@ -39,7 +34,7 @@ TEST_CASE("boot links replace only a symlink or nothing, never another file", "[
     SECTION("a regular file at the link's name is refused and kept") {
         fs::remove(link);
         test::write_file(link, "precious");
-        auto r = point_context_at(*paths, shared, {local}, {});
+        auto r = point_context_at(paths, shared, {local}, {});
         REQUIRE_FALSE(r);
         CHECK(r.error().code == ErrorCode::UnsafePath);
         CHECK_THAT(r.error().message, Catch::Contains(link.string()));
@@ -49,7 +44,7 @@ TEST_CASE("boot links replace only a symlink or nothing, never another file", "[
     SECTION("a directory at the link's name is refused") {
         fs::remove(link);
         fs::create_directory(link);
-        auto r = point_context_at(*paths, shared, {local}, {});
+        auto r = point_context_at(paths, shared, {local}, {});
         REQUIRE_FALSE(r);
         CHECK(r.error().code == ErrorCode::UnsafePath);
         CHECK(fs::is_directory(fs::symlink_status(link)));
@@ -57,14 +52,14 @@ TEST_CASE("boot links replace only a symlink or nothing, never another file", "[
     SECTION("a symlink pointing elsewhere is re-pointed") {
         fs::remove(link);
         fs::create_symlink("/etc/hostname", link);
-        auto r = point_context_at(*paths, shared, {local}, {});
+        auto r = point_context_at(paths, shared, {local}, {});
         REQUIRE(r);
         CHECK(*r);
         CHECK(fs::read_symlink(link) == target);
     }
     SECTION("a missing link is created") {
         fs::remove(link);
-        auto r = point_context_at(*paths, shared, {local}, {});
+        auto r = point_context_at(paths, shared, {local}, {});
         REQUIRE(r);
         CHECK(*r);
         CHECK(fs::read_symlink(link) == target);

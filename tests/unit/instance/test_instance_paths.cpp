@@ -3,6 +3,7 @@
 #include "hook/hook_dispatch.hpp"
 #include "base/sha256.hpp"
 #include "support/hook_fixture.hpp"
+#include "support/result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,10 +19,7 @@ TEST_CASE("instance paths from metadata are checked against the configuration", 
     auto meta = fx.metadata("web1");
 
     const auto refused = [&](const InstanceMetadata& m, const std::string& needle) {
-        auto p = trusted_instance_paths(fx.config, "web1", m);
-        REQUIRE_FALSE(p);
-        CHECK(p.error().code == ErrorCode::UnsafePath);
-        CHECK_THAT(p.error().message, Catch::Contains(needle));
+        test::require_refused(trusted_instance_paths(fx.config, "web1", m), ErrorCode::UnsafePath, {needle});
     };
 
     SECTION("the installed layout is accepted") {
@@ -85,10 +83,7 @@ TEST_CASE("instance paths are the domain's own context layout, never another's",
         return m;
     };
     const auto refused = [&](const std::string& domain, const InstanceMetadata& m, const std::string& needle) {
-        auto p = trusted_instance_paths(fx.config, domain, m);
-        REQUIRE_FALSE(p);
-        CHECK(p.error().code == ErrorCode::UnsafePath);
-        CHECK_THAT(p.error().message, Catch::Contains(needle));
+        test::require_refused(trusted_instance_paths(fx.config, domain, m), ErrorCode::UnsafePath, {needle});
     };
 
     SECTION("the installed layout with boot files is accepted and taken from the layout") {
