@@ -20,9 +20,7 @@ TEST_CASE("a base is loaded from an allowed http source, other URLs are refused"
     auto redirector = HttpServer::throttled(fx.source_dir, 1e9, root);
     fx.config.allowed_url_prefixes = {web.url(), redirector.url("ok/")};
     fx.config.allowed_source_dirs.clear();
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
+    Connection conn = serve_hook(fx);
 
     SECTION("allowed: loaded over http, the domain runs") {
         const std::string name = unique_name("web");

@@ -31,14 +31,12 @@ TEST_CASE("foreign domains and other hooks are left alone", "[hook][integration]
 {
     const auto root = sandbox_root("pass");
     HookFixture fx(root);
-    write_config(fx);
     const auto marker = root / "marker.txt";
     const fs::path other_hook = "/etc/libvirt/hooks/qemu.d/zz-marker";
     write_file(other_hook, "#!/bin/sh\necho \"$1 $2 $3\" >> " + marker.string() + "\n");
     fs::permissions(other_hook, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                     fs::perms::others_read | fs::perms::others_exec);
-    register_hook();
-    Connection conn = connect_default();
+    Connection conn = serve_hook(fx);
 
     const std::string plain = unique_name("plain");
     const auto disk = root / "plain.qcow2";

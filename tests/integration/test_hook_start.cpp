@@ -53,9 +53,7 @@ TEST_CASE("eight domains sharing a missing base start in parallel and the base i
 {
     HookFixture fx(sandbox_root("parallel"), 32);
     fx.config.lock_wait = 120s;
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
+    Connection conn = serve_hook(fx);
 
     constexpr int kDomains = 8;
     std::vector<std::string> names;
@@ -97,11 +95,8 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
 {
     HookFixture fx(sandbox_root("lockwait"));
     fx.config.lock_wait = 20s;
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
-    fs::create_directories(fx.config.shared_root);
-    const auto lock_file = BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec());
+    Connection conn = serve_hook(fx);
+    const auto lock_file = fx.shared_base_lock();
 
     SECTION("released within the wait: the start waits, then runs on the shared base") {
         const std::string name = unique_name("wait");
@@ -133,11 +128,9 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
         CHECK(state_of(dom) == DomainState::Running);
         CHECK(backing_of(fx.overlay(name)) == fx.local_base().string());
         CHECK(openssl_sha256(fx.local_base()) == fx.base_sha);
-        auto state = load_instance_state(fx.context_dir(name));
-        REQUIRE(state);
-        REQUIRE(*state);
-        CHECK((*state)->mode == InstanceMode::Independent);
-        CHECK_THAT((*state)->reason, Catch::Contains("lockholder-host"));
+        const auto state = fx.state(name);
+        CHECK(state.mode == InstanceMode::Independent);
+        CHECK_THAT(state.reason, Catch::Contains("lockholder-host"));
         CHECK(fx.log_count("switched to the independent copy") == 1);
     }
 }
@@ -145,9 +138,7 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
 TEST_CASE("a damaged shared base is detected and reloaded before the domain runs", "[hook][integration]")
 {
     HookFixture fx(sandbox_root("damaged"), 4);
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
+    Connection conn = serve_hook(fx);
     const std::string name = unique_name("dmg");
     const auto dom = define(conn, fx.domain_xml(name));
     require_started(dom);
@@ -196,9 +187,7 @@ TEST_CASE("no reachable source and no shared base: the start is refused, the con
 {
     HookFixture fx(sandbox_root("refused"));
     fx.config.allowed_url_prefixes = {"http://127.0.0.1:1/"};
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
+    Connection conn = serve_hook(fx);
     const std::string name = unique_name("ref");
     auto meta = fx.metadata(name);
     meta.source_urls = {"http://127.0.0.1:1/base.qcow2"};

@@ -61,9 +61,8 @@ struct stat stat_of(const fs::path& p)
 TEST_CASE("three instances of one bundle share one base and run on it", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
     const std::vector<std::string> names = {unique_name("web"), unique_name("web"), unique_name("web")};
 
     for (const auto& n : names) appshare_ok({"install", bundle.dir.string(), "--name", n});
@@ -154,11 +153,10 @@ TEST_CASE("three instances of one bundle share one base and run on it", "[instal
 TEST_CASE("a second install with the base present copies and re-hashes nothing", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
     SampleOptions big;
     big.virtual_size = 512ULL << 20;
     big.data_bytes = 256ULL << 20;
-    const auto bundle = make_sample_bundle(scratch / "bundle", big);
+    const auto bundle = env.sample_bundle(big);
 
     const auto t0 = std::chrono::steady_clock::now();
     appshare_ok({"install", bundle.dir.string(), "--name", unique_name("first")});
@@ -186,9 +184,8 @@ TEST_CASE("a second install with the base present copies and re-hashes nothing",
 TEST_CASE("install's memory and vcpus options override the manifest", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
     const auto name = unique_name("sized");
     appshare_ok({"install", bundle.dir.string(), "--name", name, "--memory", "128M", "--vcpus", "2"});
     auto dom = lookup_domain(conn, name);
@@ -206,11 +203,10 @@ TEST_CASE("install's memory and vcpus options override the manifest", "[install]
 TEST_CASE("names and descriptions with <, &, quotes and non-ASCII reach libvirt intact", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
     SampleOptions o;
     o.description = "Ünïcødé &lt;appliance&gt; &amp; \"double\" 'single' — 日本語";
-    const auto bundle = make_sample_bundle(scratch / "bundle", o);
-    Connection conn = connect_sandbox();
+    const auto bundle = env.sample_bundle(o);
+    const Connection& conn = env.conn;
     const auto name = unique_name("text");
     const std::string title = "Tïtle <b>&amp; \"quoted\" 'too' ✓";
     appshare_ok({"install", bundle.dir.string(), "--name", name, "--title", title});
@@ -229,9 +225,8 @@ TEST_CASE("names and descriptions with <, &, quotes and non-ASCII reach libvirt 
 TEST_CASE("a lazy install leaves loading the base to the hook, with a source it can load from", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
 
     SECTION("a directory bundle: its image is the source, nothing is copied")
     {
@@ -252,7 +247,7 @@ TEST_CASE("a lazy install leaves loading the base to the hook, with a source it 
 
     SECTION("an archive without <sources> is refused and leaves nothing")
     {
-        const auto tar = scratch / "bundle.tar";
+        const auto tar = env.scratch / "bundle.tar";
         run_ok({"tar", "-C", bundle.dir.string(), "-cf", tar.string(), "."});
         const auto name = unique_name("lazytar");
         const auto r = run_appshare({"install", tar.string(), "--name", name, "--lazy"});
@@ -267,9 +262,8 @@ TEST_CASE("a lazy install leaves loading the base to the hook, with a source it 
 TEST_CASE("install registers the hook in qemu.d and says how to make libvirt see it", "[install][hook][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
     const fs::path link = "/etc/libvirt/hooks/qemu.d/appshare";
 
     SECTION("registered, with reload advice until the daemon is reloaded")

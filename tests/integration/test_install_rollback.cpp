@@ -37,21 +37,13 @@ void check_nothing_left(const InstallEnv& env, const Connection& conn, const std
     for (const auto& base : env.shared_files(".qcow2")) CHECK(openssl_sha256(base) == bundle.sha256);
 }
 
-std::string foreign_domain_xml(const std::string& name)
-{
-    return "<domain type='qemu'><name>" + name +
-           "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
-           "<os><type arch='x86_64'>hvm</type></os><devices/></domain>";
-}
-
 }  // namespace
 
 TEST_CASE("install leaves nothing behind when it fails", "[install][rollback][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
     const auto name = unique_name("fail");
 
     SECTION("a name taken by another domain: refused, that domain untouched, nothing loaded")
@@ -140,16 +132,15 @@ TEST_CASE("install leaves nothing behind when it fails", "[install][rollback][in
 TEST_CASE("Ctrl-C during the base copy leaves nothing behind", "[install][rollback][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
     SampleOptions big;
     big.virtual_size = 1ULL << 30;
     big.data_bytes = 512ULL << 20;
-    const auto bundle = make_sample_bundle(scratch / "bundle", big);
-    Connection conn = connect_sandbox();
+    const auto bundle = env.sample_bundle(big);
+    const Connection& conn = env.conn;
     const auto name = unique_name("ctrlc");
 
     const pid_t pid = spawn({appshare_bin().string(), "install", bundle.dir.string(), "--name", name}, "/dev/null",
-                            scratch / "log");
+                            env.scratch / "log");
     // Wait for the copy to start (its temporary file appears), then interrupt it.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     bool copying = false;
@@ -161,7 +152,7 @@ TEST_CASE("Ctrl-C during the base copy leaves nothing behind", "[install][rollba
     REQUIRE(::kill(pid, SIGINT) == 0);
     const int status = wait_status(pid);
 
-    RunResult r{status, read_file(scratch / "log")};
+    RunResult r{status, read_file(env.scratch / "log")};
     check_one_sentence(r);
     CHECK(status == 130);
     CHECK(has(r.output, "interrupted"));

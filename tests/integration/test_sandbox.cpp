@@ -1,6 +1,7 @@
 // Runs inside scripts/libvirt-sandbox.sh: the private libvirtd answers at the default URI, and a
 // throwaway TCG domain on a qcow2 overlay goes through define, start, destroy and undefine via
 // libshare/virt, with libvirt's failures captured as Errors naming their object.
+#include "support/sandbox.hpp"
 #include "support/test_support.hpp"
 #include "virt/connection.hpp"
 #include "virt/domain.hpp"
@@ -17,27 +18,9 @@
 
 namespace fs = std::filesystem;
 using namespace appshare;
-using appshare::test::run_ok;
+using namespace appshare::test;
 
 namespace {
-
-// The sandbox's scratch directory; every test here needs it.
-fs::path sandbox_dir()
-{
-    const std::string dir = test::env_text("APPSHARE_SANDBOX");
-    INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
-    REQUIRE_FALSE(dir.empty());
-    return dir;
-}
-
-Connection connect_default()
-{
-    silence_libvirt_stderr();
-    Result<Connection> conn = open_connection("");
-    INFO((conn ? std::string() : conn.error().message));
-    REQUIRE(conn.has_value());
-    return std::move(conn).value();
-}
 
 bool same_file(const fs::path& a, const fs::path& b)
 {
@@ -83,8 +66,8 @@ TEST_CASE("the private libvirtd answers at the default URI", "[sandbox][virt][co
 
     SECTION("the default URI is the sandbox's qemu:///system")
     {
-        CHECK(test::env_text("LIBVIRT_DEFAULT_URI") == "qemu:///system");
-        Connection conn = connect_default();
+        CHECK(env_text("LIBVIRT_DEFAULT_URI") == "qemu:///system");
+        Connection conn = connect_sandbox();
         CHECK(connection_uri(conn) == "qemu:///system");
         Result<std::vector<Domain>> domains = list_domains(conn);
         REQUIRE(domains.has_value());
@@ -108,16 +91,16 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
           "[sandbox][virt][domain]")
 {
     const fs::path sandbox = sandbox_dir();
-    Connection conn = connect_default();
+    Connection conn = connect_sandbox();
 
-    const std::string name = test::unique_name("appshare-test-lifecycle");
+    const std::string name = unique_name("appshare-test-lifecycle");
     const fs::path images = "/var/lib/libvirt/images";
     const fs::path base = images / (name + "-base.qcow2");
     const fs::path overlay = images / (name + ".qcow2");
     const fs::path console = sandbox / (name + "-console.log");
     run_ok({"qemu-img", "create", "-q", "-f", "qcow2", base.string(), "32M"});
     run_ok({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base.string(), overlay.string()});
-    REQUIRE(test::has(run_ok({"qemu-img", "info", overlay.string()}), "backing file: " + base.string()));
+    REQUIRE(has(run_ok({"qemu-img", "info", overlay.string()}), "backing file: " + base.string()));
 
     Result<Domain> defined = define_domain(conn, throwaway_domain_xml(name, overlay, console));
     INFO((defined ? std::string() : defined.error().message));
@@ -139,9 +122,9 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
     REQUIRE(set_domain_metadata(*dom, "<instance id='i-1'><base>b</base></instance>", "t", ns).has_value());
     std::optional<std::string> meta = get_domain_metadata(*dom, ns).value();
     REQUIRE(meta.has_value());
-    CHECK(test::has(*meta, "i-1"));
-    CHECK(test::has(*meta, "<base>b</base>"));
-    CHECK(test::has(domain_xml(*dom, DomainXmlKind::Inactive).value(), ns));
+    CHECK(has(*meta, "i-1"));
+    CHECK(has(*meta, "<base>b</base>"));
+    CHECK(has(domain_xml(*dom, DomainXmlKind::Inactive).value(), ns));
 
     Result<void> started = start_domain(*dom);
     INFO((started ? std::string() : started.error().message));
@@ -152,8 +135,8 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
 
     // The live definition shows the disk chain libvirt opened: overlay on top of the base.
     const std::string live = domain_xml(*dom).value();
-    CHECK(test::has(live, "<source file='" + overlay.string() + "'"));
-    CHECK(test::has(live, "<source file='" + base.string() + "'"));
+    CHECK(has(live, "<source file='" + overlay.string() + "'"));
+    CHECK(has(live, "<source file='" + base.string() + "'"));
     // The metadata survives into the live definition.
     CHECK(get_domain_metadata(*dom, ns, MetadataScope::Live).value().has_value());
 
@@ -176,16 +159,16 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
 TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox][virt][errors]")
 {
     const fs::path sandbox = sandbox_dir();
-    Connection conn = connect_default();
+    Connection conn = connect_sandbox();
 
     SECTION("looking up a missing domain is NotFound and names it")
     {
-        const std::string name = test::unique_name("appshare-test-missing");
+        const std::string name = unique_name("appshare-test-missing");
         Result<Domain> dom = lookup_domain(conn, name);
         REQUIRE_FALSE(dom.has_value());
         CHECK(dom.error().code == ErrorCode::NotFound);
-        CHECK(test::has(dom.error().message, "'" + name + "'"));
-        CHECK(test::has(dom.error().message, "qemu:///system"));
+        CHECK(has(dom.error().message, "'" + name + "'"));
+        CHECK(has(dom.error().message, "qemu:///system"));
     }
 
     SECTION("an unreachable daemon is a Libvirt error naming the URI")
@@ -194,8 +177,8 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         Result<Connection> bad = open_connection(uri);
         REQUIRE_FALSE(bad.has_value());
         CHECK(bad.error().code == ErrorCode::Libvirt);
-        CHECK(test::has(bad.error().message, "cannot connect to libvirt at " + uri));
-        CHECK(test::has(bad.error().message, "is libvirtd running"));
+        CHECK(has(bad.error().message, "cannot connect to libvirt at " + uri));
+        CHECK(has(bad.error().message, "is libvirtd running"));
     }
 
     SECTION("invalid domain XML is refused with libvirt's reason")
@@ -203,14 +186,14 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         Result<Domain> dom = define_domain(conn, "<domain type='qemu'><name>x</name><memory>nope</memory></domain>");
         REQUIRE_FALSE(dom.has_value());
         CHECK(dom.error().code == ErrorCode::Libvirt);
-        CHECK(test::has(dom.error().message, "refused the domain XML"));
+        CHECK(has(dom.error().message, "refused the domain XML"));
         CHECK(dom.error().message.size() > std::string("libvirt at qemu:///system refused the domain XML: ; ").size());
     }
 
     SECTION("stopping a domain that is not running names the domain")
     {
         // Never point a console at a device such as /dev/null: virtlogd replaces the file.
-        const std::string name = test::unique_name("appshare-test-idle");
+        const std::string name = unique_name("appshare-test-idle");
         Result<Domain> dom = define_domain(conn, throwaway_domain_xml(name, "/var/lib/libvirt/images/none.qcow2",
                                                                       sandbox / (name + "-console.log")));
         REQUIRE(dom.has_value());
@@ -218,14 +201,14 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         REQUIRE_FALSE(stopped.has_value());
         INFO(stopped.error().message);
         CHECK(stopped.error().code == ErrorCode::Libvirt);
-        CHECK(test::has(stopped.error().message, "cannot stop domain '" + name + "'"));
-        CHECK(test::has(stopped.error().message, "not running"));
+        CHECK(has(stopped.error().message, "cannot stop domain '" + name + "'"));
+        CHECK(has(stopped.error().message, "not running"));
 
         Result<void> started = start_domain(*dom);  // its disk does not exist
         REQUIRE_FALSE(started.has_value());
         INFO(started.error().message);
-        CHECK(test::has(started.error().message, "cannot start domain '" + name + "'"));
-        CHECK(test::has(started.error().message, "none.qcow2"));
+        CHECK(has(started.error().message, "cannot start domain '" + name + "'"));
+        CHECK(has(started.error().message, "none.qcow2"));
         REQUIRE(undefine_domain(*dom).has_value());
     }
 }

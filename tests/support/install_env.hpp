@@ -5,10 +5,10 @@
 #pragma once
 
 #include "support/sample_bundle.hpp"
+#include "support/sandbox.hpp"
 #include "support/test_support.hpp"
 #include "virt/connection.hpp"
 #include "virt/domain.hpp"
-#include "virt/libvirt_error.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,26 +19,23 @@
 #include <vector>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace appshare::test {
 
-// A configuration of its own for each use (sections re-run in the same sandbox).
+// A configuration of its own for each use (sections re-run in the same sandbox), a scratch
+// folder for bundles, and a connection to the private libvirtd.
 struct InstallEnv {
-    std::filesystem::path root;     // /var/lib/libvirt/images/appshare-test-<pid>-<n>
-    std::filesystem::path shared;   // root/shared
-    std::filesystem::path contexts; // root/contexts
-    std::filesystem::path config;   // root/appshare.conf
+    std::filesystem::path sandbox = sandbox_dir();  // (fails the test outside the sandbox)
+    std::filesystem::path root = std::filesystem::path("/var/lib/libvirt/images") / unique_name("appshare-test");
+    std::filesystem::path shared = root / "shared";
+    std::filesystem::path contexts = root / "contexts";
+    std::filesystem::path config = root / "appshare.conf";
     std::filesystem::path hook;     // the startup binary install registers
+    TempDir scratch;
+    Connection conn = connect_sandbox();
 
     InstallEnv()
     {
-        INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
-        REQUIRE_FALSE(env_text("APPSHARE_SANDBOX").empty());
-        root = std::filesystem::path("/var/lib/libvirt/images") / unique_name("appshare-test");
-        shared = root / "shared";
-        contexts = root / "contexts";
-        config = root / "appshare.conf";
         std::filesystem::create_directories(root);
         write_file(config, "shared_root = \"" + shared.string() + "\"\ncontext_root = \"" + contexts.string() +
                                "\"\nlocal_root = \"" + (root / "local").string() + "\"\nlock_wait_seconds = 5\n");
@@ -52,6 +49,12 @@ struct InstallEnv {
             ::chmod(hook.c_str(), 0755);
         }
         ::setenv("APPSHARE_HOOK_BIN", hook.c_str(), 1);
+    }
+
+    // A sample bundle in scratch/<dir>.
+    [[nodiscard]] SampleBundle sample_bundle(const SampleOptions& options = {}, const std::string& dir = "bundle") const
+    {
+        return make_sample_bundle(scratch / dir, options);
     }
 
     // Files in the shared store whose names end with `suffix` (e.g. ".qcow2").
@@ -109,18 +112,28 @@ inline void check_one_sentence(const RunResult& r)
     CHECK(r.output[r.output.size() - 2] == '.');
 }
 
-inline Connection connect_sandbox()
-{
-    silence_libvirt_stderr();
-    auto conn = open_connection("");
-    INFO((conn ? std::string() : conn.error().message));
-    REQUIRE(conn.has_value());
-    return std::move(conn).value();
-}
-
 inline bool domain_exists(const Connection& conn, const std::string& name)
 {
     return lookup_domain(conn, name).has_value();
+}
+
+// What `virsh dumpxml FROM`, a new name and no uuid (libvirt makes one) give: the definition
+// of a second domain that still carries FROM's appshare metadata and disk.
+inline std::string renamed_definition(const Connection& conn, const std::string& from, const std::string& to)
+{
+    auto dom = lookup_domain(conn, from);
+    REQUIRE(dom.has_value());
+    auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
+    REQUIRE(xml.has_value());
+    std::string x = *xml;
+    const auto name = "<name>" + from + "</name>";
+    const auto at = x.find(name);
+    REQUIRE(at != std::string::npos);
+    x.replace(at, name.size(), "<name>" + to + "</name>");
+    const auto uuid = x.find("<uuid>");
+    REQUIRE(uuid != std::string::npos);
+    x.erase(uuid, x.find("</uuid>") + 7 - uuid);
+    return x;
 }
 
 }  // namespace appshare::test
