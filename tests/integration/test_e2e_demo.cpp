@@ -6,6 +6,7 @@
 //
 // APPSHARE_DEMO_BUNDLE and APPSHARE_DEMO_BOOT_TIMEOUT (default here 180 s) as in
 // support/demo_appliance.hpp.
+#include "support/config_file.hpp"
 #include "support/demo_appliance.hpp"
 #include "support/hook_fixture.hpp"
 #include "support/install_env.hpp"
@@ -52,12 +53,15 @@ struct E2eEnv {
         local = root / "local";
         hook_log = root / "hook.log";
         fs::create_directories(root);
-        std::string dirs;
-        for (const auto& d : allowed_source_dirs) dirs += (dirs.empty() ? "\"" : ", \"") + d.string() + "\"";
-        fs::create_directories(config.parent_path());
-        write_file(config, "shared_root = \"" + shared.string() + "\"\ncontext_root = \"" + contexts.string() +
-                               "\"\nlocal_root = \"" + local.string() + "\"\nlock_wait_seconds = 120\nlog = \"" +
-                               hook_log.string() + "\"\nvirt_type = \"qemu\"\nallowed_source_dirs = [" + dirs + "]\n");
+        appshare::Config settings;
+        settings.shared_root = shared;
+        settings.context_root = contexts;
+        settings.local_root = local;
+        settings.lock_wait = 120s;
+        settings.log = hook_log.string();
+        settings.virt_type = "qemu";
+        settings.allowed_source_dirs = allowed_source_dirs;
+        write_config_file(config, settings);
         ::setenv("APPSHARE_CONFIG", config.c_str(), 1);
         const fs::path hook = hook_bin();
         ::setenv("APPSHARE_HOOK_BIN", hook.c_str(), 1);

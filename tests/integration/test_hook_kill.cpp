@@ -50,7 +50,7 @@ TEST_CASE("a loader killed with SIGKILL never leaves a partial base or a held lo
     fx.config.allowed_url_prefixes = {server.url()};
     fx.config.lock_wait = 30s;
     const auto conf = root / "appshare.conf";
-    write_file(conf, fx.config_text());
+    write_config_file(conf, fx.config);
     REQUIRE(::setenv("APPSHARE_CONFIG", conf.c_str(), 1) == 0);
     const std::string name = unique_name("kill");
     auto meta = fx.metadata(name);

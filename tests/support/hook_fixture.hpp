@@ -127,26 +127,6 @@ struct HookFixture {
         return **s;
     }
 
-    // The configuration as appshare.conf text.
-    [[nodiscard]] std::string config_text() const
-    {
-        std::string t = "shared_root = \"" + config.shared_root.string() + "\"\n" +
-                        "context_root = \"" + config.context_root.string() + "\"\n" +
-                        "local_root = \"" + config.local_root.string() + "\"\n" +
-                        "lock_wait_seconds = " + std::to_string(config.lock_wait.count()) + "\n" +
-                        "log = \"" + config.log + "\"\n";
-        t += "allowed_source_dirs = [";
-        for (std::size_t i = 0; i < config.allowed_source_dirs.size(); ++i) {
-            t += (i ? ", \"" : "\"") + config.allowed_source_dirs[i].string() + "\"";
-        }
-        t += "]\nallowed_url_prefixes = [";
-        for (std::size_t i = 0; i < config.allowed_url_prefixes.size(); ++i) {
-            t += (i ? ", \"" : "\"") + config.allowed_url_prefixes[i] + "\"";
-        }
-        t += "]\n";
-        return t;
-    }
-
     // How many lines of the hook log contain `needle`.
     [[nodiscard]] int log_count(const std::string& needle) const
     {

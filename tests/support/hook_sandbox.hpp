@@ -4,6 +4,7 @@
 // Header-only; only the integration tests include it (it uses the libvirt layer).
 #pragma once
 
+#include "support/config_file.hpp"
 #include "support/hook_fixture.hpp"
 #include "support/sandbox.hpp"
 #include "support/test_support.hpp"
@@ -37,11 +38,8 @@ inline void register_hook()
     reload_libvirtd();
 }
 
-inline void write_config(const HookFixture& fx)
-{
-    std::filesystem::create_directories("/etc/appshare");
-    write_file("/etc/appshare/appshare.conf", fx.config_text());
-}
+// The fixture's configuration as the hook's /etc/appshare/appshare.conf.
+inline void write_config(const HookFixture& fx) { write_config_file(kDefaultConfigPath, fx.config); }
 
 // The usual start of a hook test: the fixture's configuration written, the hook registered, and
 // a connection to the private libvirtd.

@@ -4,6 +4,7 @@
 // command, and looking at what is left on disk and in libvirt.
 #pragma once
 
+#include "support/config_file.hpp"
 #include "support/sample_bundle.hpp"
 #include "support/sandbox.hpp"
 #include "support/test_support.hpp"
@@ -36,9 +37,12 @@ struct InstallEnv {
 
     InstallEnv()
     {
-        std::filesystem::create_directories(root);
-        write_file(config, "shared_root = \"" + shared.string() + "\"\ncontext_root = \"" + contexts.string() +
-                               "\"\nlocal_root = \"" + (root / "local").string() + "\"\nlock_wait_seconds = 5\n");
+        Config settings;
+        settings.shared_root = shared;
+        settings.context_root = contexts;
+        settings.local_root = root / "local";
+        settings.lock_wait = std::chrono::seconds(5);
+        write_config_file(config, settings);
         ::setenv("APPSHARE_CONFIG", config.c_str(), 1);
         const std::string built = APPSHARE_TEST_HOOK_BIN;
         if (!built.empty()) {

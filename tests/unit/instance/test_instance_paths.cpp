@@ -2,6 +2,7 @@
 
 #include "hook/hook_dispatch.hpp"
 #include "base/sha256.hpp"
+#include "support/config_file.hpp"
 #include "support/hook_fixture.hpp"
 #include "support/result_checks.hpp"
 
@@ -157,7 +158,7 @@ TEST_CASE("the hook refuses metadata aimed at another instance's context and lea
     test::TempDir dir;
     test::HookFixture fx(dir.path());
     const auto conf = dir / "appshare.conf";
-    test::write_file(conf, fx.config_text());
+    test::write_config_file(conf, fx.config);
     const auto prepare = [&](const std::string& domain, const std::string& xml) {
         return run_hook(HookRequest{domain, "prepare", "begin", "-", xml, false}, conf);
     };
