@@ -47,7 +47,7 @@ struct E2eEnv {
     explicit E2eEnv(const std::vector<fs::path>& allowed_source_dirs = {})
     {
         sandbox_dir();  // (fails the test outside the sandbox)
-        root = "/var/lib/libvirt/images/appshare-e2e-" + std::to_string(::getpid());
+        root = fs::path("/var/lib/libvirt/images") / unique_name("appshare-e2e");
         shared = root / "shared";
         contexts = root / "contexts";
         local = root / "local";

@@ -153,10 +153,7 @@ TEST_CASE("three instances of one bundle share one base and run on it", "[instal
 TEST_CASE("a second install with the base present copies and re-hashes nothing", "[install][integration]")
 {
     InstallEnv env;
-    SampleOptions big;
-    big.virtual_size = 512ULL << 20;
-    big.data_bytes = 256ULL << 20;
-    const auto bundle = env.sample_bundle(big);
+    const auto bundle = env.sample_bundle(SampleOptions::sized(512ULL << 20, 256ULL << 20));
 
     const auto t0 = std::chrono::steady_clock::now();
     appshare_ok({"install", bundle.dir.string(), "--name", unique_name("first")});

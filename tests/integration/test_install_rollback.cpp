@@ -132,10 +132,7 @@ TEST_CASE("install leaves nothing behind when it fails", "[install][rollback][in
 TEST_CASE("Ctrl-C during the base copy leaves nothing behind", "[install][rollback][integration]")
 {
     InstallEnv env;
-    SampleOptions big;
-    big.virtual_size = 1ULL << 30;
-    big.data_bytes = 512ULL << 20;
-    const auto bundle = env.sample_bundle(big);
+    const auto bundle = env.sample_bundle(SampleOptions::sized(1ULL << 30, 512ULL << 20));
     const Connection& conn = env.conn;
     const auto name = unique_name("ctrlc");
 
