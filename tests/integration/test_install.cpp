@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
 
 #include <libvirt/libvirt.h>
 #include <sys/stat.h>

@@ -10,15 +10,9 @@
 
 #include <chrono>
 #include <csignal>
-#include <fstream>
 #include <thread>
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace appshare;
