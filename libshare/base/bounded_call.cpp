@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,9 +97,14 @@ Result<std::string> bounded_call(const std::function<std::string(const LineFn&)>
     }
     UniqueFd read_end(fds[0]);
     UniqueFd write_end(fds[1]);
+    const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) return make_error(ErrorCode::Internal, std::string("cannot fork for ") + options.what + ": " + std::strerror(errno));
     if (pid == 0) {
+        // The worker never outlives its caller: a hook killed mid-load must leave no process
+        // behind that still holds the base's lock.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(4);
         read_end.reset();
         run_worker(write_end.release(), work);
     }

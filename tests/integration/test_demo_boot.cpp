@@ -4,62 +4,24 @@
 // serial console. Writes land in the overlay (boots=2 on the second start) and never in the
 // base (its digest is unchanged).
 //
-// Set APPSHARE_DEMO_BUNDLE=DIR to use an already built bundle instead of building one, and
-// APPSHARE_DEMO_BOOT_TIMEOUT=SECONDS to change the wait for a ready line (default 120).
+// APPSHARE_DEMO_BUNDLE and APPSHARE_DEMO_BOOT_TIMEOUT (default here 120 s) as in
+// support/demo_appliance.hpp.
+#include "support/demo_appliance.hpp"
+#include "support/sandbox.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
-#include <thread>
 
 namespace fs = std::filesystem;
-using appshare::test::read_file;
-using appshare::test::run;
-using appshare::test::run_ok;
-using appshare::test::TempDir;
-using appshare::test::write_file;
+using namespace appshare::test;
 
 namespace {
-
-// Builds the demo bundle into scratch/bundle, or returns $APPSHARE_DEMO_BUNDLE.
-fs::path demo_bundle(const TempDir& scratch)
-{
-    if (const char* given = std::getenv("APPSHARE_DEMO_BUNDLE"); given != nullptr && *given != '\0') {
-        return given;
-    }
-    const auto start = std::chrono::steady_clock::now();
-    run_ok({"bash", (appshare::test::source_dir() / "scripts/make-demo-bundle.sh").string(),
-            (scratch / "bundle").string()});
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    std::cerr << "demo bundle built in " << took.count() << " s\n";
-    return scratch / "bundle";
-}
-
-// The text of the first element <tag ...>TEXT</tag> after `from` in the manifest, or "".
-std::string element_text(const std::string& xml, const std::string& tag, const std::string& from = "")
-{
-    const auto begin = from.empty() ? 0 : xml.find(from);
-    if (begin == std::string::npos) return "";
-    const std::regex re("<" + tag + "(\\s[^>]*)?>([^<]*)</" + tag + ">");
-    std::smatch m;
-    const std::string rest = xml.substr(begin);
-    return std::regex_search(rest, m, re) ? m[2].str() : "";
-}
-
-std::string sha256_of(const fs::path& p)
-{
-    const auto out = run_ok({"sha256sum", p.string()});
-    return out.substr(0, out.find(' '));
-}
 
 std::string xml_escape(const std::string& s)
 {
@@ -118,18 +80,6 @@ std::string domain_xml(const Guest& g, const fs::path& bundle, const std::string
     return x.str();
 }
 
-struct ReadyLine {
-    std::string host, instance, app;
-    int boots = 0;
-    double seconds = 0;   // from `virsh start` to the line on the console
-};
-
-double boot_timeout_seconds()
-{
-    const char* t = std::getenv("APPSHARE_DEMO_BOOT_TIMEOUT");
-    return t != nullptr && *t != '\0' ? std::stod(t) : 120.0;
-}
-
 // Starts the domain (console log emptied first); does not wait.
 std::chrono::steady_clock::time_point start_guest(const Guest& g)
 {
@@ -139,32 +89,10 @@ std::chrono::steady_clock::time_point start_guest(const Guest& g)
     return t0;
 }
 
-// Waits for the guest's ready line on its serial console; fails the test on a failure line,
-// on timeout, or when the domain stops.
+// Waits for the guest's ready line (its console log was emptied at the start).
 ReadyLine wait_ready(const Guest& g, std::chrono::steady_clock::time_point t0)
 {
-    static const std::regex ready(
-        R"((^|\n)appshare-demo ready host=(\S+) instance=(\S+) app=(\S+) boots=([0-9]+)\r?\n)");
-    static const std::regex failed(R"(appshare-demo failed: ([^\r\n]*))");
-    const auto deadline = t0 + std::chrono::duration<double>(boot_timeout_seconds());
-    std::string log;
-    for (int round = 0;; ++round) {
-        std::error_code ec;
-        log = fs::exists(g.serial_log, ec) ? read_file(g.serial_log) : "";
-        std::smatch m;
-        if (std::regex_search(log, m, ready)) {
-            const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
-            return {m[2].str(), m[3].str(), m[4].str(), std::stoi(m[5].str()), took.count()};
-        }
-        INFO("domain " << g.name << ", serial console so far:\n" << log);
-        if (std::regex_search(log, m, failed)) FAIL("the guest reported: " << m[1].str());
-        REQUIRE(std::chrono::steady_clock::now() < deadline);
-        if (round % 20 == 19) {
-            const auto state = run({"virsh", "-q", "domstate", g.name});
-            REQUIRE(state.output.find("running") != std::string::npos);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    return appshare::test::wait_ready(Boot{g.name, g.serial_log, 0, t0}, boot_timeout_seconds(120));
 }
 
 }  // namespace
@@ -172,7 +100,7 @@ ReadyLine wait_ready(const Guest& g, std::chrono::steady_clock::time_point t0)
 TEST_CASE("demo bundle: manifest matches its files and the base is a standalone qcow2", "[integration][demo]")
 {
     TempDir scratch;
-    const fs::path bundle = demo_bundle(scratch);
+    const fs::path bundle = demo_bundle(scratch).dir;
     const std::string xml = read_file(bundle / "appliance.xml");
     INFO("manifest:\n" << xml);
 
@@ -181,10 +109,10 @@ TEST_CASE("demo bundle: manifest matches its files and the base is a standalone 
     CHECK(element_text(xml, "arch") == "x86_64");
     const fs::path base = bundle / "images/base.qcow2";
     CHECK(xml.find("<image path=\"images/base.qcow2\" format=\"qcow2\">") != std::string::npos);
-    CHECK(element_text(xml, "sha256", "<image ") == sha256_of(base));
+    CHECK(element_text(xml, "sha256", "<image ") == openssl_sha256(base));
     CHECK(element_text(xml, "size", "<image ") == std::to_string(fs::file_size(base)));
-    CHECK(element_text(xml, "sha256", "<kernel ") == sha256_of(bundle / "boot/vmlinuz"));
-    CHECK(element_text(xml, "sha256", "<initrd ") == sha256_of(bundle / "boot/initrd.img"));
+    CHECK(element_text(xml, "sha256", "<kernel ") == openssl_sha256(bundle / "boot/vmlinuz"));
+    CHECK(element_text(xml, "sha256", "<initrd ") == openssl_sha256(bundle / "boot/initrd.img"));
     CHECK(element_text(xml, "cmdline").find("root=/dev/vda") != std::string::npos);
 
     const std::string info = run_ok({"qemu-img", "info", "--output=json", base.string()});
@@ -211,12 +139,12 @@ TEST_CASE("demo bundle: manifest matches its files and the base is a standalone 
 
 TEST_CASE("demo appliance boots under TCG from a qcow2 overlay over its base", "[integration][demo]")
 {
-    const char* uri = std::getenv("LIBVIRT_DEFAULT_URI");
-    REQUIRE(uri != nullptr);   // only ever next to the private libvirtd (scripts/libvirt-sandbox.sh)
-    REQUIRE(std::getenv("APPSHARE_SANDBOX") != nullptr);
+    // Only ever next to the private libvirtd (scripts/libvirt-sandbox.sh).
+    REQUIRE_FALSE(env_text("LIBVIRT_DEFAULT_URI").empty());
+    sandbox_dir();
 
     TempDir scratch;
-    const fs::path bundle = demo_bundle(scratch);
+    const fs::path bundle = demo_bundle(scratch).dir;
     const std::string xml = read_file(bundle / "appliance.xml");
     const std::string cmdline = element_text(xml, "cmdline");
     const std::string version = element_text(xml, "version");
@@ -229,7 +157,7 @@ TEST_CASE("demo appliance boots under TCG from a qcow2 overlay over its base", "
     fs::remove(base);
     fs::copy_file(bundle / "images/base.qcow2", base);
     fs::permissions(base, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-    const std::string base_digest = sha256_of(base);
+    const std::string base_digest = openssl_sha256(base);
     REQUIRE(base_digest == element_text(xml, "sha256", "<image "));
 
     const fs::path logs = "/var/log/libvirt/qemu";
@@ -273,7 +201,7 @@ TEST_CASE("demo appliance boots under TCG from a qcow2 overlay over its base", "
     run_ok({"virsh", "-q", "destroy", b.name});
 
     // The base is untouched; each overlay still points at it.
-    CHECK(sha256_of(base) == base_digest);
+    CHECK(openssl_sha256(base) == base_digest);
     for (const Guest* g : {&a, &b}) {
         const auto info = run_ok({"qemu-img", "info", "--output=json", g->overlay.string()});
         CHECK(info.find("\"backing-filename\": \"" + base.string() + "\"") != std::string::npos);

@@ -4,10 +4,13 @@
 // guests booting under TCG to their ready line in the serial log that install names in the
 // domain XML (/var/log/libvirt/qemu/<name>-serial.log, written by virtlogd, appended to).
 //
-// Set APPSHARE_DEMO_BUNDLE=DIR to use an already built bundle instead of building one per test
-// case, and APPSHARE_DEMO_BOOT_TIMEOUT=SECONDS to change the wait for a ready line (default 180).
+// APPSHARE_DEMO_BUNDLE and APPSHARE_DEMO_BOOT_TIMEOUT (default here 180 s) as in
+// support/demo_appliance.hpp.
+#include "support/config_file.hpp"
+#include "support/demo_appliance.hpp"
 #include "support/hook_fixture.hpp"
 #include "support/install_env.hpp"
+#include "support/sandbox.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,7 +19,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <regex>
 #include <set>
@@ -44,24 +46,24 @@ struct E2eEnv {
 
     explicit E2eEnv(const std::vector<fs::path>& allowed_source_dirs = {})
     {
-        INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
-        REQUIRE_FALSE(env_text("APPSHARE_SANDBOX").empty());
-        root = "/var/lib/libvirt/images/appshare-e2e-" + std::to_string(::getpid());
+        sandbox_dir();  // (fails the test outside the sandbox)
+        root = fs::path("/var/lib/libvirt/images") / unique_name("appshare-e2e");
         shared = root / "shared";
         contexts = root / "contexts";
         local = root / "local";
         hook_log = root / "hook.log";
         fs::create_directories(root);
-        std::string dirs;
-        for (const auto& d : allowed_source_dirs) dirs += (dirs.empty() ? "\"" : ", \"") + d.string() + "\"";
-        fs::create_directories(config.parent_path());
-        write_file(config, "shared_root = \"" + shared.string() + "\"\ncontext_root = \"" + contexts.string() +
-                               "\"\nlocal_root = \"" + local.string() + "\"\nlock_wait_seconds = 120\nlog = \"" +
-                               hook_log.string() + "\"\nvirt_type = \"qemu\"\nallowed_source_dirs = [" + dirs + "]\n");
+        appshare::Config settings;
+        settings.shared_root = shared;
+        settings.context_root = contexts;
+        settings.local_root = local;
+        settings.lock_wait = 120s;
+        settings.log = hook_log.string();
+        settings.virt_type = "qemu";
+        settings.allowed_source_dirs = allowed_source_dirs;
+        write_config_file(config, settings);
         ::setenv("APPSHARE_CONFIG", config.c_str(), 1);
-        const fs::path hook = APPSHARE_TEST_HOOK_BIN;
-        INFO("build the appshare-hook target first");
-        REQUIRE(fs::exists(hook));
+        const fs::path hook = hook_bin();
         ::setenv("APPSHARE_HOOK_BIN", hook.c_str(), 1);
     }
 
@@ -94,62 +96,6 @@ struct E2eEnv {
     }
 };
 
-// The text of the first <tag ...>TEXT</tag> after `from` in `xml`, or "".
-std::string element_text(const std::string& xml, const std::string& tag, const std::string& from = "")
-{
-    const auto begin = from.empty() ? 0 : xml.find(from);
-    if (begin == std::string::npos) return "";
-    const std::regex re("<" + tag + "(\\s[^>]*)?>([^<]*)</" + tag + ">");
-    std::smatch m;
-    const std::string rest = xml.substr(begin);
-    return std::regex_search(rest, m, re) ? m[2].str() : "";
-}
-
-struct DemoBundle {
-    fs::path dir;
-    std::string sha256;    // of images/base.qcow2, from the manifest
-    std::string version;
-};
-
-// The demo bundle: built into scratch/bundle, or $APPSHARE_DEMO_BUNDLE. With `with_source`,
-// the manifest names the bundle's own image as a <sources> file the hook may reload from (a
-// given bundle is then copied into scratch and its manifest extended).
-DemoBundle demo_bundle(const TempDir& scratch, bool with_source)
-{
-    const fs::path dir = scratch / "bundle";
-    const fs::path image = dir / "images/base.qcow2";
-    const auto t0 = Clock::now();
-    if (const auto given = env_text("APPSHARE_DEMO_BUNDLE"); !given.empty()) {
-        if (!with_source) return DemoBundle{given, element_text(read_file(fs::path(given) / "appliance.xml"), "sha256", "<image "),
-                                            element_text(read_file(fs::path(given) / "appliance.xml"), "version")};
-        run_ok({"cp", "-a", given, dir.string()});
-        auto xml = read_file(dir / "appliance.xml");
-        const auto at = xml.find("  </base>");
-        REQUIRE(at != std::string::npos);
-        REQUIRE(xml.find("<sources>") == std::string::npos);
-        xml.insert(at, "    <sources>\n      <file path=\"" + image.string() + "\"/>\n    </sources>\n");
-        write_file(dir / "appliance.xml", xml);
-    } else {
-        std::vector<std::string> argv{"bash", (source_dir() / "scripts/make-demo-bundle.sh").string()};
-        if (with_source) argv.insert(argv.end(), {"--source-file", image.string()});
-        argv.push_back(dir.string());
-        run_ok(argv);
-        const std::chrono::duration<double> took = Clock::now() - t0;
-        std::cerr << "e2e: demo bundle built in " << took.count() << " s\n";
-    }
-    const auto xml = read_file(dir / "appliance.xml");
-    DemoBundle b{dir, element_text(xml, "sha256", "<image "), element_text(xml, "version")};
-    REQUIRE(b.sha256.size() == 64);
-    REQUIRE(openssl_sha256(image) == b.sha256);
-    return b;
-}
-
-std::string instance_name(const std::string& stem)
-{
-    static int counter = 0;
-    return "e2e-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-}
-
 fs::path serial_log(const std::string& name) { return "/var/log/libvirt/qemu/" + name + "-serial.log"; }
 
 std::string file_or(const fs::path& p, const std::string& otherwise)
@@ -175,19 +121,6 @@ std::uintmax_t log_size(const std::string& name)
     return ec ? 0 : n;
 }
 
-struct ReadyLine {
-    std::string host, instance, app;
-    int boots = 0;
-    double seconds = 0;
-};
-
-const std::regex& ready_re()
-{
-    static const std::regex re(
-        R"((^|\n)appshare-demo ready host=(\S+) instance=(\S+) app=(\S+) boots=([0-9]+)\r?\n)");
-    return re;
-}
-
 // Every ready line in the guest's serial log so far.
 std::vector<ReadyLine> ready_lines(const std::string& name)
 {
@@ -201,17 +134,8 @@ std::vector<ReadyLine> ready_lines(const std::string& name)
     return out;
 }
 
-double boot_timeout_seconds()
-{
-    const auto t = env_text("APPSHARE_DEMO_BOOT_TIMEOUT");
-    return t.empty() ? 180.0 : std::stod(t);
-}
-
-struct Start {
-    std::string name;
-    std::uintmax_t offset = 0;   // serial log size before the start (virtlogd appends)
-    Clock::time_point t0;
-    RunResult result;
+struct Start : Boot {
+    RunResult result;  // of `virsh start`
 };
 
 // `virsh start` of every name at once, one thread each (no Catch2 assertions in the threads).
@@ -221,6 +145,7 @@ std::vector<Start> start_parallel(const std::vector<std::string>& names)
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < names.size(); ++i) {
         starts[i].name = names[i];
+        starts[i].serial_log = serial_log(names[i]);
         starts[i].offset = log_size(names[i]);
     }
     for (auto& s : starts) {
@@ -233,36 +158,20 @@ std::vector<Start> start_parallel(const std::vector<std::string>& names)
     return starts;
 }
 
-// Waits for the guest's next ready line after the start's log offset; fails the test (with
-// the serial log, the hook log and libvirt's log) on a start failure, a failure line from the
-// guest, the domain stopping, or the timeout.
+// Waits for the guest's next ready line after the start; fails the test with the serial log,
+// the hook log and libvirt's log on a start failure or when wait_ready() does.
 ReadyLine wait_ready(const E2eEnv& env, const Start& s)
 {
+    const auto& name = s.name;
     {
-        INFO("virsh start " << s.name << " failed:\n" << s.result.output << "\n" << diagnostics(env, s.name));
+        INFO("virsh start " << name << " failed:\n" << s.result.output << "\n" << diagnostics(env, name));
         REQUIRE(s.result.status == 0);
     }
-    static const std::regex failed(R"(appshare-demo failed: ([^\r\n]*))");
-    const auto deadline = s.t0 + std::chrono::duration<double>(boot_timeout_seconds());
-    for (int round = 0;; ++round) {
-        auto log = file_or(serial_log(s.name), "");
-        log = log.size() > s.offset ? log.substr(s.offset) : "";
-        std::smatch m;
-        if (std::regex_search(log, m, ready_re())) {
-            const std::chrono::duration<double> took = Clock::now() - s.t0;
-            std::cerr << "e2e: " << s.name << " ready after " << took.count() << " s: " << m[0].str();
-            return {m[2].str(), m[3].str(), m[4].str(), std::stoi(m[5].str()), took.count()};
-        }
-        const bool timed_out = Clock::now() >= deadline;
-        const bool gone = round % 20 == 19 &&
-                          run({"virsh", "-q", "domstate", s.name}).output.find("running") == std::string::npos;
-        if (timed_out || gone || std::regex_search(log, m, failed)) {
-            FAIL((timed_out ? "no ready line within the boot timeout" : gone ? "the domain stopped before its ready line"
-                                                                               : "the guest reported: " + m[1].str())
-                 << "\n" << diagnostics(env, s.name));
-        }
-        std::this_thread::sleep_for(100ms);
-    }
+    const auto show = [&] { return diagnostics(env, name); };
+    const auto r = appshare::test::wait_ready(s, boot_timeout_seconds(180), show);
+    std::cerr << "e2e: " << name << " ready after " << r.seconds << " s: host=" << r.host << " instance=" << r.instance
+              << " app=" << r.app << " boots=" << r.boots << "\n";
+    return r;
 }
 
 std::string domuuid(const std::string& name)
@@ -286,12 +195,7 @@ void reload_hooks()
     const auto out = appshare_ok({"hook", "register", "--reload"});
     INFO(out);
     CHECK(has(out, "reloaded libvirtd"));
-    std::this_thread::sleep_for(500ms);
-    for (int i = 0; i < 100; ++i) {
-        if (run({"virsh", "-q", "version"}).status == 0) return;
-        std::this_thread::sleep_for(100ms);
-    }
-    FAIL("the private libvirtd did not answer after appshare hook register --reload");
+    wait_for_reloaded_libvirtd("appshare hook register --reload");
 }
 
 std::string json_text(const fs::path& p, const char* key)
@@ -301,19 +205,6 @@ std::string json_text(const fs::path& p, const char* key)
 }
 
 void destroy(const std::string& name) { run_ok({"virsh", "-q", "destroy", name}); }
-
-void flip_byte(const fs::path& p, std::uint64_t offset)
-{
-    fs::permissions(p, fs::perms::owner_write, fs::perm_options::add);
-    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
-    REQUIRE(f);
-    f.seekg(static_cast<std::streamoff>(offset));
-    const char c = static_cast<char>(f.get());
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.put(static_cast<char>(c ^ 0x01));
-    f.close();
-    REQUIRE_FALSE(f.fail());
-}
 
 struct stat stat_of(const fs::path& p)
 {
@@ -370,9 +261,9 @@ bool holds_open(const std::vector<std::pair<dev_t, ino_t>>& open, const struct s
 TEST_CASE("e2e: three demo instances boot from one shared base with their own identities", "[integration][e2e]")
 {
     TempDir scratch;
-    const auto bundle = demo_bundle(scratch, false);
+    const auto bundle = demo_bundle(scratch);
     E2eEnv env;
-    const std::vector<std::string> names = {instance_name("a"), instance_name("b"), instance_name("c")};
+    const std::vector<std::string> names = {unique_name("e2e-a"), unique_name("e2e-b"), unique_name("e2e-c")};
     for (const auto& n : names) install(bundle, n);
     reload_hooks();
 
@@ -441,7 +332,7 @@ TEST_CASE("e2e: demo base missing from shared storage is loaded once by the hook
     TempDir scratch;
     const auto bundle = demo_bundle(scratch, true);
     E2eEnv env({fs::canonical(bundle.dir / "images")});
-    const std::vector<std::string> names = {instance_name("a"), instance_name("b"), instance_name("c")};
+    const std::vector<std::string> names = {unique_name("e2e-a"), unique_name("e2e-b"), unique_name("e2e-c")};
     for (const auto& n : names) install(bundle, n);
     reload_hooks();
 
@@ -479,7 +370,7 @@ TEST_CASE("e2e: demo instance with a damaged shared base on read-only storage bo
     TempDir scratch;
     const auto bundle = demo_bundle(scratch, true);
     E2eEnv env({fs::canonical(bundle.dir / "images")});
-    const auto name = instance_name("indep");
+    const auto name = unique_name("e2e-indep");
     install(bundle, name);
     reload_hooks();
     const fs::path base = env.shared / (bundle.sha256 + ".qcow2");

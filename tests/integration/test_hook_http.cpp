@@ -20,12 +20,10 @@ TEST_CASE("a base is loaded from an allowed http source, other URLs are refused"
     auto redirector = HttpServer::throttled(fx.source_dir, 1e9, root);
     fx.config.allowed_url_prefixes = {web.url(), redirector.url("ok/")};
     fx.config.allowed_source_dirs.clear();
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
+    Connection conn = serve_hook(fx);
 
     SECTION("allowed: loaded over http, the domain runs") {
-        const std::string name = "web" + unique_suffix();
+        const std::string name = unique_name("web");
         auto meta = fx.metadata(name);
         meta.source_files.clear();
         meta.source_urls = {web.url("base.qcow2")};
@@ -40,7 +38,7 @@ TEST_CASE("a base is loaded from an allowed http source, other URLs are refused"
     SECTION("a URL outside the allowed prefixes is refused, and so is a redirect out of them") {
         for (const auto& url : {"http://localhost:" + std::to_string(web.port()) + "/base.qcow2",
                                 redirector.url("ok/redirect?to=/elsewhere/base.qcow2")}) {
-            const std::string name = "refused" + unique_suffix();
+            const std::string name = unique_name("refused");
             auto meta = fx.metadata(name);
             meta.source_files.clear();
             meta.source_urls = {url};

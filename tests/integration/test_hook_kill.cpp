@@ -3,7 +3,6 @@
 // throttled web server so that kills land in the middle of the copy. A base at its final name
 // must always be complete, the lock must be free afterwards, and the next run must succeed.
 #include "base/file_lock.hpp"
-#include "base/sha256.hpp"
 #include "support/hook_sandbox.hpp"
 #include "support/http_server.hpp"
 
@@ -16,9 +15,6 @@
 #include <random>
 #include <thread>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace appshare;
@@ -27,39 +23,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Starts the hook binary with `xml` on its stdin; returns its pid.
-pid_t spawn_hook(const std::string& domain, const std::string& xml)
-{
-    int in[2];
-    REQUIRE(pipe(in) == 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    const std::string bin = hook_bin().string();
-    std::vector<std::string> argv{bin, domain, "prepare", "begin", "-"};
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    REQUIRE(posix_spawn(&pid, bin.c_str(), &fa, nullptr, args.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(in[0]);
-    // The XML is small: it fits the pipe buffer, so this never blocks on a killed child.
-    REQUIRE(write(in[1], xml.data(), xml.size()) == static_cast<ssize_t>(xml.size()));
-    close(in[1]);
-    return pid;
-}
-
-int wait_status(pid_t pid)
-{
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 // Temporary files in `dir` whose names start with `prefix` (default: any appshare temporary file).
 int count_parts(const fs::path& dir, const std::string& prefix = "")
@@ -84,13 +47,16 @@ TEST_CASE("a loader killed with SIGKILL never leaves a partial base or a held lo
     fx.config.allowed_url_prefixes = {server.url()};
     fx.config.lock_wait = 30s;
     const auto conf = root / "appshare.conf";
-    write_file(conf, fx.config_text());
+    write_config_file(conf, fx.config);
     REQUIRE(::setenv("APPSHARE_CONFIG", conf.c_str(), 1) == 0);
-    const std::string name = "kill" + unique_suffix();
+    const std::string name = unique_name("kill");
     auto meta = fx.metadata(name);
     meta.source_files.clear();
     meta.source_urls = {server.url("base.qcow2")};
-    const auto xml = fx.domain_xml(name, meta);
+    const auto xml = root / "domain.xml";
+    write_file(xml, fx.domain_xml(name, meta));
+    // The hook binary as libvirt runs it, the domain XML on its stdin.
+    const std::vector<std::string> hook{hook_bin().string(), name, "prepare", "begin", "-"};
     const auto final_path = fx.shared_base();
     const auto lock_file = BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec());
 
@@ -111,21 +77,22 @@ TEST_CASE("a loader killed with SIGKILL never leaves a partial base or a held lo
     int killed_mid_load = 0;
     constexpr int kRounds = 24;
     for (int round = 0; round < kRounds; ++round) {
-        const pid_t pid = spawn_hook(name, xml);
+        const pid_t pid = spawn(hook, xml);
         std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
         ::kill(pid, SIGKILL);
         const int status = wait_status(pid);
         INFO("round " << round << " status " << status);
         if (fs::exists(final_path)) {
             // Published: complete and right. Remove it so the next round loads again.
-            CHECK(*sha256_file(final_path) == fx.base_sha);
+            CHECK(openssl_sha256(final_path) == fx.base_sha);
             fs::remove(final_path);
             fs::remove(final_path.string() + ".verified");
         } else if (count_parts(fx.config.shared_root, "." + final_path.filename().string() + ".part-") > 0) {
             ++killed_mid_load;
         }
-        // The lock is free: the kernel dropped it with the process.
-        auto lock = FileLock::acquire(lock_file, 0ms, LockHolder{"test", ::getpid(), "test", "check"});
+        // The lock is free: the kernel drops it with the hook's worker process, which dies with
+        // the hook (a moment later: a waiter's bounded wait covers that).
+        auto lock = FileLock::acquire(lock_file, 2000ms, LockHolder{"test", ::getpid(), "test", "check"});
         CHECK(lock);
     }
     stop = true;
@@ -135,9 +102,9 @@ TEST_CASE("a loader killed with SIGKILL never leaves a partial base or a held lo
     CHECK(killed_mid_load >= kRounds / 3);
 
     // The next run completes: base published and right, leftovers of the dead loaders removed.
-    const pid_t pid = spawn_hook(name, xml);
+    const pid_t pid = spawn(hook, xml);
     CHECK(wait_status(pid) == 0);
-    CHECK(*sha256_file(final_path) == fx.base_sha);
+    CHECK(openssl_sha256(final_path) == fx.base_sha);
     CHECK(count_parts(fx.config.shared_root) == 0);
     CHECK(count_parts(fx.context_dir(name)) == 0);
     CHECK(backing_of(fx.overlay(name)) == final_path.string());

@@ -31,16 +31,14 @@ TEST_CASE("foreign domains and other hooks are left alone", "[hook][integration]
 {
     const auto root = sandbox_root("pass");
     HookFixture fx(root);
-    write_config(fx);
     const auto marker = root / "marker.txt";
     const fs::path other_hook = "/etc/libvirt/hooks/qemu.d/zz-marker";
     write_file(other_hook, "#!/bin/sh\necho \"$1 $2 $3\" >> " + marker.string() + "\n");
     fs::permissions(other_hook, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                     fs::perms::others_read | fs::perms::others_exec);
-    register_hook();
-    Connection conn = connect_default();
+    Connection conn = serve_hook(fx);
 
-    const std::string plain = "plain" + unique_suffix();
+    const std::string plain = unique_name("plain");
     const auto disk = root / "plain.qcow2";
     run_ok({"qemu-img", "create", "-q", "-f", "qcow2", disk.string(), "16M"});
     const auto plain_dom = define(conn, plain_domain_xml(plain, disk));
@@ -53,7 +51,7 @@ TEST_CASE("foreign domains and other hooks are left alone", "[hook][integration]
     CHECK(fx.log_count("domain " + plain) == 0);
     CHECK(list_usage_records(fx.config.shared_root).empty());
 
-    const std::string ours = "ours" + unique_suffix();
+    const std::string ours = unique_name("ours");
     const auto our_dom = define(conn, fx.domain_xml(ours));
     started = start_domain(our_dom);
     INFO((started ? std::string() : started.error().message));

@@ -3,14 +3,11 @@
 #include "base/file_lock.hpp"
 #include "instance/instance_state.hpp"
 #include "support/hook_sandbox.hpp"
+#include "support/lock_holder.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <thread>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace appshare;
 using namespace appshare::test;
@@ -21,31 +18,15 @@ TEST_CASE("appshare reshare moves an independent instance back onto the shared b
 {
     HookFixture fx(sandbox_root("reshare"));
     fx.config.lock_wait = 1s;
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
-    const std::string name = "resh" + unique_suffix();
+    Connection conn = serve_hook(fx);
+    const std::string name = unique_name("resh");
     const auto dom = define(conn, fx.domain_xml(name));
 
     // The base's lock is held by another process past the limit: the start falls back.
-    fs::create_directories(fx.config.shared_root);
-    const auto lock_file = BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec());
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    const pid_t holder = fork();
-    REQUIRE(holder >= 0);
-    if (holder == 0) {
-        auto lock = FileLock::acquire(lock_file, 0ms, LockHolder{"elsewhere", 7, "x", "hold"});
-        [[maybe_unused]] auto n = write(fds[1], lock ? "y" : "n", 1);
-        std::this_thread::sleep_for(60s);
-        _exit(0);
-    }
-    char c = 0;
-    REQUIRE(read(fds[0], &c, 1) == 1);
-    REQUIRE(c == 'y');
-    auto started = start_domain(dom);
-    kill(holder, SIGKILL);
-    waitpid(holder, nullptr, 0);
+    const auto started = [&] {
+        const LockHolderProcess holder(fx.shared_base_lock(), 60s, LockHolder{"elsewhere", 7, "x", "hold"});
+        return start_domain(dom);
+    }();
     INFO((started ? std::string() : started.error().message));
     REQUIRE(started);
     REQUIRE(backing_of(fx.overlay(name)) == fx.local_base().string());
@@ -68,7 +49,9 @@ TEST_CASE("appshare reshare moves an independent instance back onto the shared b
     CHECK_THAT(unreachable.output, Catch::Contains(nowhere));
     CHECK(backing_of(fx.overlay(name)) == fx.local_base().string());
     const auto conf = fx.root / "reshare.conf";
-    write_file(conf, fx.config_text() + "uri = \"" + nowhere + "\"\n");
+    Config with_bogus_uri = fx.config;
+    with_bogus_uri.uri = nowhere;
+    write_config_file(conf, with_bogus_uri);
     auto moved = run({bin, "reshare", name, "--config", conf.string()});
     INFO(moved.output);
     REQUIRE(moved.status == 0);
@@ -76,10 +59,7 @@ TEST_CASE("appshare reshare moves an independent instance back onto the shared b
     // The load it made is told on stderr as it happens.
     CHECK_THAT(moved.output, Catch::Contains("appshare: loaded " + fx.shared_base().string()));
     CHECK(backing_of(fx.overlay(name)) == fx.shared_base().string());
-    auto state = load_instance_state(fx.context_dir(name));
-    REQUIRE(state);
-    REQUIRE(*state);
-    CHECK((*state)->mode == InstanceMode::Shared);
+    CHECK(fx.state(name).mode == InstanceMode::Shared);
 
     auto again = start_domain(dom);
     INFO((again ? std::string() : again.error().message));

@@ -4,22 +4,17 @@
 #include "base/file_lock.hpp"
 #include "instance/instance_state.hpp"
 #include "image/qcow2_overlay.hpp"
-#include "base/sha256.hpp"
 #include "support/hook_sandbox.hpp"
 #include "support/lock_holder.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 #include <vector>
 
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace appshare;
 using namespace appshare::test;
@@ -27,13 +22,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string sha_of(const fs::path& p)
-{
-    auto s = sha256_file(p);
-    REQUIRE(s);
-    return *s;
-}
 
 // Who holds the base's lock in the tests below (the hook's log must name it).
 const LockHolder kLockHolder{"lockholder-host", 4242, "test", "holding for the test"};
@@ -46,16 +34,6 @@ void require_started(const Domain& dom)
     INFO((r ? std::string() : r.error().message));
     REQUIRE(r);
     CHECK(state_of(dom) == DomainState::Running);
-}
-
-void flip_byte(const fs::path& p, std::uint64_t offset)
-{
-    fs::permissions(p, fs::perms::owner_write, fs::perm_options::add);
-    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(offset));
-    const char c = static_cast<char>(f.get());
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.put(static_cast<char>(c ^ 0x01));
 }
 
 std::uint64_t inode_of(const fs::path& p)
@@ -71,14 +49,12 @@ TEST_CASE("eight domains sharing a missing base start in parallel and the base i
 {
     HookFixture fx(sandbox_root("parallel"), 32);
     fx.config.lock_wait = 120s;
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
+    Connection conn = serve_hook(fx);
 
     constexpr int kDomains = 8;
     std::vector<std::string> names;
     for (int i = 0; i < kDomains; ++i) {
-        names.push_back("par" + std::to_string(i) + unique_suffix());
+        names.push_back(unique_name("par" + std::to_string(i)));
         (void)define(conn, fx.domain_xml(names.back()));
     }
     REQUIRE_FALSE(fs::exists(fx.shared_base()));
@@ -107,7 +83,7 @@ TEST_CASE("eight domains sharing a missing base start in parallel and the base i
     INFO(read_file(fx.log_file()));
     CHECK(fx.log_count("loaded " + fx.shared_base().string()) == 1);
     CHECK(fx.log_count("prepared on " + fx.shared_base().string() + " (shared)") == kDomains);
-    CHECK(sha_of(fx.shared_base()) == fx.base_sha);
+    CHECK(openssl_sha256(fx.shared_base()) == fx.base_sha);
     CHECK((!fs::exists(fx.config.local_root) || fs::is_empty(fx.config.local_root)));
 }
 
@@ -115,15 +91,12 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
 {
     HookFixture fx(sandbox_root("lockwait"));
     fx.config.lock_wait = 20s;
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
-    fs::create_directories(fx.config.shared_root);
-    const auto lock_file = BlobStore(fx.config.shared_root).lock_path_of(fx.base_spec());
-    const std::string suffix = unique_suffix();
+    Connection conn = serve_hook(fx);
+    const auto lock_file = fx.shared_base_lock();
 
     SECTION("released within the wait: the start waits, then runs on the shared base") {
-        const auto dom = define(conn, fx.domain_xml("wait" + suffix));
+        const std::string name = unique_name("wait");
+        const auto dom = define(conn, fx.domain_xml(name));
         test::LockHolderProcess holder(lock_file, 3s, kLockHolder);
         const auto t0 = std::chrono::steady_clock::now();
         auto r = start(dom);
@@ -134,13 +107,13 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
         CHECK(state_of(dom) == DomainState::Running);
         CHECK(waited >= 2s);
         CHECK(fx.log_count("waiting for a lock held by pid 4242 on lockholder-host") >= 1);
-        CHECK(backing_of(fx.overlay("wait" + suffix)) == fx.shared_base().string());
-        CHECK(sha_of(fx.shared_base()) == fx.base_sha);
+        CHECK(backing_of(fx.overlay(name)) == fx.shared_base().string());
+        CHECK(openssl_sha256(fx.shared_base()) == fx.base_sha);
     }
     SECTION("held past the limit: the start succeeds on a host-local copy, recorded as independent") {
         fx.config.lock_wait = 2s;
         write_config(fx);
-        const std::string name = "indep" + suffix;
+        const std::string name = unique_name("indep");
         const auto dom = define(conn, fx.domain_xml(name));
         test::LockHolderProcess holder(lock_file, 60s, kLockHolder);
         auto r = start(dom);
@@ -150,12 +123,10 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
         REQUIRE(r);
         CHECK(state_of(dom) == DomainState::Running);
         CHECK(backing_of(fx.overlay(name)) == fx.local_base().string());
-        CHECK(sha_of(fx.local_base()) == fx.base_sha);
-        auto state = load_instance_state(fx.context_dir(name));
-        REQUIRE(state);
-        REQUIRE(*state);
-        CHECK((*state)->mode == InstanceMode::Independent);
-        CHECK_THAT((*state)->reason, Catch::Contains("lockholder-host"));
+        CHECK(openssl_sha256(fx.local_base()) == fx.base_sha);
+        const auto state = fx.state(name);
+        CHECK(state.mode == InstanceMode::Independent);
+        CHECK_THAT(state.reason, Catch::Contains("lockholder-host"));
         CHECK(fx.log_count("switched to the independent copy") == 1);
     }
 }
@@ -163,14 +134,12 @@ TEST_CASE("a start waits for a busy lock, and falls back to an independent copy 
 TEST_CASE("a damaged shared base is detected and reloaded before the domain runs", "[hook][integration]")
 {
     HookFixture fx(sandbox_root("damaged"), 4);
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
-    const std::string name = "dmg" + unique_suffix();
+    Connection conn = serve_hook(fx);
+    const std::string name = unique_name("dmg");
     const auto dom = define(conn, fx.domain_xml(name));
     require_started(dom);
     REQUIRE(destroy_domain(dom));
-    REQUIRE(sha_of(fx.shared_base()) == fx.base_sha);
+    REQUIRE(openssl_sha256(fx.shared_base()) == fx.base_sha);
     const auto first_inode = inode_of(fx.shared_base());
 
     SECTION("one byte changed") { flip_byte(fx.shared_base(), fx.base_size - 4096); }
@@ -178,7 +147,7 @@ TEST_CASE("a damaged shared base is detected and reloaded before the domain runs
         fs::permissions(fx.shared_base(), fs::perms::owner_write, fs::perm_options::add);
         fs::resize_file(fx.shared_base(), fx.base_size / 2);
     }
-    REQUIRE(sha_of(fx.shared_base()) != fx.base_sha);
+    REQUIRE(openssl_sha256(fx.shared_base()) != fx.base_sha);
     // Keep the damaged inode alive under another name, so its number cannot be reused and we
     // can tell whether QEMU opened it.
     const auto damaged = fx.root / "damaged-inode";
@@ -189,7 +158,7 @@ TEST_CASE("a damaged shared base is detected and reloaded before the domain runs
     require_started(dom);
     INFO(read_file(fx.log_file()));
     // The damaged file was removed and a verified copy published under the same name.
-    CHECK(sha_of(fx.shared_base()) == fx.base_sha);
+    CHECK(openssl_sha256(fx.shared_base()) == fx.base_sha);
     CHECK(inode_of(fx.shared_base()) != damaged_inode);
     CHECK(fx.log_count("loaded " + fx.shared_base().string()) == 2);
     CHECK(backing_of(fx.overlay(name)) == fx.shared_base().string());
@@ -214,10 +183,8 @@ TEST_CASE("no reachable source and no shared base: the start is refused, the con
 {
     HookFixture fx(sandbox_root("refused"));
     fx.config.allowed_url_prefixes = {"http://127.0.0.1:1/"};
-    write_config(fx);
-    register_hook();
-    Connection conn = connect_default();
-    const std::string name = "ref" + unique_suffix();
+    Connection conn = serve_hook(fx);
+    const std::string name = unique_name("ref");
     auto meta = fx.metadata(name);
     meta.source_urls = {"http://127.0.0.1:1/base.qcow2"};
     // The context exists (as install makes it), then the base's only copies disappear.

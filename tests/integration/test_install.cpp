@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
 
 #include <libvirt/libvirt.h>
 #include <sys/stat.h>
@@ -61,10 +60,9 @@ struct stat stat_of(const fs::path& p)
 TEST_CASE("three instances of one bundle share one base and run on it", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
-    const std::vector<std::string> names = {unique_instance("web"), unique_instance("web"), unique_instance("web")};
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
+    const std::vector<std::string> names = {unique_name("web"), unique_name("web"), unique_name("web")};
 
     for (const auto& n : names) appshare_ok({"install", bundle.dir.string(), "--name", n});
 
@@ -154,26 +152,18 @@ TEST_CASE("three instances of one bundle share one base and run on it", "[instal
 TEST_CASE("a second install with the base present copies and re-hashes nothing", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    SampleOptions big;
-    big.virtual_size = 512ULL << 20;
-    big.data_bytes = 256ULL << 20;
-    const auto bundle = make_sample_bundle(scratch / "bundle", big);
+    const auto bundle = env.sample_bundle(SampleOptions::sized(512ULL << 20, 256ULL << 20));
 
     const auto t0 = std::chrono::steady_clock::now();
-    appshare_ok({"install", bundle.dir.string(), "--name", unique_instance("first")});
+    appshare_ok({"install", bundle.dir.string(), "--name", unique_name("first")});
     const std::chrono::duration<double> first = std::chrono::steady_clock::now() - t0;
     const fs::path base = env.shared / (bundle.sha256 + ".qcow2");
     const auto before = stat_of(base);
 
     // Damage the bundle's image past its header, size unchanged: a re-hash would refuse it.
-    {
-        std::fstream f(bundle.image, std::ios::in | std::ios::out | std::ios::binary);
-        f.seekp(static_cast<std::streamoff>(bundle.image_bytes - 1));
-        f.put('!');
-    }
+    flip_byte(bundle.image, bundle.image_bytes - 1);
     const auto t1 = std::chrono::steady_clock::now();
-    const auto out = appshare_ok({"install", bundle.dir.string(), "--name", unique_instance("second")});
+    const auto out = appshare_ok({"install", bundle.dir.string(), "--name", unique_name("second")});
     const std::chrono::duration<double> second = std::chrono::steady_clock::now() - t1;
     CHECK(has(out, "already on shared storage, reused"));
 
@@ -190,10 +180,9 @@ TEST_CASE("a second install with the base present copies and re-hashes nothing",
 TEST_CASE("install's memory and vcpus options override the manifest", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
-    const auto name = unique_instance("sized");
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
+    const auto name = unique_name("sized");
     appshare_ok({"install", bundle.dir.string(), "--name", name, "--memory", "128M", "--vcpus", "2"});
     auto dom = lookup_domain(conn, name);
     REQUIRE(dom.has_value());
@@ -202,7 +191,7 @@ TEST_CASE("install's memory and vcpus options override the manifest", "[install]
     CHECK(has(xml, ">2</vcpu>"));
     CHECK(has(xml, "<domain type='qemu'"));
 
-    const auto bad = run_appshare({"install", bundle.dir.string(), "--name", unique_instance("bad"), "--memory", "12 parsecs"});
+    const auto bad = run_appshare({"install", bundle.dir.string(), "--name", unique_name("bad"), "--memory", "12 parsecs"});
     check_one_sentence(bad);
     CHECK(bad.status == 2);
 }
@@ -210,12 +199,11 @@ TEST_CASE("install's memory and vcpus options override the manifest", "[install]
 TEST_CASE("names and descriptions with <, &, quotes and non-ASCII reach libvirt intact", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
     SampleOptions o;
     o.description = "Ünïcødé &lt;appliance&gt; &amp; \"double\" 'single' — 日本語";
-    const auto bundle = make_sample_bundle(scratch / "bundle", o);
-    Connection conn = connect_sandbox();
-    const auto name = unique_instance("text");
+    const auto bundle = env.sample_bundle(o);
+    const Connection& conn = env.conn;
+    const auto name = unique_name("text");
     const std::string title = "Tïtle <b>&amp; \"quoted\" 'too' ✓";
     appshare_ok({"install", bundle.dir.string(), "--name", name, "--title", title});
 
@@ -223,7 +211,7 @@ TEST_CASE("names and descriptions with <, &, quotes and non-ASCII reach libvirt 
     CHECK(libvirt_text(conn, name, VIR_DOMAIN_METADATA_DESCRIPTION) ==
           "Ünïcødé <appliance> & \"double\" 'single' — 日本語");
 
-    const auto name2 = unique_instance("desc");
+    const auto name2 = unique_name("desc");
     const std::string desc = "line one <&>\nline two \"ü\"";
     appshare_ok({"install", bundle.dir.string(), "--name", name2, "--description", desc});
     CHECK(libvirt_text(conn, name2, VIR_DOMAIN_METADATA_DESCRIPTION) == desc);
@@ -233,13 +221,12 @@ TEST_CASE("names and descriptions with <, &, quotes and non-ASCII reach libvirt 
 TEST_CASE("a lazy install leaves loading the base to the hook, with a source it can load from", "[install][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
 
     SECTION("a directory bundle: its image is the source, nothing is copied")
     {
-        const auto name = unique_instance("lazy");
+        const auto name = unique_name("lazy");
         const auto out = appshare_ok({"install", bundle.dir.string(), "--name", name, "--lazy"});
         CHECK(env.shared_files(".qcow2").empty());
         CHECK(has(out, "loaded by the hook at the first start"));
@@ -256,9 +243,9 @@ TEST_CASE("a lazy install leaves loading the base to the hook, with a source it 
 
     SECTION("an archive without <sources> is refused and leaves nothing")
     {
-        const auto tar = scratch / "bundle.tar";
+        const auto tar = env.scratch / "bundle.tar";
         run_ok({"tar", "-C", bundle.dir.string(), "-cf", tar.string(), "."});
-        const auto name = unique_instance("lazytar");
+        const auto name = unique_name("lazytar");
         const auto r = run_appshare({"install", tar.string(), "--name", name, "--lazy"});
         check_one_sentence(r);
         CHECK(r.status == 2);
@@ -271,14 +258,13 @@ TEST_CASE("a lazy install leaves loading the base to the hook, with a source it 
 TEST_CASE("install registers the hook in qemu.d and says how to make libvirt see it", "[install][hook][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
     const fs::path link = "/etc/libvirt/hooks/qemu.d/appshare";
 
     SECTION("registered, with reload advice until the daemon is reloaded")
     {
-        const auto out = appshare_ok({"install", bundle.dir.string(), "--name", unique_instance("hooked")});
+        const auto out = appshare_ok({"install", bundle.dir.string(), "--name", unique_name("hooked")});
         REQUIRE(fs::is_symlink(link));
         CHECK(fs::equivalent(link, env.hook));
         CHECK(has(out, "systemctl reload libvirtd"));
@@ -292,7 +278,7 @@ TEST_CASE("install registers the hook in qemu.d and says how to make libvirt see
         // libvirtd survived its reload and answers.
         auto after = open_connection("");
         REQUIRE(after.has_value());
-        const auto out2 = appshare_ok({"install", bundle.dir.string(), "--name", unique_instance("hooked")});
+        const auto out2 = appshare_ok({"install", bundle.dir.string(), "--name", unique_name("hooked")});
         CHECK_FALSE(has(out2, "systemctl reload"));
     }
 
@@ -301,7 +287,7 @@ TEST_CASE("install registers the hook in qemu.d and says how to make libvirt see
         fs::create_directories(link.parent_path());
         fs::remove(link);  // (write_file would write through our own link into the hook binary)
         write_file(link, "#!/bin/sh\n# not ours\n");
-        const auto name = unique_instance("foreign");
+        const auto name = unique_name("foreign");
         const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
         check_one_sentence(r);
         CHECK(r.status == 10);

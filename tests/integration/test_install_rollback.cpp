@@ -10,15 +10,9 @@
 
 #include <chrono>
 #include <csignal>
-#include <fstream>
 #include <thread>
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace appshare;
@@ -37,58 +31,14 @@ void check_nothing_left(const InstallEnv& env, const Connection& conn, const std
     for (const auto& base : env.shared_files(".qcow2")) CHECK(openssl_sha256(base) == bundle.sha256);
 }
 
-void damage_last_byte(const SampleBundle& b)
-{
-    std::fstream f(b.image, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(b.image_bytes - 1));
-    const char c = static_cast<char>(f.get());
-    f.seekp(static_cast<std::streamoff>(b.image_bytes - 1));
-    f.put(static_cast<char>(c ^ 0x5a));
-}
-
-std::string foreign_domain_xml(const std::string& name)
-{
-    return "<domain type='qemu'><name>" + name +
-           "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
-           "<os><type arch='x86_64'>hvm</type></os><devices/></domain>";
-}
-
-// Starts `appshare args...` with stdout+stderr to `log`; returns its pid.
-pid_t spawn_appshare(const std::vector<std::string>& args, const fs::path& log)
-{
-    std::vector<std::string> argv{appshare_bin().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    REQUIRE(rc == 0);
-    return pid;
-}
-
-int wait_status(pid_t pid)
-{
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 }  // namespace
 
 TEST_CASE("install leaves nothing behind when it fails", "[install][rollback][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
-    const auto name = unique_instance("fail");
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
+    const auto name = unique_name("fail");
 
     SECTION("a name taken by another domain: refused, that domain untouched, nothing loaded")
     {
@@ -135,7 +85,7 @@ TEST_CASE("install leaves nothing behind when it fails", "[install][rollback][in
 
     SECTION("a corrupt bundle: refused before anything is made")
     {
-        damage_last_byte(bundle);
+        flip_byte(bundle.image, bundle.image_bytes - 1, 0x5a);
         const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
         check_one_sentence(r);
         CHECK(r.status == 5);
@@ -176,15 +126,12 @@ TEST_CASE("install leaves nothing behind when it fails", "[install][rollback][in
 TEST_CASE("Ctrl-C during the base copy leaves nothing behind", "[install][rollback][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    SampleOptions big;
-    big.virtual_size = 1ULL << 30;
-    big.data_bytes = 512ULL << 20;
-    const auto bundle = make_sample_bundle(scratch / "bundle", big);
-    Connection conn = connect_sandbox();
-    const auto name = unique_instance("ctrlc");
+    const auto bundle = env.sample_bundle(SampleOptions::sized(1ULL << 30, 512ULL << 20));
+    const Connection& conn = env.conn;
+    const auto name = unique_name("ctrlc");
 
-    const pid_t pid = spawn_appshare({"install", bundle.dir.string(), "--name", name}, scratch / "log");
+    const pid_t pid = spawn({appshare_bin().string(), "install", bundle.dir.string(), "--name", name}, "/dev/null",
+                            env.scratch / "log");
     // Wait for the copy to start (its temporary file appears), then interrupt it.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     bool copying = false;
@@ -196,7 +143,7 @@ TEST_CASE("Ctrl-C during the base copy leaves nothing behind", "[install][rollba
     REQUIRE(::kill(pid, SIGINT) == 0);
     const int status = wait_status(pid);
 
-    RunResult r{status, read_file(scratch / "log")};
+    RunResult r{status, read_file(env.scratch / "log")};
     check_one_sentence(r);
     CHECK(status == 130);
     CHECK(has(r.output, "interrupted"));

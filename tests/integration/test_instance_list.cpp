@@ -33,7 +33,6 @@ std::uint64_t du_bytes(const fs::path& dir)
 TEST_CASE("list shows instances per base and the storage saved", "[list][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
     SampleOptions a_opts;
     a_opts.name = "alpha";
     a_opts.data_bytes = 8ULL << 20;
@@ -41,9 +40,9 @@ TEST_CASE("list shows instances per base and the storage saved", "[list][integra
     b_opts.name = "beta";
     b_opts.version = "2.0";
     b_opts.data_bytes = 2ULL << 20;
-    const auto a = make_sample_bundle(scratch / "a", a_opts);
-    const auto b = make_sample_bundle(scratch / "b", b_opts);
-    Connection conn = connect_sandbox();
+    const auto a = env.sample_bundle(a_opts, "a");
+    const auto b = env.sample_bundle(b_opts, "b");
+    const Connection& conn = env.conn;
 
     SECTION("no instances: says so")
     {
@@ -56,14 +55,12 @@ TEST_CASE("list shows instances per base and the storage saved", "[list][integra
 
     SECTION("three of one appliance, one of another, and a foreign domain")
     {
-        const std::vector<std::string> alphas = {unique_instance("a"), unique_instance("a"), unique_instance("a")};
-        const auto beta = unique_instance("b");
+        const std::vector<std::string> alphas = {unique_name("a"), unique_name("a"), unique_name("a")};
+        const auto beta = unique_name("b");
         for (const auto& n : alphas) appshare_ok({"install", a.dir.string(), "--name", n});
         appshare_ok({"install", b.dir.string(), "--name", beta});
-        const auto foreign = unique_instance("foreign");
-        auto dom = define_domain(conn, "<domain type='qemu'><name>" + foreign +
-                                           "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
-                                           "<os><type arch='x86_64'>hvm</type></os><devices/></domain>");
+        const auto foreign = unique_name("foreign");
+        auto dom = define_domain(conn, foreign_domain_xml(foreign));
         REQUIRE(dom.has_value());
         auto running = lookup_domain(conn, alphas[0]);
         REQUIRE(start_domain(*running).has_value());
@@ -123,30 +120,19 @@ TEST_CASE("list shows instances per base and the storage saved", "[list][integra
 
     SECTION("metadata naming another instance's context, or '/', is shown as invalid and never walked")
     {
-        const auto real = unique_instance("a");
+        const auto real = unique_name("a");
         appshare_ok({"install", a.dir.string(), "--name", real});
-        auto dom = lookup_domain(conn, real);
-        REQUIRE(dom.has_value());
-        const auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
-        REQUIRE(xml.has_value());
-        // Renamed copies of its definition (new name, no uuid: libvirt makes one).
+        // Renamed copies of its definition whose metadata names `context_dir`.
         const auto copy_as = [&](const std::string& to, const std::string& context_dir) {
-            std::string x = *xml;
-            const auto from = "<name>" + real + "</name>";
-            x.replace(x.find(from), from.size(), "<name>" + to + "</name>");
-            const auto uuid = x.find("<uuid>");
-            x.erase(uuid, x.find("</uuid>") + 7 - uuid);
+            std::string x = renamed_definition(conn, real, to);
             const auto dir_attr = "dir=\"" + env.context(real).string() + "\"";
             const auto at = x.find(dir_attr);
             REQUIRE(at != std::string::npos);
             x.replace(at, dir_attr.size(), "dir=\"" + context_dir + "\"");
-            auto d = define_domain(conn, x);
-            INFO((d ? std::string() : d.error().message));
-            REQUIRE(d.has_value());
-            return std::move(d).value();
+            return define(conn, x);
         };
-        const auto clone = unique_instance("clone");
-        const auto rooted = unique_instance("rooted");
+        const auto clone = unique_name("clone");
+        const auto rooted = unique_name("rooted");
         auto clone_dom = copy_as(clone, env.context(real).string());
         auto rooted_dom = copy_as(rooted, "/");
 

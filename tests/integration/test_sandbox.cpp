@@ -1,6 +1,7 @@
 // Runs inside scripts/libvirt-sandbox.sh: the private libvirtd answers at the default URI, and a
 // throwaway TCG domain on a qcow2 overlay goes through define, start, destroy and undefine via
 // libshare/virt, with libvirt's failures captured as Errors naming their object.
+#include "support/sandbox.hpp"
 #include "support/test_support.hpp"
 #include "virt/connection.hpp"
 #include "virt/domain.hpp"
@@ -9,42 +10,16 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace appshare;
-using appshare::test::run_ok;
+using namespace appshare::test;
 
 namespace {
-
-std::string env_or_empty(const char* name)
-{
-    const char* v = std::getenv(name);
-    return v != nullptr ? v : "";
-}
-
-// The sandbox's scratch directory; every test here needs it.
-fs::path sandbox_dir()
-{
-    const std::string dir = env_or_empty("APPSHARE_SANDBOX");
-    INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
-    REQUIRE_FALSE(dir.empty());
-    return dir;
-}
-
-Connection connect_default()
-{
-    silence_libvirt_stderr();
-    Result<Connection> conn = open_connection("");
-    INFO((conn ? std::string() : conn.error().message));
-    REQUIRE(conn.has_value());
-    return std::move(conn).value();
-}
 
 bool same_file(const fs::path& a, const fs::path& b)
 {
@@ -53,9 +28,6 @@ bool same_file(const fs::path& a, const fs::path& b)
     return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
            sa.st_ino == sb.st_ino;
 }
-
-// A name no other test case (or parallel sandbox) uses.
-std::string unique_name(const std::string& stem) { return "appshare-test-" + stem + "-" + std::to_string(::getpid()); }
 
 // A small TCG guest: no network, no graphics, serial console to a file, one virtio disk.
 std::string throwaway_domain_xml(const std::string& name, const fs::path& disk, const fs::path& console)
@@ -78,8 +50,6 @@ std::string throwaway_domain_xml(const std::string& name, const fs::path& disk, 
            "</domain>\n";
 }
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
-
 bool listed(const Connection& conn, const std::string& name, DomainListFilter filter)
 {
     Result<std::vector<Domain>> all = list_domains(conn, filter);
@@ -95,8 +65,8 @@ TEST_CASE("the private libvirtd answers at the default URI", "[sandbox][virt][co
 
     SECTION("the default URI is the sandbox's qemu:///system")
     {
-        CHECK(env_or_empty("LIBVIRT_DEFAULT_URI") == "qemu:///system");
-        Connection conn = connect_default();
+        CHECK(env_text("LIBVIRT_DEFAULT_URI") == "qemu:///system");
+        Connection conn = connect_sandbox();
         CHECK(connection_uri(conn) == "qemu:///system");
         Result<std::vector<Domain>> domains = list_domains(conn);
         REQUIRE(domains.has_value());
@@ -120,16 +90,16 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
           "[sandbox][virt][domain]")
 {
     const fs::path sandbox = sandbox_dir();
-    Connection conn = connect_default();
+    Connection conn = connect_sandbox();
 
-    const std::string name = unique_name("lifecycle");
+    const std::string name = unique_name("appshare-test-lifecycle");
     const fs::path images = "/var/lib/libvirt/images";
     const fs::path base = images / (name + "-base.qcow2");
     const fs::path overlay = images / (name + ".qcow2");
     const fs::path console = sandbox / (name + "-console.log");
     run_ok({"qemu-img", "create", "-q", "-f", "qcow2", base.string(), "32M"});
     run_ok({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base.string(), overlay.string()});
-    REQUIRE(contains(run_ok({"qemu-img", "info", overlay.string()}), "backing file: " + base.string()));
+    REQUIRE(has(run_ok({"qemu-img", "info", overlay.string()}), "backing file: " + base.string()));
 
     Result<Domain> defined = define_domain(conn, throwaway_domain_xml(name, overlay, console));
     INFO((defined ? std::string() : defined.error().message));
@@ -154,8 +124,8 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
 
     // The live definition shows the disk chain libvirt opened: overlay on top of the base.
     const std::string live = domain_xml(*dom).value();
-    CHECK(contains(live, "<source file='" + overlay.string() + "'"));
-    CHECK(contains(live, "<source file='" + base.string() + "'"));
+    CHECK(has(live, "<source file='" + overlay.string() + "'"));
+    CHECK(has(live, "<source file='" + base.string() + "'"));
 
     REQUIRE(destroy_domain(*dom).has_value());
     CHECK(domain_state(*dom).value() == DomainState::ShutOff);
@@ -169,8 +139,8 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
     Result<std::string> stale = domain_xml(*dom, DomainXmlKind::Inactive);
     REQUIRE_FALSE(stale.has_value());
     CHECK(stale.error().code == ErrorCode::NotFound);
-    CHECK(contains(stale.error().message, "domain '" + name + "'"));
-    CHECK(contains(stale.error().message, "no longer exists"));
+    CHECK(has(stale.error().message, "domain '" + name + "'"));
+    CHECK(has(stale.error().message, "no longer exists"));
     // Undefining leaves the disk images alone.
     CHECK(fs::exists(overlay));
     CHECK(fs::exists(base));
@@ -179,16 +149,16 @@ TEST_CASE("a throwaway domain on a qcow2 overlay is defined, started, destroyed 
 TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox][virt][errors]")
 {
     const fs::path sandbox = sandbox_dir();
-    Connection conn = connect_default();
+    Connection conn = connect_sandbox();
 
     SECTION("looking up a missing domain is NotFound and names it")
     {
-        const std::string name = unique_name("missing");
+        const std::string name = unique_name("appshare-test-missing");
         Result<Domain> dom = lookup_domain(conn, name);
         REQUIRE_FALSE(dom.has_value());
         CHECK(dom.error().code == ErrorCode::NotFound);
-        CHECK(contains(dom.error().message, "'" + name + "'"));
-        CHECK(contains(dom.error().message, "qemu:///system"));
+        CHECK(has(dom.error().message, "'" + name + "'"));
+        CHECK(has(dom.error().message, "qemu:///system"));
     }
 
     SECTION("an unreachable daemon is a Libvirt error naming the URI")
@@ -197,11 +167,11 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         Result<Connection> bad = open_connection(uri);
         REQUIRE_FALSE(bad.has_value());
         CHECK(bad.error().code == ErrorCode::Libvirt);
-        CHECK(contains(bad.error().message, "cannot connect to libvirt at " + uri));
-        CHECK(contains(bad.error().message, "is libvirtd running"));
+        CHECK(has(bad.error().message, "cannot connect to libvirt at " + uri));
+        CHECK(has(bad.error().message, "is libvirtd running"));
         // The hint is a question: the sentence ends with its question mark, not "?.".
         CHECK(bad.error().message.back() == '?');
-        CHECK_FALSE(contains(bad.error().message, "?."));
+        CHECK_FALSE(has(bad.error().message, "?."));
     }
 
     SECTION("invalid domain XML is refused with libvirt's reason")
@@ -209,14 +179,14 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         Result<Domain> dom = define_domain(conn, "<domain type='qemu'><name>x</name><memory>nope</memory></domain>");
         REQUIRE_FALSE(dom.has_value());
         CHECK(dom.error().code == ErrorCode::Libvirt);
-        CHECK(contains(dom.error().message, "refused the domain XML"));
+        CHECK(has(dom.error().message, "refused the domain XML"));
         CHECK(dom.error().message.size() > std::string("libvirt at qemu:///system refused the domain XML: ; ").size());
     }
 
     SECTION("stopping a domain that is not running names the domain")
     {
         // Never point a console at a device such as /dev/null: virtlogd replaces the file.
-        const std::string name = unique_name("idle");
+        const std::string name = unique_name("appshare-test-idle");
         Result<Domain> dom = define_domain(conn, throwaway_domain_xml(name, "/var/lib/libvirt/images/none.qcow2",
                                                                       sandbox / (name + "-console.log")));
         REQUIRE(dom.has_value());
@@ -224,14 +194,14 @@ TEST_CASE("libvirt failures come back as Errors naming their object", "[sandbox]
         REQUIRE_FALSE(stopped.has_value());
         INFO(stopped.error().message);
         CHECK(stopped.error().code == ErrorCode::Libvirt);
-        CHECK(contains(stopped.error().message, "cannot stop domain '" + name + "'"));
-        CHECK(contains(stopped.error().message, "not running"));
+        CHECK(has(stopped.error().message, "cannot stop domain '" + name + "'"));
+        CHECK(has(stopped.error().message, "not running"));
 
         Result<void> started = start_domain(*dom);  // its disk does not exist
         REQUIRE_FALSE(started.has_value());
         INFO(started.error().message);
-        CHECK(contains(started.error().message, "cannot start domain '" + name + "'"));
-        CHECK(contains(started.error().message, "none.qcow2"));
+        CHECK(has(started.error().message, "cannot start domain '" + name + "'"));
+        CHECK(has(started.error().message, "none.qcow2"));
         REQUIRE(undefine_domain(*dom).has_value());
     }
 }

@@ -11,38 +11,12 @@ namespace fs = std::filesystem;
 using namespace appshare;
 using namespace appshare::test;
 
-namespace {
-
-// What `virsh dumpxml FROM > x.xml`, editing name and uuid, and `virsh define x.xml` give: a
-// second domain that still carries FROM's appshare metadata (and disk).
-Domain define_clone(const Connection& conn, const std::string& from, const std::string& to)
-{
-    auto dom = lookup_domain(conn, from);
-    REQUIRE(dom.has_value());
-    auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
-    REQUIRE(xml.has_value());
-    std::string x = *xml;
-    const auto name = x.find("<name>" + from + "</name>");
-    REQUIRE(name != std::string::npos);
-    x.replace(name, from.size() + 13, "<name>" + to + "</name>");
-    const auto uuid = x.find("<uuid>");
-    REQUIRE(uuid != std::string::npos);
-    x.erase(uuid, x.find("</uuid>") + 7 - uuid);  // libvirt makes a new one
-    auto clone = define_domain(conn, x);
-    INFO((clone ? std::string() : clone.error().message));
-    REQUIRE(clone.has_value());
-    return std::move(clone).value();
-}
-
-}  // namespace
-
 TEST_CASE("uninstall removes the instance and never the shared base", "[uninstall][integration]")
 {
     InstallEnv env;
-    TempDir scratch;
-    const auto bundle = make_sample_bundle(scratch / "bundle");
-    Connection conn = connect_sandbox();
-    const auto name = unique_instance("gone");
+    const auto bundle = env.sample_bundle();
+    const Connection& conn = env.conn;
+    const auto name = unique_name("gone");
     appshare_ok({"install", bundle.dir.string(), "--name", name});
     const fs::path base = env.shared / (bundle.sha256 + ".qcow2");
     struct stat before {};
@@ -84,8 +58,9 @@ TEST_CASE("uninstall removes the instance and never the shared base", "[uninstal
 
     SECTION("a clone keeping another instance's metadata is refused and that context survives")
     {
-        const auto clone_name = unique_instance("clone");
-        auto clone = define_clone(conn, name, clone_name);
+        const auto clone_name = unique_name("clone");
+        // As `virsh dumpxml`, editing name and uuid, and `virsh define` would make it.
+        auto clone = define(conn, renamed_definition(conn, name, clone_name));
         const auto r = run_appshare({"uninstall", clone_name, "--force"});
         check_one_sentence(r);
         CHECK(r.status == static_cast<int>(ErrorCode::UnsafePath));
@@ -102,10 +77,8 @@ TEST_CASE("uninstall removes the instance and never the shared base", "[uninstal
 
     SECTION("a domain appshare did not make is refused and left alone")
     {
-        const auto other = unique_instance("foreign");
-        auto dom = define_domain(conn, "<domain type='qemu'><name>" + other +
-                                           "</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
-                                           "<os><type arch='x86_64'>hvm</type></os><devices/></domain>");
+        const auto other = unique_name("foreign");
+        auto dom = define_domain(conn, foreign_domain_xml(other));
         REQUIRE(dom.has_value());
         const auto r = run_appshare({"uninstall", other, "--force"});
         check_one_sentence(r);

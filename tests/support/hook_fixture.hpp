@@ -7,6 +7,10 @@
 #include "instance/config.hpp"
 #include "instance/domain_xml.hpp"
 #include "instance/instance_metadata.hpp"
+#include "instance/instance_paths.hpp"
+#include "instance/instance_state.hpp"
+#include "instance/lock_and_load.hpp"
+#include "base/file_lock.hpp"
 #include "base/installed_files.hpp"
 #include "base/sha256.hpp"
 #include "support/test_support.hpp"
@@ -15,7 +19,10 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
+
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace appshare::test {
 
@@ -93,24 +100,31 @@ struct HookFixture {
     }
     [[nodiscard]] std::string domain_xml(const std::string& name) const { return domain_xml(name, metadata(name)); }
 
-    // The configuration as appshare.conf text.
-    [[nodiscard]] std::string config_text() const
+    // The base's lock in the shared store (the store's folder made, so another process can hold it).
+    [[nodiscard]] std::filesystem::path shared_base_lock() const
     {
-        std::string t = "shared_root = \"" + config.shared_root.string() + "\"\n" +
-                        "context_root = \"" + config.context_root.string() + "\"\n" +
-                        "local_root = \"" + config.local_root.string() + "\"\n" +
-                        "lock_wait_seconds = " + std::to_string(config.lock_wait.count()) + "\n" +
-                        "log = \"" + config.log + "\"\n";
-        t += "allowed_source_dirs = [";
-        for (std::size_t i = 0; i < config.allowed_source_dirs.size(); ++i) {
-            t += (i ? ", \"" : "\"") + config.allowed_source_dirs[i].string() + "\"";
-        }
-        t += "]\nallowed_url_prefixes = [";
-        for (std::size_t i = 0; i < config.allowed_url_prefixes.size(); ++i) {
-            t += (i ? ", \"" : "\"") + config.allowed_url_prefixes[i] + "\"";
-        }
-        t += "]\n";
-        return t;
+        std::filesystem::create_directories(config.shared_root);
+        return BlobStore(config.shared_root).lock_path_of(base_spec());
+    }
+
+    // The instance paths the hook would use for domain `name` with `meta` (checked, must pass).
+    [[nodiscard]] InstancePaths paths(const std::string& name, const InstanceMetadata& meta) const
+    {
+        auto p = trusted_instance_paths(config, name, meta);
+        INFO((p ? std::string() : p.error().message));
+        REQUIRE(p);
+        return *p;
+    }
+    [[nodiscard]] InstancePaths paths(const std::string& name) const { return paths(name, metadata(name)); }
+
+    // The recorded state of domain `name`'s instance (there must be one).
+    [[nodiscard]] InstanceState state(const std::string& name) const
+    {
+        auto s = load_instance_state(context_dir(name));
+        INFO((s ? std::string() : s.error().message));
+        REQUIRE(s);
+        REQUIRE(*s);
+        return **s;
     }
 
     // How many lines of the hook log contain `needle`.
@@ -123,6 +137,15 @@ struct HookFixture {
         return n;
     }
 };
+
+// Options for prepare_instance() as the hook of domain `who` on this host; `lines` collects the log.
+inline LoadOptions load_options(std::vector<std::string>* lines = nullptr, const std::string& who = "web1")
+{
+    LoadOptions o;
+    o.holder = LockHolder{"testhost", static_cast<long>(::getpid()), who, ""};
+    if (lines != nullptr) o.log = [lines](const std::string& l) { lines->push_back(l); };
+    return o;
+}
 
 // The backing file the overlay's header names (via qemu-img info, independent of our reader).
 inline std::string backing_of(const std::filesystem::path& overlay)

@@ -4,61 +4,27 @@
 // Header-only; only the integration tests include it (it uses the libvirt layer).
 #pragma once
 
+#include "support/config_file.hpp"
 #include "support/hook_fixture.hpp"
+#include "support/sandbox.hpp"
 #include "support/test_support.hpp"
 #include "virt/connection.hpp"
 #include "virt/domain.hpp"
-#include "virt/libvirt_error.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <thread>
-
-#include <unistd.h>
 
 namespace appshare::test {
-
-inline std::filesystem::path sandbox_dir()
-{
-    const char* dir = std::getenv("APPSHARE_SANDBOX");
-    INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
-    REQUIRE(dir != nullptr);
-    return dir;
-}
-
-inline std::filesystem::path hook_bin()
-{
-    const std::filesystem::path p = APPSHARE_TEST_HOOK_BIN;
-    INFO("build the appshare-hook target first");
-    REQUIRE(std::filesystem::exists(p));
-    return p;
-}
-
-inline Connection connect_default()
-{
-    silence_libvirt_stderr();
-    auto conn = open_connection("");
-    INFO((conn ? std::string() : conn.error().message));
-    REQUIRE(conn);
-    return std::move(conn).value();
-}
 
 // Makes the private libvirtd re-read its hooks (SIGHUP) and waits until it answers again.
 inline void reload_libvirtd()
 {
     const auto pid = std::stol(read_file(sandbox_dir() / "libvirtd.pid"));
     REQUIRE(::kill(static_cast<pid_t>(pid), SIGHUP) == 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    for (int i = 0; i < 100; ++i) {
-        if (run({"virsh", "-q", "version"}).status == 0) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL("the private libvirtd did not answer after SIGHUP");
+    wait_for_reloaded_libvirtd("SIGHUP");
 }
 
 // Symlinks the hook binary into qemu.d/ (as install registers it) and reloads the daemon.
@@ -72,40 +38,24 @@ inline void register_hook()
     reload_libvirtd();
 }
 
-inline void write_config(const HookFixture& fx)
-{
-    std::filesystem::create_directories("/etc/appshare");
-    write_file("/etc/appshare/appshare.conf", fx.config_text());
-}
+// The fixture's configuration as the hook's /etc/appshare/appshare.conf.
+inline void write_config(const HookFixture& fx) { write_config_file(kDefaultConfigPath, fx.config); }
 
-// "-<pid>-<n>", different at every call (Catch2 re-runs a test case's set-up for each SECTION).
-inline std::string unique_suffix()
+// The usual start of a hook test: the fixture's configuration written, the hook registered, and
+// a connection to the private libvirtd.
+inline Connection serve_hook(const HookFixture& fx)
 {
-    static int counter = 0;
-    return "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    write_config(fx);
+    register_hook();
+    return connect_sandbox();
 }
 
 // Fixture roots in the sandbox's private /var/lib/libvirt/images, new at every call.
 inline std::filesystem::path sandbox_root(const std::string& stem)
 {
-    const auto p = std::filesystem::path("/var/lib/libvirt/images") / (stem + unique_suffix());
+    const auto p = std::filesystem::path("/var/lib/libvirt/images") / unique_name(stem);
     std::filesystem::create_directories(p);
     return p;
-}
-
-inline Domain define(const Connection& conn, const std::string& xml)
-{
-    auto dom = define_domain(conn, xml);
-    INFO((dom ? std::string() : dom.error().message));
-    REQUIRE(dom);
-    return std::move(dom).value();
-}
-
-inline DomainState state_of(const Domain& dom)
-{
-    auto s = domain_state(dom);
-    REQUIRE(s);
-    return *s;
 }
 
 }  // namespace appshare::test

@@ -15,14 +15,10 @@
 #include <vector>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace appshare::test {
 
@@ -117,18 +113,8 @@ public:
     }
 
 private:
-    HttpServer(const std::vector<std::string>& argv, int port) : port_(port)
+    HttpServer(const std::vector<std::string>& argv, int port) : pid_(spawn(argv)), port_(port)
     {
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-        const int rc = posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        REQUIRE(rc == 0);
         for (int i = 0; i < 100 && !port_answers(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
         REQUIRE(port_answers(port_));
     }

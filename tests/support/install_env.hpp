@@ -4,58 +4,45 @@
 // command, and looking at what is left on disk and in libvirt.
 #pragma once
 
+#include "support/config_file.hpp"
 #include "support/sample_bundle.hpp"
+#include "support/sandbox.hpp"
 #include "support/test_support.hpp"
 #include "virt/connection.hpp"
 #include "virt/domain.hpp"
-#include "virt/libvirt_error.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace appshare::test {
 
-inline std::string env_text(const char* name)
-{
-    const char* v = std::getenv(name);
-    return v != nullptr ? v : "";
-}
-
-inline bool has(const std::string& haystack, const std::string& needle)
-{
-    return haystack.find(needle) != std::string::npos;
-}
-
-// A configuration of its own for each use (sections re-run in the same sandbox).
+// A configuration of its own for each use (sections re-run in the same sandbox), a scratch
+// folder for bundles, and a connection to the private libvirtd.
 struct InstallEnv {
-    std::filesystem::path root;     // /var/lib/libvirt/images/appshare-test-<pid>-<n>
-    std::filesystem::path shared;   // root/shared
-    std::filesystem::path contexts; // root/contexts
-    std::filesystem::path config;   // root/appshare.conf
+    std::filesystem::path sandbox = sandbox_dir();  // (fails the test outside the sandbox)
+    std::filesystem::path root = std::filesystem::path("/var/lib/libvirt/images") / unique_name("appshare-test");
+    std::filesystem::path shared = root / "shared";
+    std::filesystem::path contexts = root / "contexts";
+    std::filesystem::path config = root / "appshare.conf";
     std::filesystem::path hook;     // the startup binary install registers
+    TempDir scratch;
+    Connection conn = connect_sandbox();
 
     InstallEnv()
     {
-        INFO("integration tests run inside scripts/libvirt-sandbox.sh, which sets APPSHARE_SANDBOX");
-        REQUIRE_FALSE(env_text("APPSHARE_SANDBOX").empty());
-        static std::atomic<int> counter{0};
-        root = "/var/lib/libvirt/images/appshare-test-" + std::to_string(::getpid()) + "-" +
-               std::to_string(counter++);
-        shared = root / "shared";
-        contexts = root / "contexts";
-        config = root / "appshare.conf";
-        std::filesystem::create_directories(root);
-        write_file(config, "shared_root = \"" + shared.string() + "\"\ncontext_root = \"" + contexts.string() +
-                               "\"\nlocal_root = \"" + (root / "local").string() + "\"\nlock_wait_seconds = 5\n");
+        Config settings;
+        settings.shared_root = shared;
+        settings.context_root = contexts;
+        settings.local_root = root / "local";
+        settings.lock_wait = std::chrono::seconds(5);
+        write_config_file(config, settings);
         ::setenv("APPSHARE_CONFIG", config.c_str(), 1);
         const std::string built = APPSHARE_TEST_HOOK_BIN;
         if (!built.empty()) {
@@ -66,6 +53,12 @@ struct InstallEnv {
             ::chmod(hook.c_str(), 0755);
         }
         ::setenv("APPSHARE_HOOK_BIN", hook.c_str(), 1);
+    }
+
+    // A sample bundle in scratch/<dir>.
+    [[nodiscard]] SampleBundle sample_bundle(const SampleOptions& options = {}, const std::string& dir = "bundle") const
+    {
+        return make_sample_bundle(scratch / dir, options);
     }
 
     // Files in the shared store whose names end with `suffix` (e.g. ".qcow2").
@@ -123,25 +116,28 @@ inline void check_one_sentence(const RunResult& r)
     CHECK(r.output[r.output.size() - 2] == '.');
 }
 
-inline Connection connect_sandbox()
-{
-    silence_libvirt_stderr();
-    auto conn = open_connection("");
-    INFO((conn ? std::string() : conn.error().message));
-    REQUIRE(conn.has_value());
-    return std::move(conn).value();
-}
-
 inline bool domain_exists(const Connection& conn, const std::string& name)
 {
     return lookup_domain(conn, name).has_value();
 }
 
-// A name no other test case or section uses.
-inline std::string unique_instance(const std::string& stem)
+// What `virsh dumpxml FROM`, a new name and no uuid (libvirt makes one) give: the definition
+// of a second domain that still carries FROM's appshare metadata and disk.
+inline std::string renamed_definition(const Connection& conn, const std::string& from, const std::string& to)
 {
-    static std::atomic<int> counter{0};
-    return stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    auto dom = lookup_domain(conn, from);
+    REQUIRE(dom.has_value());
+    auto xml = domain_xml(*dom, DomainXmlKind::Inactive);
+    REQUIRE(xml.has_value());
+    std::string x = *xml;
+    const auto name = "<name>" + from + "</name>";
+    const auto at = x.find(name);
+    REQUIRE(at != std::string::npos);
+    x.replace(at, name.size(), "<name>" + to + "</name>");
+    const auto uuid = x.find("<uuid>");
+    REQUIRE(uuid != std::string::npos);
+    x.erase(uuid, x.find("</uuid>") + 7 - uuid);
+    return x;
 }
 
 }  // namespace appshare::test

@@ -6,12 +6,6 @@
 
 namespace appshare::test {
 
-std::string openssl_sha256(const std::filesystem::path& file)
-{
-    const auto out = run_ok({"openssl", "dgst", "-sha256", "-r", file.string()});
-    return out.substr(0, 64);
-}
-
 std::string sample_manifest(const SampleBundle& b, const SampleOptions& o)
 {
     return "<appliance format=\"1\">\n"

@@ -23,6 +23,15 @@ struct SampleOptions {
     std::uint64_t virtual_size = 64ULL << 20;
     std::uint64_t data_bytes = 1ULL << 20;  // written into the base with qemu-io
     std::string extra_base_xml;             // inserted after </image> (e.g. <sources>)
+
+    // A base of `virtual_size` with `data_bytes` written, the rest as above.
+    static SampleOptions sized(std::uint64_t virtual_size, std::uint64_t data_bytes)
+    {
+        SampleOptions o;
+        o.virtual_size = virtual_size;
+        o.data_bytes = data_bytes;
+        return o;
+    }
 };
 
 // Makes the bundle directory `dir` (created). Fails the current test on any error.
@@ -33,8 +42,5 @@ void write_manifest(const SampleBundle& b, const std::string& manifest);
 
 // The manifest make_sample_bundle wrote, for tests that change one thing in it.
 std::string sample_manifest(const SampleBundle& b, const SampleOptions& options = {});
-
-// SHA-256 of a file, via OpenSSL's command line (independent of the code under test).
-std::string openssl_sha256(const std::filesystem::path& file);
 
 }  // namespace appshare::test

@@ -6,6 +6,10 @@
 #include <thread>
 #include <vector>
 
+#include <cerrno>
+#include <csignal>
+
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace appshare;
@@ -75,4 +79,39 @@ TEST_CASE("bounded_call abandons a worker that makes no progress", "[bounded_cal
         CHECK(r.error().code == ErrorCode::Internal);
         CHECK_THAT(r.error().message, Catch::Contains("exit status 7"));
     }
+}
+
+TEST_CASE("the worker dies with its caller", "[bounded_call]")
+{
+    int report[2];
+    REQUIRE(::pipe(report) == 0);
+    const pid_t caller = ::fork();
+    REQUIRE(caller >= 0);
+    if (caller == 0) {
+        BoundedOptions o;
+        o.stall = 60s;
+        static_cast<void>(bounded_call(
+            [&](const LineFn&) {
+                const pid_t me = ::getpid();
+                static_cast<void>(::write(report[1], &me, sizeof me));
+                ::pause();
+                return std::string();
+            },
+            o));
+        ::_exit(0);
+    }
+    ::close(report[1]);
+    pid_t worker = 0;
+    REQUIRE(::read(report[0], &worker, sizeof worker) == static_cast<ssize_t>(sizeof worker));
+    ::close(report[0]);
+    REQUIRE(::kill(caller, SIGKILL) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(caller, &status, 0) == caller);
+    // The worker was re-parented when its caller died, and must be gone soon after.
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+        gone = ::kill(worker, 0) != 0 && errno == ESRCH;
+        if (!gone) std::this_thread::sleep_for(20ms);
+    }
+    CHECK(gone);
 }

@@ -6,36 +6,13 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <cstdio>
 #include <string>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 using namespace appshare;
 using appshare::test::TempDir;
+using appshare::test::capture_stderr;
 
 namespace {
-
-// Runs `fn` with this process's stderr sent to a file; returns what was written there.
-template <class Fn>
-std::string capture_stderr(Fn&& fn)
-{
-    TempDir dir;
-    const auto file = dir / "stderr";
-    std::fflush(stderr);
-    const int saved = ::dup(2);
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    REQUIRE(saved >= 0);
-    REQUIRE(fd >= 0);
-    ::dup2(fd, 2);
-    ::close(fd);
-    fn();
-    std::fflush(stderr);
-    ::dup2(saved, 2);
-    ::close(saved);
-    return test::read_file(file);
-}
 
 std::string passwd_first_line()
 {

@@ -1,6 +1,5 @@
 #include "store/blob_store.hpp"
 
-#include "base/sha256.hpp"
 #include "store/verification_record.hpp"
 #include "support/test_support.hpp"
 
@@ -35,29 +34,19 @@ BlobSource string_source(std::string name, std::shared_ptr<const std::string> co
                       }};
 }
 
-std::string make_qcow2(const test::TempDir& dir, const std::string& name, const std::string& extra_args = "")
+// A qcow2 image made by qemu-img in `dir` (over `backing`, if given) with some data in it, so
+// it is more than a header: its bytes, and its spec with the digest from openssl.
+std::pair<std::shared_ptr<const std::string>, BlobSpec> make_qcow2(const test::TempDir& dir, const std::string& name,
+                                                                   const std::string& backing = "")
 {
     const auto p = dir / name;
     std::vector<std::string> argv{"qemu-img", "create", "-q", "-f", "qcow2"};
-    if (!extra_args.empty()) {
-        argv.push_back("-b");
-        argv.push_back(extra_args);
-        argv.push_back("-F");
-        argv.push_back("qcow2");
-    }
-    argv.push_back(p.string());
-    argv.push_back("64M");
+    if (!backing.empty()) argv.insert(argv.end(), {"-b", backing, "-F", "qcow2"});
+    argv.insert(argv.end(), {p.string(), "64M"});
     test::run_ok(argv);
-    // Some data, so the image is more than a header.
     test::run_ok({"qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 1M", p.string()});
-    return test::read_file(p);
-}
-
-std::string sha_of(const std::string& s)
-{
-    Sha256 h;
-    h.update(bytes_of(s));
-    return h.hex_digest();
+    auto bytes = std::make_shared<const std::string>(test::read_file(p));
+    return {bytes, BlobSpec{test::openssl_sha256(p), "qcow2", "qcow2", bytes->size()}};
 }
 
 EnsureOptions quick_options(std::vector<std::string>* log = nullptr)
@@ -78,16 +67,28 @@ std::size_t count_part_files(const std::filesystem::path& dir)
     return n;
 }
 
+// Where most tests here start: a store in dir/shared, a qcow2 image, and a source of it that
+// counts how often it was read.
+struct StoreFixture {
+    test::TempDir dir;
+    std::shared_ptr<const std::string> image;
+    BlobSpec spec;
+    BlobStore store{dir / "shared"};
+    int uses = 0;
+    BlobSource good;
+
+    StoreFixture()
+    {
+        std::tie(image, spec) = make_qcow2(dir, "src.qcow2");
+        good = string_source("good source", image, &uses);
+    }
+};
+
 }  // namespace
 
-TEST_CASE("blob store: lock-and-load publishes complete, verified, read-only files", "[blob_store]")
+TEST_CASE_METHOD(StoreFixture, "blob store: lock-and-load publishes complete, verified, read-only files",
+                 "[blob_store]")
 {
-    test::TempDir dir;
-    const auto image = std::make_shared<const std::string>(make_qcow2(dir, "src.qcow2"));
-    const BlobSpec spec{sha_of(*image), "qcow2", "qcow2", image->size()};
-    const BlobStore store(dir / "shared");
-    int uses = 0;
-    const auto good = string_source("good source", image, &uses);
 
     SECTION("absent: loaded once, 0444, with a record; then reused without reading the source") {
         auto r = store.ensure(spec, {good}, quick_options());
@@ -137,12 +138,7 @@ TEST_CASE("blob store: lock-and-load publishes complete, verified, read-only fil
     SECTION("one byte changed in the published file: detected and reloaded") {
         REQUIRE(store.ensure(spec, {good}, quick_options()));
         const auto p = store.path_of(spec);
-        chmod(p.c_str(), 0644);
-        {
-            std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
-            f.seekp(static_cast<std::streamoff>(image->size() / 2));
-            f.put('\x5a');
-        }
+        test::flip_byte(p, image->size() / 2);
         CHECK_FALSE(store.is_verified(spec));
         std::vector<std::string> log;
         auto r = store.ensure(spec, {good}, quick_options(&log));
@@ -184,14 +180,8 @@ TEST_CASE("blob store: lock-and-load publishes complete, verified, read-only fil
     }
 }
 
-TEST_CASE("blob store: a spec with the wrong size never deletes a healthy file", "[blob_store]")
+TEST_CASE_METHOD(StoreFixture, "blob store: a spec with the wrong size never deletes a healthy file", "[blob_store]")
 {
-    test::TempDir dir;
-    const auto image = std::make_shared<const std::string>(make_qcow2(dir, "src.qcow2"));
-    const BlobSpec spec{sha_of(*image), "qcow2", "qcow2", image->size()};
-    const BlobStore store(dir / "shared");
-    int uses = 0;
-    const auto good = string_source("good source", image, &uses);
     REQUIRE(store.ensure(spec, {good}, quick_options()));
     const auto p = store.path_of(spec);
     struct stat before {};
@@ -232,8 +222,7 @@ TEST_CASE("blob store refuses unsafe images even with the right digest", "[blob_
 {
     test::TempDir dir;
     make_qcow2(dir, "parent.qcow2");
-    const auto child = std::make_shared<const std::string>(make_qcow2(dir, "child.qcow2", (dir / "parent.qcow2").string()));
-    const BlobSpec spec{sha_of(*child), "qcow2", "qcow2", child->size()};
+    const auto [child, spec] = make_qcow2(dir, "child.qcow2", (dir / "parent.qcow2").string());
     const BlobStore store(dir / "shared");
     auto r = store.ensure(spec, {string_source("bundle", child, nullptr)}, quick_options());
     REQUIRE_FALSE(r);
@@ -242,12 +231,8 @@ TEST_CASE("blob store refuses unsafe images even with the right digest", "[blob_
     CHECK_FALSE(std::filesystem::exists(store.path_of(spec)));
 }
 
-TEST_CASE("blob store: the load is done once while others wait on the lock", "[blob_store]")
+TEST_CASE_METHOD(StoreFixture, "blob store: the load is done once while others wait on the lock", "[blob_store]")
 {
-    test::TempDir dir;
-    const auto image = std::make_shared<const std::string>(make_qcow2(dir, "src.qcow2"));
-    const BlobSpec spec{sha_of(*image), "qcow2", "qcow2", image->size()};
-    const BlobStore store(dir / "shared");
 
     // Four processes race; each appends a line to a file when it actually copied.
     const auto copies = dir / "copies";

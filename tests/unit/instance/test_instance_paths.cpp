@@ -2,7 +2,9 @@
 
 #include "hook/hook_dispatch.hpp"
 #include "base/sha256.hpp"
+#include "support/config_file.hpp"
 #include "support/hook_fixture.hpp"
+#include "support/result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,10 +20,7 @@ TEST_CASE("instance paths from metadata are checked against the configuration", 
     auto meta = fx.metadata("web1");
 
     const auto refused = [&](const InstanceMetadata& m, const std::string& needle) {
-        auto p = trusted_instance_paths(fx.config, "web1", m);
-        REQUIRE_FALSE(p);
-        CHECK(p.error().code == ErrorCode::UnsafePath);
-        CHECK_THAT(p.error().message, Catch::Contains(needle));
+        test::require_refused(trusted_instance_paths(fx.config, "web1", m), ErrorCode::UnsafePath, {needle});
     };
 
     SECTION("the installed layout is accepted") {
@@ -85,10 +84,7 @@ TEST_CASE("instance paths are the domain's own context layout, never another's",
         return m;
     };
     const auto refused = [&](const std::string& domain, const InstanceMetadata& m, const std::string& needle) {
-        auto p = trusted_instance_paths(fx.config, domain, m);
-        REQUIRE_FALSE(p);
-        CHECK(p.error().code == ErrorCode::UnsafePath);
-        CHECK_THAT(p.error().message, Catch::Contains(needle));
+        test::require_refused(trusted_instance_paths(fx.config, domain, m), ErrorCode::UnsafePath, {needle});
     };
 
     SECTION("the installed layout with boot files is accepted and taken from the layout") {
@@ -162,7 +158,7 @@ TEST_CASE("the hook refuses metadata aimed at another instance's context and lea
     test::TempDir dir;
     test::HookFixture fx(dir.path());
     const auto conf = dir / "appshare.conf";
-    test::write_file(conf, fx.config_text());
+    test::write_config_file(conf, fx.config);
     const auto prepare = [&](const std::string& domain, const std::string& xml) {
         return run_hook(HookRequest{domain, "prepare", "begin", "-", xml, false}, conf);
     };

@@ -19,7 +19,7 @@ HookRun run_hook(const std::vector<std::string>& args, const std::string& xml)
 {
     TempDir dir;
     write_file(dir / "in.xml", xml);
-    std::string cmd = "LD_DEBUG=libs LD_DEBUG_OUTPUT='" + (dir / "ld").string() + "' '" + std::string(APPSHARE_TEST_HOOK_BIN) + "'";
+    std::string cmd = "LD_DEBUG=libs LD_DEBUG_OUTPUT='" + (dir / "ld").string() + "' '" + hook_bin().string() + "'";
     for (const auto& a : args) cmd += " '" + a + "'";
     cmd += " <'" + (dir / "in.xml").string() + "' >'" + (dir / "out").string() + "' 2>/dev/null";
     const auto r = run({"sh", "-c", cmd});

@@ -1,5 +1,7 @@
 #include "bundle/bundle.hpp"
 
+#include "support/result_checks.hpp"
+#include "support/skip.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,22 +16,14 @@
 
 using namespace appshare;
 using appshare::test::TempDir;
+using appshare::test::openssl_sha256;
+using appshare::test::pseudo_random;
+using appshare::test::require_refused;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::string kManifestText = "<appliance format=\"1\"><name>demo</name></appliance>\n";
-
-std::string pseudo_random(std::size_t n, std::uint32_t seed)
-{
-    std::string s(n, '\0');
-    std::uint32_t x = seed;
-    for (auto& c : s) {
-        x = x * 1664525u + 1013904223u;
-        c = static_cast<char>(x >> 24);
-    }
-    return s;
-}
 
 // A bundle directory: appliance.xml, images/base.qcow2 (`image_bytes` pseudo-random bytes),
 // boot/vmlinuz.
@@ -65,20 +59,50 @@ std::string stream_all(const Bundle& b, std::string_view member, std::size_t* ma
     REQUIRE(r);
     return out;
 }
-
-template <class T>
-void require_error(const Result<T>& r, ErrorCode code, const std::string& contains)
+// A zip archive holding appliance.xml (content "x", stored), written byte by byte after
+// PKWARE's APPNOTE.TXT: a local file header and the data, the central directory, its end record.
+// (`unzip -t` and Python's zipfile accept it; no tool is needed to make it.)
+std::string zip_holding_manifest()
 {
-    REQUIRE_FALSE(r);
-    INFO(r.error().message);
-    CHECK(r.error().code == code);
-    CHECK_THAT(r.error().message, Catch::Contains(contains));
-}
-
-std::string openssl_sha256(const fs::path& file)
-{
-    const std::string out = test::run_ok({"openssl", "dgst", "-sha256", "-r", file.string()});
-    return out.substr(0, out.find(' '));
+    const std::string name = "appliance.xml";
+    const std::string data = "x";
+    const std::uint32_t crc = 0x8cdc1683;  // CRC-32 of "x"
+    std::string zip;
+    const auto u16 = [&zip](std::uint32_t v) {
+        zip += static_cast<char>(v & 0xff);
+        zip += static_cast<char>((v >> 8) & 0xff);
+    };
+    const auto u32 = [&u16](std::uint32_t v) {
+        u16(v & 0xffff);
+        u16(v >> 16);
+    };
+    // version needed, flags, method (stored), time, date, CRC-32, sizes, name length, extra length
+    const auto common = [&] {
+        for (std::uint32_t v : {20u, 0u, 0u, 0u, 0x21u}) u16(v);
+        u32(crc);
+        u32(static_cast<std::uint32_t>(data.size()));
+        u32(static_cast<std::uint32_t>(data.size()));
+        u16(static_cast<std::uint32_t>(name.size()));
+        u16(0);
+    };
+    u32(0x04034b50);  // local file header
+    common();
+    zip += name + data;
+    const auto directory = static_cast<std::uint32_t>(zip.size());
+    u32(0x02014b50);  // central directory header
+    u16(20);          // version made by
+    common();
+    for (std::uint32_t v : {0u, 0u, 0u}) u16(v);  // comment length, disk, internal attributes
+    u32(0);                                       // external attributes
+    u32(0);                                       // offset of the local file header
+    zip += name;
+    const auto directory_size = static_cast<std::uint32_t>(zip.size()) - directory;
+    u32(0x06054b50);  // end of central directory
+    for (std::uint32_t v : {0u, 0u, 1u, 1u}) u16(v);
+    u32(directory_size);
+    u32(directory);
+    u16(0);
+    return zip;
 }
 
 }  // namespace
@@ -99,7 +123,7 @@ TEST_CASE("Directory bundles are read, streamed and sized", "[bundle]")
         CHECK(*text == kManifestText);
     }
     SECTION("read_text refuses a member larger than its cap") {
-        require_error(b->read_text("images/base.qcow2", 4096), ErrorCode::BadManifest, "larger than 4096 bytes");
+        require_refused(b->read_text("images/base.qcow2", 4096), ErrorCode::BadManifest, {"larger than 4096 bytes"});
     }
     SECTION("read_head returns the first bytes") {
         auto head = b->read_head("images/base.qcow2", 512);
@@ -124,7 +148,7 @@ TEST_CASE("Directory bundles are read, streamed and sized", "[bundle]")
             ++calls;
             return make_error(ErrorCode::DigestMismatch, "stop here");
         });
-        require_error(r, ErrorCode::DigestMismatch, "stop here");
+        require_refused(r, ErrorCode::DigestMismatch, {"stop here"});
         CHECK(calls == 1);
     }
     SECTION("member_sha256 matches openssl") {
@@ -133,11 +157,11 @@ TEST_CASE("Directory bundles are read, streamed and sized", "[bundle]")
         CHECK(*digest == openssl_sha256(dir / "images" / "base.qcow2"));
     }
     SECTION("a missing member is an Io error naming the member and the bundle") {
-        require_error(b->member_size("images/nope.qcow2"), ErrorCode::Io, "'images/nope.qcow2'");
-        require_error(b->read_text("images/nope.qcow2", 100), ErrorCode::Io, dir.string());
+        require_refused(b->member_size("images/nope.qcow2"), ErrorCode::Io, {"'images/nope.qcow2'"});
+        require_refused(b->read_text("images/nope.qcow2", 100), ErrorCode::Io, {dir.string()});
     }
     SECTION("a directory is not a member") {
-        require_error(b->member_size("images"), ErrorCode::Io, "is a directory");
+        require_refused(b->member_size("images"), ErrorCode::Io, {"is a directory"});
     }
 }
 
@@ -157,19 +181,19 @@ TEST_CASE("Directory bundles keep members inside the bundle", "[bundle]")
     }
     SECTION("a relative symlink leaving the bundle is refused") {
         fs::create_symlink("../../secret", dir / "images" / "escape");
-        require_error(b->member_size("images/escape"), ErrorCode::UnsafePath, "outside the bundle");
+        require_refused(b->member_size("images/escape"), ErrorCode::UnsafePath, {"outside the bundle"});
         fs::create_symlink("../../../../../../../../etc/passwd", dir / "passwd");
-        require_error(b->read_text("passwd", 1 << 20), ErrorCode::UnsafePath, "'passwd'");
+        require_refused(b->read_text("passwd", 1 << 20), ErrorCode::UnsafePath, {"'passwd'"});
     }
     SECTION("an absolute symlink is refused, even to a file inside the bundle") {
         fs::create_symlink("/etc/passwd", dir / "abs");
-        require_error(b->read_text("abs", 1 << 20), ErrorCode::UnsafePath, "outside the bundle");
+        require_refused(b->read_text("abs", 1 << 20), ErrorCode::UnsafePath, {"outside the bundle"});
         fs::create_symlink(dir / "appliance.xml", dir / "abs-inside");
-        require_error(b->read_text("abs-inside", 1 << 20), ErrorCode::UnsafePath, "outside the bundle");
+        require_refused(b->read_text("abs-inside", 1 << 20), ErrorCode::UnsafePath, {"outside the bundle"});
     }
     SECTION("a symlinked directory leaving the bundle is refused") {
         fs::create_directory_symlink(tmp.path(), dir / "up");
-        require_error(b->read_text("up/secret", 1 << 20), ErrorCode::UnsafePath, "outside the bundle");
+        require_refused(b->read_text("up/secret", 1 << 20), ErrorCode::UnsafePath, {"outside the bundle"});
     }
     SECTION("a /proc magic link is refused") {
         fs::create_symlink("../../../../../../proc/self/root/etc/passwd", dir / "magic");
@@ -178,27 +202,30 @@ TEST_CASE("Directory bundles keep members inside the bundle", "[bundle]")
         CHECK(r.error().code == ErrorCode::UnsafePath);
     }
     SECTION("unsafe member names are refused before any file is opened") {
-        require_error(b->member_size("../secret"), ErrorCode::UnsafePath, "'..'");
-        require_error(b->member_size("images/../../secret"), ErrorCode::UnsafePath, "'..'");
-        require_error(b->member_size("images/.."), ErrorCode::UnsafePath, "'..'");
-        require_error(b->member_size((tmp / "secret").string()), ErrorCode::UnsafePath, "absolute");
-        require_error(b->member_size(""), ErrorCode::UnsafePath, "empty");
-        require_error(b->member_size("images//base.qcow2"), ErrorCode::UnsafePath, "empty component");
-        require_error(b->member_size("images/"), ErrorCode::UnsafePath, "ends with '/'");
-        require_error(b->member_size("images\\base.qcow2"), ErrorCode::UnsafePath, "backslash");
-        require_error(b->member_size("."), ErrorCode::UnsafePath, "bundle root");
-        require_error(b->member_size(std::string("a\0b", 3)), ErrorCode::UnsafePath, "NUL");
+        require_refused(b->member_size("../secret"), ErrorCode::UnsafePath, {"'..'"});
+        require_refused(b->member_size("images/../../secret"), ErrorCode::UnsafePath, {"'..'"});
+        require_refused(b->member_size("images/.."), ErrorCode::UnsafePath, {"'..'"});
+        require_refused(b->member_size((tmp / "secret").string()), ErrorCode::UnsafePath, {"absolute"});
+        require_refused(b->member_size(""), ErrorCode::UnsafePath, {"empty"});
+        require_refused(b->member_size("images//base.qcow2"), ErrorCode::UnsafePath, {"empty component"});
+        require_refused(b->member_size("images/"), ErrorCode::UnsafePath, {"ends with '/'"});
+        require_refused(b->member_size("images\\base.qcow2"), ErrorCode::UnsafePath, {"backslash"});
+        require_refused(b->member_size("."), ErrorCode::UnsafePath, {"bundle root"});
+        require_refused(b->member_size(std::string("a\0b", 3)), ErrorCode::UnsafePath, {"NUL"});
     }
     SECTION("a FIFO is refused without blocking") {
         REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
-        require_error(b->read_text("fifo", 100), ErrorCode::UnsafePath, "a FIFO");
-        require_error(b->stream("fifo", [](std::span<const std::byte>) -> Result<void> { return ok(); }),
-                      ErrorCode::UnsafePath, "not a regular file");
+        require_refused(b->read_text("fifo", 100), ErrorCode::UnsafePath, {"a FIFO"});
+        require_refused(b->stream("fifo", [](std::span<const std::byte>) -> Result<void> { return ok(); }),
+                        ErrorCode::UnsafePath, {"not a regular file"});
     }
     SECTION("a device node is refused") {
-        if (::geteuid() != 0) return;  // mknod needs root
-        REQUIRE(::mknod((dir / "null").c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0);
-        require_error(b->member_size("null"), ErrorCode::UnsafePath, "a character device");
+        if (::geteuid() != 0) {
+            test::skip("making a device node (mknod) needs root");
+        } else {
+            REQUIRE(::mknod((dir / "null").c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0);
+            require_refused(b->member_size("null"), ErrorCode::UnsafePath, {"a character device"});
+        }
     }
     SECTION("without openat2 every symlink is refused, plain files still work") {
         fs::create_symlink("../images/base.qcow2", dir / "boot" / "link.qcow2");
@@ -213,12 +240,12 @@ TEST_CASE("Directory bundles keep members inside the bundle", "[bundle]")
         auto fifo = b->member_size("fifo");
         auto missing = b->member_size("images/nope");
         detail::force_openat2_fallback(false);
-        require_error(in_link, ErrorCode::UnsafePath, "symlink");
-        require_error(dir_link, ErrorCode::UnsafePath, "symlink");
-        require_error(abs, ErrorCode::UnsafePath, "symlink");
+        require_refused(in_link, ErrorCode::UnsafePath, {"symlink"});
+        require_refused(dir_link, ErrorCode::UnsafePath, {"symlink"});
+        require_refused(abs, ErrorCode::UnsafePath, {"symlink"});
         REQUIRE(fifo_ok);
-        require_error(fifo, ErrorCode::UnsafePath, "a FIFO");
-        require_error(missing, ErrorCode::Io, "does not exist");
+        require_refused(fifo, ErrorCode::UnsafePath, {"a FIFO"});
+        require_refused(missing, ErrorCode::Io, {"does not exist"});
     }
 }
 
@@ -226,50 +253,45 @@ TEST_CASE("Bundle::open tells what is not a bundle", "[bundle]")
 {
     TempDir tmp;
     SECTION("a missing path is an Io error") {
-        require_error(Bundle::open(tmp / "nope"), ErrorCode::Io, (tmp / "nope").string());
+        require_refused(Bundle::open(tmp / "nope"), ErrorCode::Io, {(tmp / "nope").string()});
     }
     SECTION("a directory without appliance.xml") {
         fs::create_directory(tmp / "empty");
-        require_error(Bundle::open(tmp / "empty"), ErrorCode::BadManifest,
-                      "is not an appshare bundle: no appliance.xml at its root");
+        require_refused(Bundle::open(tmp / "empty"), ErrorCode::BadManifest,
+                        {"is not an appshare bundle: no appliance.xml at its root"});
     }
     SECTION("a directory whose appliance.xml is a directory") {
         fs::create_directories(tmp / "b" / "appliance.xml");
-        require_error(Bundle::open(tmp / "b"), ErrorCode::BadManifest, "no appliance.xml at its root");
+        require_refused(Bundle::open(tmp / "b"), ErrorCode::BadManifest, {"no appliance.xml at its root"});
     }
     SECTION("a directory whose appliance.xml escapes") {
         fs::create_directory(tmp / "b");
         fs::create_symlink("/etc/hostname", tmp / "b" / "appliance.xml");
-        require_error(Bundle::open(tmp / "b"), ErrorCode::UnsafePath, "outside the bundle");
+        require_refused(Bundle::open(tmp / "b"), ErrorCode::UnsafePath, {"outside the bundle"});
     }
     SECTION("a file of random bytes") {
         test::write_file(tmp / "random.bin", pseudo_random(64 * 1024, 3));
-        require_error(Bundle::open(tmp / "random.bin"), ErrorCode::BadManifest,
-                      "is not an appshare bundle: it is neither a directory nor a tar archive");
+        require_refused(Bundle::open(tmp / "random.bin"), ErrorCode::BadManifest,
+                        {"is not an appshare bundle: it is neither a directory nor a tar archive"});
     }
     SECTION("an empty file") {
         test::write_file(tmp / "empty.tar", "");
-        require_error(Bundle::open(tmp / "empty.tar"), ErrorCode::BadManifest, "is not an appshare bundle");
+        require_refused(Bundle::open(tmp / "empty.tar"), ErrorCode::BadManifest, {"is not an appshare bundle"});
     }
     SECTION("a zip archive is not accepted") {
-        make_bundle_dir(tmp / "b");
         const auto zip = tmp / "b.zip";
-        auto r = test::run({"python3", "-c",
-                            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); "
-                            "z.writestr('appliance.xml', 'x'); z.close()",
-                            zip.string()});
-        if (r.status != 0) return;  // no python3: nothing to test with
-        require_error(Bundle::open(zip), ErrorCode::BadManifest, "neither a directory nor a tar archive");
+        test::write_file(zip, zip_holding_manifest());
+        require_refused(Bundle::open(zip), ErrorCode::BadManifest, {"neither a directory nor a tar archive"});
     }
     SECTION("a FIFO given as the bundle") {
         REQUIRE(::mkfifo((tmp / "fifo").c_str(), 0600) == 0);
-        require_error(Bundle::open(tmp / "fifo"), ErrorCode::BadManifest, "it is a FIFO");
+        require_refused(Bundle::open(tmp / "fifo"), ErrorCode::BadManifest, {"it is a FIFO"});
     }
     SECTION("a tar archive without appliance.xml at its root hints at the fix") {
         make_bundle_dir(tmp / "src" / "demo");
         const auto tar = tmp / "nested.tar";
         test::run_ok({"tar", "-cf", tar.string(), "-C", (tmp / "src").string(), "demo"});
-        require_error(Bundle::open(tar), ErrorCode::BadManifest, "tar -C 'demo'");
+        require_refused(Bundle::open(tar), ErrorCode::BadManifest, {"tar -C 'demo'"});
     }
     SECTION("a truncated tar.gz is an Io error") {
         make_bundle_dir(tmp / "b", 300000);
@@ -306,11 +328,12 @@ TEST_CASE("Tar bundles are read and streamed without extracting", "[bundle]")
             auto head = b->read_head("images/base.qcow2", 100);
             REQUIRE(head);
             CHECK(*head == pseudo_random(100, 1));
-            require_error(b->read_text("images/base.qcow2", 1000), ErrorCode::BadManifest, "larger than 1000 bytes");
-            require_error(b->member_size("images/nope"), ErrorCode::Io, "does not exist");
-            require_error(b->member_size("images"), ErrorCode::Io, "is a directory");
-            require_error(b->member_size("../b/appliance.xml"), ErrorCode::UnsafePath, "'..'");
-            require_error(b->member_size("/appliance.xml"), ErrorCode::UnsafePath, "absolute");
+            require_refused(b->read_text("images/base.qcow2", 1000), ErrorCode::BadManifest,
+                            {"larger than 1000 bytes"});
+            require_refused(b->member_size("images/nope"), ErrorCode::Io, {"does not exist"});
+            require_refused(b->member_size("images"), ErrorCode::Io, {"is a directory"});
+            require_refused(b->member_size("../b/appliance.xml"), ErrorCode::UnsafePath, {"'..'"});
+            require_refused(b->member_size("/appliance.xml"), ErrorCode::UnsafePath, {"absolute"});
         }
     }
     SECTION("members stored without './'") {
@@ -326,7 +349,7 @@ TEST_CASE("Tar bundles are read and streamed without extracting", "[bundle]")
         auto r = b->stream("appliance.xml", [](std::span<const std::byte>) -> Result<void> {
             return make_error(ErrorCode::Interrupted, "interrupted");
         });
-        require_error(r, ErrorCode::Interrupted, "interrupted");
+        require_refused(r, ErrorCode::Interrupted, {"interrupted"});
     }
 }
 
@@ -341,23 +364,23 @@ TEST_CASE("Tar bundles with unsafe entries are refused as a whole", "[bundle]")
         // -P keeps the name as given; GNU tar would strip the '../' otherwise.
         test::run_ok({"tar", "-P", "-cf", tar.string(), "-C", dir.string(), "appliance.xml", "../evil"});
         REQUIRE(test::run_ok({"tar", "-P", "-tf", tar.string()}).find("../evil") != std::string::npos);
-        require_error(Bundle::open(tar), ErrorCode::UnsafePath, "'../evil'");
+        require_refused(Bundle::open(tar), ErrorCode::UnsafePath, {"'../evil'"});
     }
     SECTION("an entry with '..' deeper in its name") {
         test::run_ok({"tar", "-P", "--transform=s,^evil$,images/../../evil,", "-cf", tar.string(), "-C",
                       dir.string(), "appliance.xml", "-C", tmp.path().string(), "evil"});
-        require_error(Bundle::open(tar), ErrorCode::UnsafePath, "'..'");
+        require_refused(Bundle::open(tar), ErrorCode::UnsafePath, {"'..'"});
     }
     SECTION("an absolute entry") {
         test::run_ok({"tar", "-P", "--transform=s,^evil$,/etc/x,", "-cf", tar.string(), "-C", dir.string(),
                       "appliance.xml", "-C", tmp.path().string(), "evil"});
         REQUIRE(test::run_ok({"tar", "-P", "-tf", tar.string()}).find("/etc/x") != std::string::npos);
-        require_error(Bundle::open(tar), ErrorCode::UnsafePath, "'/etc/x' is an absolute path");
+        require_refused(Bundle::open(tar), ErrorCode::UnsafePath, {"'/etc/x' is an absolute path"});
     }
     SECTION("a symlink entry, even one pointing inside") {
         fs::create_symlink("images/base.qcow2", dir / "link");
         make_tar(dir, tar);
-        require_error(Bundle::open(tar), ErrorCode::UnsafePath, "is a symlink");
+        require_refused(Bundle::open(tar), ErrorCode::UnsafePath, {"is a symlink"});
         auto r = Bundle::open(tar);
         REQUIRE_FALSE(r);
         CHECK_THAT(r.error().message, Catch::Contains("only regular files and directories"));
@@ -365,23 +388,26 @@ TEST_CASE("Tar bundles with unsafe entries are refused as a whole", "[bundle]")
     SECTION("a hard link entry") {
         fs::create_hard_link(dir / "images" / "base.qcow2", dir / "images" / "copy.qcow2");
         make_tar(dir, tar);
-        require_error(Bundle::open(tar), ErrorCode::UnsafePath, "is a hard link");
+        require_refused(Bundle::open(tar), ErrorCode::UnsafePath, {"is a hard link"});
     }
     SECTION("a FIFO entry") {
         REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
         make_tar(dir, tar);
-        require_error(Bundle::open(tar), ErrorCode::UnsafePath, "is a FIFO");
+        require_refused(Bundle::open(tar), ErrorCode::UnsafePath, {"is a FIFO"});
     }
     SECTION("a device entry") {
-        if (::geteuid() != 0) return;  // mknod needs root
-        REQUIRE(::mknod((dir / "null").c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0);
-        make_tar(dir, tar);
-        require_error(Bundle::open(tar), ErrorCode::UnsafePath, "is a character device");
+        if (::geteuid() != 0) {
+            test::skip("making a device node (mknod) needs root");
+        } else {
+            REQUIRE(::mknod((dir / "null").c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0);
+            make_tar(dir, tar);
+            require_refused(Bundle::open(tar), ErrorCode::UnsafePath, {"is a character device"});
+        }
     }
     SECTION("the same file twice") {
         test::run_ok({"tar", "-cf", tar.string(), "-C", dir.string(), "appliance.xml", "images/base.qcow2"});
         test::run_ok({"tar", "-rf", tar.string(), "-C", dir.string(), "./images/base.qcow2"});
-        require_error(Bundle::open(tar), ErrorCode::UnsafePath, "'images/base.qcow2' more than once");
+        require_refused(Bundle::open(tar), ErrorCode::UnsafePath, {"'images/base.qcow2' more than once"});
     }
 }
 

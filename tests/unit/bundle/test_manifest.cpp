@@ -1,20 +1,17 @@
 #include "bundle/manifest.hpp"
 #include "base/installed_files.hpp"
 
+#include "support/result_checks.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <cstdio>
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 using namespace appshare;
-using appshare::test::TempDir;
+using appshare::test::capture_stderr;
 
 namespace {
 
@@ -60,30 +57,9 @@ std::string erase_span(std::string text, const std::string& begin, const std::st
 // The message of a failed parse, after checking it failed with `code`.
 std::string failure(const Result<Manifest>& r, ErrorCode code = ErrorCode::BadManifest)
 {
-    REQUIRE_FALSE(r);
-    INFO(r.error().message);
-    CHECK(r.error().code == code);
-    CHECK(r.error().message.find('\n') == std::string::npos);
-    return r.error().message;
-}
-
-template <class Fn>
-std::string capture_stderr(Fn&& fn)
-{
-    TempDir dir;
-    const auto file = dir / "stderr";
-    std::fflush(stderr);
-    const int saved = ::dup(2);
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    REQUIRE(saved >= 0);
-    REQUIRE(fd >= 0);
-    ::dup2(fd, 2);
-    ::close(fd);
-    fn();
-    std::fflush(stderr);
-    ::dup2(saved, 2);
-    ::close(saved);
-    return test::read_file(file);
+    const std::string message = test::require_refused(r, code);
+    CHECK(message.find('\n') == std::string::npos);
+    return message;
 }
 
 const std::string kImageDigest = "0123456789ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef";

@@ -2,6 +2,7 @@
 
 #include "instance/instance_state.hpp"
 #include "store/usage_records.hpp"
+#include "support/config_file.hpp"
 #include "support/hook_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -31,7 +32,7 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
     test::TempDir dir;
     test::HookFixture fx(dir.path());
     const auto conf = dir / "appshare.conf";
-    test::write_file(conf, fx.config_text());
+    test::write_config_file(conf, fx.config);
     const auto request = [](std::string op, std::string sub, std::string xml) {
         return HookRequest{"web1", std::move(op), std::move(sub), "-", std::move(xml), false};
     };

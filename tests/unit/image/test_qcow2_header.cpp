@@ -1,10 +1,10 @@
 #include "image/qcow2_header.hpp"
 
+#include "support/result_checks.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -12,7 +12,9 @@
 
 using namespace appshare;
 using appshare::test::TempDir;
+using appshare::test::file_bytes;
 using appshare::test::run_ok;
+using appshare::test::write_bytes;
 
 namespace {
 
@@ -20,15 +22,8 @@ namespace {
 struct Bytes {
     std::vector<std::byte> b;
     explicit Bytes(std::size_t n) : b(n) {}
-    void u32(std::size_t off, std::uint32_t v)
-    {
-        for (int i = 0; i < 4; ++i) b.at(off + i) = static_cast<std::byte>(v >> (24 - 8 * i));
-    }
-    void u64(std::size_t off, std::uint64_t v)
-    {
-        u32(off, static_cast<std::uint32_t>(v >> 32));
-        u32(off + 4, static_cast<std::uint32_t>(v));
-    }
+    void u32(std::size_t off, std::uint32_t v) { test::put_be32(b, off, v); }
+    void u64(std::size_t off, std::uint64_t v) { test::put_be64(b, off, v); }
     void str(std::size_t off, std::string_view s)
     {
         for (std::size_t i = 0; i < s.size(); ++i) b.at(off + i) = static_cast<std::byte>(s[i]);
@@ -61,28 +56,12 @@ Bytes v2_header(std::size_t n = 4096)
 constexpr std::uint64_t kFile = 3 * 65536;  // a plausible file size for the crafted images
 constexpr std::string_view kOrigin = "bundle/images/base.qcow2";
 
-std::vector<std::byte> file_bytes(const std::filesystem::path& p)
-{
-    const std::string s = appshare::test::read_file(p);
-    std::vector<std::byte> out(s.size());
-    std::memcpy(out.data(), s.data(), s.size());
-    return out;
-}
-
-void write_bytes(const std::filesystem::path& p, const std::vector<std::byte>& b)
-{
-    appshare::test::write_file(p, std::string(reinterpret_cast<const char*>(b.data()), b.size()));
-}
-
 // Parses `h` and requires an UnsafeImage refusal whose message names the origin and contains `needle`.
 void require_refused(const Bytes& h, std::uint64_t file_size, const std::string& needle)
 {
-    auto r = parse_qcow2_header(h.b, file_size, kOrigin);
-    REQUIRE_FALSE(r);
-    INFO(r.error().message);
-    CHECK(r.error().code == ErrorCode::UnsafeImage);
-    CHECK(r.error().message.rfind(std::string(kOrigin), 0) == 0);
-    CHECK(r.error().message.find(needle) != std::string::npos);
+    const auto r = parse_qcow2_header(h.b, file_size, kOrigin);
+    const auto message = test::require_refused(r, ErrorCode::UnsafeImage, {needle});
+    CHECK(message.rfind(std::string(kOrigin), 0) == 0);
 }
 
 }  // namespace

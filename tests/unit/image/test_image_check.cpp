@@ -1,5 +1,6 @@
 #include "image/image_check.hpp"
 
+#include "support/result_checks.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -10,50 +11,15 @@
 #include <vector>
 
 using namespace appshare;
-using appshare::test::TempDir;
-using appshare::test::run_ok;
+using namespace appshare::test;
 
 namespace {
-
-std::vector<std::byte> file_bytes(const std::filesystem::path& p)
-{
-    const std::string s = appshare::test::read_file(p);
-    std::vector<std::byte> out(s.size());
-    std::memcpy(out.data(), s.data(), s.size());
-    return out;
-}
-
-void write_bytes(const std::filesystem::path& p, const std::vector<std::byte>& b)
-{
-    appshare::test::write_file(p, std::string(reinterpret_cast<const char*>(b.data()), b.size()));
-}
-
-void put_u64(std::vector<std::byte>& b, std::size_t off, std::uint64_t v)
-{
-    for (int i = 0; i < 8; ++i) b.at(off + i) = static_cast<std::byte>(v >> (56 - 8 * i));
-}
-
-void put_u32(std::vector<std::byte>& b, std::size_t off, std::uint32_t v)
-{
-    for (int i = 0; i < 4; ++i) b.at(off + i) = static_cast<std::byte>(v >> (24 - 8 * i));
-}
-
-// Requires a refusal with `code` whose message names `origin` and contains every one of `needles`.
-void require_refused(const Result<ImageFacts>& r, ErrorCode code, const std::string& origin,
-                     const std::vector<std::string>& needles)
-{
-    REQUIRE_FALSE(r);
-    INFO(r.error().message);
-    CHECK(r.error().code == code);
-    CHECK(r.error().message.find(origin) != std::string::npos);
-    for (const auto& n : needles) CHECK(r.error().message.find(n) != std::string::npos);
-}
 
 void qemu_img_create(const std::vector<std::string>& args)
 {
     std::vector<std::string> argv{"qemu-img", "create", "-q"};
     argv.insert(argv.end(), args.begin(), args.end());
-    test::run_ok_retrying(argv);
+    run_ok_retrying(argv);
 }
 
 }  // namespace
@@ -103,7 +69,7 @@ TEST_CASE("image check accepts self-contained images of the declared format", "[
         CHECK_FALSE(f->qcow2);
     }
     SECTION("raw image with arbitrary content") {
-        appshare::test::write_file(img, std::string(1000, 'x') + "QFI\xfb" + std::string(5000, '\0'));
+        write_file(img, std::string(1000, 'x') + "QFI\xfb" + std::string(5000, '\0'));
         auto f = check_image_file(img, "raw");
         REQUIRE(f);
         CHECK(f->virtual_size == 6004);
@@ -120,8 +86,9 @@ TEST_CASE("image check refuses qcow2 bases that are not self-contained", "[image
     SECTION("backing file with backing format") {
         qemu_img_create({"-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", img.string()});
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(),
-                        {"backing file 'base.qcow2'", "format 'qcow2'", "self-contained", "qemu-img convert -O qcow2"});
+        require_refused(r, ErrorCode::UnsafeImage,
+                        {img.string(), "backing file 'base.qcow2'", "format 'qcow2'", "self-contained",
+                         "qemu-img convert -O qcow2"});
     }
     SECTION("backing file without a recorded format") {
         qemu_img_create({"-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", img.string()});
@@ -132,78 +99,78 @@ TEST_CASE("image check refuses qcow2 bases that are not self-contained", "[image
         bytes[header_length] = std::byte{0x12};
         write_bytes(img, bytes);
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"backing file 'base.qcow2'"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "backing file 'base.qcow2'"});
         CHECK(r.error().message.find("format '") == std::string::npos);
     }
     SECTION("external data file") {
         qemu_img_create({"-f", "qcow2", "-o", "data_file=" + (dir / "data.raw").string(), img.string(), "16M"});
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"external data file", "data.raw", "qemu-img convert"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "external data file", "data.raw", "qemu-img convert"});
     }
     SECTION("LUKS-encrypted") {
         qemu_img_create({"-f", "qcow2", "--object", "secret,id=sec0,data=abc", "-o",
                          "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", img.string(), "16M"});
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"encrypted (LUKS)", "decrypt"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "encrypted (LUKS)", "decrypt"});
     }
     SECTION("AES-encrypted (header edited: qemu-img no longer writes it)") {
         auto bytes = file_bytes(base);
-        put_u32(bytes, 32, 1);
+        put_be32(bytes, 32, 1);
         write_bytes(img, bytes);
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"encrypted (AES)"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "encrypted (AES)"});
     }
     SECTION("dirty bit") {
         auto bytes = file_bytes(base);
-        put_u64(bytes, 72, 1);
+        put_be64(bytes, 72, 1);
         write_bytes(img, bytes);
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"dirty", "qemu-img check -r all"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "dirty", "qemu-img check -r all"});
     }
     SECTION("corrupt bit") {
         auto bytes = file_bytes(base);
-        put_u64(bytes, 72, 2);
+        put_be64(bytes, 72, 2);
         write_bytes(img, bytes);
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"corrupt", "qemu-img check -r all"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "corrupt", "qemu-img check -r all"});
     }
     SECTION("unknown incompatible feature bit") {
         auto bytes = file_bytes(base);
-        put_u64(bytes, 72, 1ULL << 5);
+        put_be64(bytes, 72, 1ULL << 5);
         write_bytes(img, bytes);
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"0x20", "does not know"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "0x20", "does not know"});
     }
     SECTION("unknown compression type") {
         auto bytes = file_bytes(base);
-        put_u64(bytes, 72, 1ULL << 3);
+        put_be64(bytes, 72, 1ULL << 3);
         bytes[104] = std::byte{7};
         write_bytes(img, bytes);
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"compression type 7"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "compression type 7"});
     }
     SECTION("hostile backing file name is escaped in the message") {
         auto bytes = file_bytes(base);
-        put_u64(bytes, 8, 1024);
-        put_u32(bytes, 16, 8);
+        put_be64(bytes, 8, 1024);
+        put_be32(bytes, 16, 8);
         std::memcpy(bytes.data() + 1024, "\x1b[2Jevil", 8);
         write_bytes(img, bytes);
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"'\\x1b[2Jevil'"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "'\\x1b[2Jevil'"});
         CHECK(r.error().message.find('\x1b') == std::string::npos);
     }
     SECTION("backing file whose name lies beyond the bytes read") {
         std::vector<std::byte> bytes(1 << 20);
         std::memcpy(bytes.data(), "QFI\xfb", 4);
-        put_u32(bytes, 4, 3);
-        put_u64(bytes, 8, 300000);  // inside the 1 MiB first cluster, beyond the 64 KiB read
-        put_u32(bytes, 16, 4);
-        put_u32(bytes, 20, 20);
-        put_u64(bytes, 24, 1 << 20);
-        put_u32(bytes, 96, 4);
-        put_u32(bytes, 100, 112);
+        put_be32(bytes, 4, 3);
+        put_be64(bytes, 8, 300000);  // inside the 1 MiB first cluster, beyond the 64 KiB read
+        put_be32(bytes, 16, 4);
+        put_be32(bytes, 20, 20);
+        put_be64(bytes, 24, 1 << 20);
+        put_be32(bytes, 96, 4);
+        put_be32(bytes, 100, 112);
         auto r = check_image_prefix(bytes, bytes.size(), "qcow2", "crafted.qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, "crafted.qcow2", {"has its own backing file;"});
+        require_refused(r, ErrorCode::UnsafeImage, {"crafted.qcow2", "has its own backing file;"});
     }
 }
 
@@ -215,7 +182,7 @@ TEST_CASE("image check refuses content that is not the declared format", "[image
     SECTION("raw declared, qcow2 content") {
         qemu_img_create({"-f", "qcow2", img.string(), "16M"});
         auto r = check_image_file(img, "raw");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"is a qcow2 image", "format=\"qcow2\""});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "is a qcow2 image", "format=\"qcow2\""});
     }
     SECTION("raw declared, other image formats") {
         const std::vector<std::pair<std::string, std::string>> formats{
@@ -226,33 +193,33 @@ TEST_CASE("image check refuses content that is not the declared format", "[image
             qemu_img_create({"-f", fmt, f.string(), "16M"});
             auto r = check_image_file(f, "raw");
             INFO(fmt);
-            require_refused(r, ErrorCode::UnsafeImage, f.string(), {"is a " + name + " image", "declares format raw"});
+            require_refused(r, ErrorCode::UnsafeImage, {f.string(), "is a " + name + " image", "declares format raw"});
         }
     }
     SECTION("raw declared, LUKS content") {
         qemu_img_create({"-f", "luks", "--object", "secret,id=sec0,data=abc", "-o", "key-secret=sec0,iter-time=10", img.string(), "16M"});
         auto r = check_image_file(img, "raw");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"is a LUKS image"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "is a LUKS image"});
     }
     SECTION("raw declared, empty file") {
-        appshare::test::write_file(img, "");
+        write_file(img, "");
         auto r = check_image_file(img, "raw");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"is empty"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "is empty"});
     }
     SECTION("qcow2 declared, raw content") {
         qemu_img_create({"-f", "raw", img.string(), "16M"});
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"no qcow2 header", "format=\"raw\""});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "no qcow2 header", "format=\"raw\""});
     }
     SECTION("qcow2 declared, VMDK content") {
         qemu_img_create({"-f", "vmdk", img.string(), "16M"});
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"is a VMDK image", "declares format qcow2"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "is a VMDK image", "declares format qcow2"});
     }
     SECTION("qcow2 declared, qcow version 1 content") {
         qemu_img_create({"-f", "qcow", img.string(), "16M"});
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"version 1"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "version 1"});
     }
     SECTION("qcow2 declared, truncated image") {
         qemu_img_create({"-f", "qcow2", img.string(), "16M"});
@@ -260,21 +227,21 @@ TEST_CASE("image check refuses content that is not the declared format", "[image
         bytes.resize(50);
         write_bytes(img, bytes);
         auto r = check_image_file(img, "qcow2");
-        require_refused(r, ErrorCode::UnsafeImage, img.string(), {"truncated"});
+        require_refused(r, ErrorCode::UnsafeImage, {img.string(), "truncated"});
     }
     SECTION("a format the manifest cannot declare") {
         qemu_img_create({"-f", "vmdk", img.string(), "16M"});
         auto r = check_image_file(img, "vmdk");
-        require_refused(r, ErrorCode::BadManifest, img.string(), {"'vmdk'", "only 'qcow2' and 'raw'"});
+        require_refused(r, ErrorCode::BadManifest, {img.string(), "'vmdk'", "only 'qcow2' and 'raw'"});
     }
     SECTION("missing file") {
         auto r = check_image_file(dir / "missing.img", "raw");
-        require_refused(r, ErrorCode::Io, (dir / "missing.img").string(), {"cannot open"});
+        require_refused(r, ErrorCode::Io, {(dir / "missing.img").string(), "cannot open"});
     }
     SECTION("fewer bytes than the check needs") {
         std::vector<std::byte> bytes(16);
         auto r = check_image_prefix(bytes, 1 << 20, "raw", "short.img");
-        require_refused(r, ErrorCode::Internal, "short.img", {"bug"});
+        require_refused(r, ErrorCode::Internal, {"short.img", "bug"});
     }
 }
 

@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 
 #include <sys/stat.h>
@@ -17,19 +16,7 @@ using appshare::test::TempDir;
 
 namespace {
 
-// Deterministic pseudo-random bytes (not all zeros, so a wrong offset changes the digest).
-std::string pseudo_random(std::size_t n, std::uint32_t seed)
-{
-    std::string s(n, '\0');
-    std::uint32_t x = seed;
-    for (auto& c : s) {
-        x = x * 1664525u + 1013904223u;
-        c = static_cast<char>(x >> 24);
-    }
-    return s;
-}
-
-// The first field of `openssl dgst -sha256 -r FILE` / `sha256sum FILE`.
+// The first field of `sha256sum FILE`.
 std::string first_word(const std::string& out) { return out.substr(0, out.find_first_of(" \t\n")); }
 
 }  // namespace
@@ -72,7 +59,7 @@ TEST_CASE("sha256_file agrees with openssl and sha256sum", "[sha256]")
     TempDir dir;
     SECTION("a file larger than one read chunk, with a ragged end") {
         const auto file = dir / "data.bin";
-        const std::string content = pseudo_random((std::size_t{3} << 20) + 12345, 7);
+        const std::string content = test::pseudo_random((std::size_t{3} << 20) + 12345, 7);
         test::write_file(file, content);
         std::uint64_t reported = 0;
         int calls = 0;
@@ -82,7 +69,7 @@ TEST_CASE("sha256_file agrees with openssl and sha256sum", "[sha256]")
         };
         auto digest = sha256_file(file, &progress);
         REQUIRE(digest);
-        CHECK(*digest == first_word(test::run_ok({"openssl", "dgst", "-sha256", "-r", file.string()})));
+        CHECK(*digest == test::openssl_sha256(file));
         CHECK(*digest == first_word(test::run_ok({"sha256sum", file.string()})));
         CHECK(reported == content.size());
         CHECK(calls == 4);
@@ -129,38 +116,4 @@ TEST_CASE("Digest strings are checked and lowercased", "[sha256]")
     CHECK_FALSE(normalize_sha256(lower.substr(1) + "g"));
     CHECK_FALSE(normalize_sha256(lower + "0"));
     CHECK_FALSE(normalize_sha256(""));
-}
-
-// The progress indicator drives sha256_file's callback; its formatting is tested here too.
-TEST_CASE("Progress formats sizes and rates and stays silent when asked", "[progress]")
-{
-    SECTION("byte sizes") {
-        CHECK(format_size(0, SizeStyle::Compact) == "0 B");
-        CHECK(format_size(1023, SizeStyle::Compact) == "1023 B");
-        CHECK(format_size(1024, SizeStyle::Compact) == "1.0 KiB");
-        CHECK(format_size(460ull << 20, SizeStyle::Compact) == "460 MiB");
-        CHECK(format_size(1ull << 30, SizeStyle::Compact) == "1.0 GiB");
-        CHECK(format_size((1ull << 30) + (1ull << 29), SizeStyle::Compact) == "1.5 GiB");
-        // Rounding never shows 1024 of a unit: it rolls over to the next one.
-        CHECK(format_size((1ull << 20) - 1, SizeStyle::Compact) == "1.0 MiB");
-        CHECK(format_size(1023ull << 10, SizeStyle::Compact) == "1023 KiB");
-    }
-    SECTION("a line with a known total") {
-        CHECK(format_progress_line("base.qcow2", 460ull << 20, 1ull << 30, 0.375) ==
-              "base.qcow2   44% 460 MiB/1.0 GiB 1.2 GiB/s");
-    }
-    SECTION("a line without a total or rate") {
-        CHECK(format_progress_line("x", 2048, 0, 0.0) == "x  2.0 KiB");
-    }
-    SECTION("APPSHARE_NO_PROGRESS silences it; it still counts") {
-        ::setenv("APPSHARE_NO_PROGRESS", "1", 1);
-        Progress p("label", 100);
-        ::unsetenv("APPSHARE_NO_PROGRESS");
-        CHECK_FALSE(p.enabled());
-        const ProgressFn fn = p.callback();
-        fn(40);
-        p.advance(2);
-        CHECK(p.done() == 42);
-        p.finish();
-    }
 }
