@@ -211,10 +211,18 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     std::optional<BlobSpec> initrd_spec;
     if (v->kernel) kernel_spec = BlobSpec{v->kernel->sha256, "kernel", "", v->kernel->size};
     if (v->initrd) initrd_spec = BlobSpec{v->initrd->sha256, "initrd", "", v->initrd->size};
+    const BlobStore local(config.local_root);
     for (auto [spec, file] : {std::pair{&kernel_spec, &v->kernel}, {&initrd_spec, &v->initrd}}) {
         if (!*spec) continue;
         auto published = publish(store, *bundle, **spec, (*file)->path, config, r);
         if (!published) return std::move(published).error();
+        // A host-local copy too, so the instance can boot as an independent entity when the
+        // shared storage does not answer at its start (the hook keeps these up to date).
+        if (auto kept = publish(local, *bundle, **spec, (*file)->path, config, r); !kept) {
+            out.warnings.push_back("no host-local copy of the " + (*spec)->kind + " was kept (" +
+                                   message_clause(kept.error().message) +
+                                   "); the instance needs the shared storage to boot until its first start.");
+        }
     }
     if (r.lazy) {
         out.base_action = store.is_verified(base_spec) ? InstallResult::BaseAction::Reused

@@ -275,6 +275,11 @@ TEST_CASE("e2e: three demo instances boot from one shared base with their own id
     const std::string digest_before = openssl_sha256(base);
     REQUIRE(digest_before == bundle.sha256);
     const auto base_inode = stat_of(base).st_ino;
+    // The boot files are kept host-local too, for a boot as an independent entity when the
+    // shared storage does not answer.
+    CHECK(E2eEnv::files_in(env.local, ".kernel").size() == 1);
+    CHECK(E2eEnv::files_in(env.local, ".initrd").size() == 1);
+    CHECK(E2eEnv::files_in(env.local, ".qcow2").empty());
 
     // First boots, in parallel: each its own hostname (= name) and instance-id (= domain UUID).
     const auto starts = start_parallel(names);
