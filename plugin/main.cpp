@@ -1,4 +1,5 @@
 // appshare: install virtual appliances as thin contexts over one shared base.
+#include "base/text.hpp"
 #include "commands.hpp"
 #include "base/installed_files.hpp"
 
@@ -25,5 +26,14 @@ int main(int argc, char** argv)
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 2;
     }
-    return chosen ? chosen() : 2;
+    if (!chosen) return 2;
+    try {
+        return chosen();
+    } catch (const std::exception& e) {
+        // Never an abort without a sentence.
+        std::cerr << "appshare: failed unexpectedly (" << appshare::printable(e.what()) << "); please report this.\n";
+    } catch (...) {
+        std::cerr << "appshare: failed unexpectedly; please report this.\n";
+    }
+    return 1;
 }
