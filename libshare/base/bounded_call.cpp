@@ -65,11 +65,16 @@ void beat() noexcept
     ::_exit(0);
 }
 
-void kill_and_reap(pid_t pid)
+// Kills the worker without waiting for it: a process blocked on a network mount whose server is
+// gone ends only when the file system gives up on the server (GlusterFS: after its ping
+// timeout), even after SIGKILL. It is reaped if it ends at once, else left to whoever adopts it.
+void abandon(pid_t pid)
 {
     ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    for (int i = 0; i < 10; ++i) {
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) != 0) return;
+        ::usleep(10000);
     }
 }
 
@@ -115,12 +120,12 @@ Result<std::string> bounded_call(const std::function<std::string(const LineFn&)>
     auto last_sign = Clock::now();
     for (;;) {
         if (interrupted()) {
-            kill_and_reap(pid);
+            abandon(pid);
             return make_error(ErrorCode::Interrupted, "interrupted while waiting for " + options.what + ".");
         }
         const auto quiet = Clock::now() - last_sign;
         if (quiet >= options.stall) {
-            kill_and_reap(pid);
+            abandon(pid);
             return make_error(ErrorCode::Io, options.what + " made no progress for " + format_seconds(options.stall) +
                                                  " (does it still answer?)");
         }

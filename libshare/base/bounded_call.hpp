@@ -1,6 +1,8 @@
 // Work on storage that may stop answering, done where it can be abandoned: in a child process
-// that is killed (SIGKILL, which ends even a wait on an unreachable FUSE or NFS mount) as soon as
-// it makes no progress for a while. The caller goes on with what it can do without that storage.
+// that is killed with SIGKILL and left behind as soon as it makes no progress for a while (a call
+// on a network mount whose server is gone ends only when the file system gives up on the server,
+// even after SIGKILL: GlusterFS after its ping timeout). The caller goes on at once with what it
+// can do without that storage.
 #pragma once
 
 #include "base/result.hpp"
