@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Outer half shared by libvirt-sandbox.sh and multihost-sandbox.sh (sourced, not run): checks,
 # the scratch folder and its clean-up, and the start of the inner script as PID 1 of private
 # namespaces in a way that a SIGKILL of the calling script still ends everything inside.
@@ -8,6 +9,7 @@
 #                                        STATE is empty (a scratch folder PREFIX.XXXXXX)
 #   sandbox_run_inner UNSHARE_OPTION... -- INNER_SCRIPT ARGS...   -> exits with its status
 
+# shellcheck disable=SC2154  # sandbox_name: set by the caller
 sandbox_require_root() {
     if [[ $(id -u) -ne 0 ]]; then
         echo "$sandbox_name: run as root (libvirtd and QEMU run as root here)." >&2
