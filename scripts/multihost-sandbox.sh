@@ -37,10 +37,14 @@
 #                                   NAME may be appshare-storage (the server) too. If on-host
 #                                   dies (timeout, kill), COMMAND gets SIGTERM.
 #   storage-down [--freeze]         make the storage unreachable: the server's link goes down
-#                                   (default: calls on the mounts block until ping-timeout,
-#                                   then fail with ENOTCONN), or, with --freeze, glusterd and
-#                                   the brick process are stopped with SIGSTOP (the link stays
-#                                   up, the server does not answer).
+#                                   (default), or, with --freeze, glusterd and the brick
+#                                   process are stopped with SIGSTOP (the link stays up, the
+#                                   server does not answer). Either way calls on the mounts
+#                                   block until the client gives the server up (measured: 1 to
+#                                   2 times ping-timeout), then fail with ENOTCONN at once.
+#                                   A process blocked so is not freed by SIGKILL either: once
+#                                   Gluster's client has the request, the kernel waits for its
+#                                   answer, so it ends (and can be reaped) only then.
 #   storage-up [--no-wait]          undo storage-down; waits (at most 60 s) until every host's
 #                                   mount answers again, unless --no-wait.
 #
@@ -62,7 +66,8 @@
 # (also on error or signal) every process of the bed is killed; if this script is killed
 # outright, the kernel ends the bed's namespaces, and with them every process, mount, veth and
 # network namespace in them. A scratch folder made here is removed afterwards (or by the next
-# bed or sandbox that starts, if this script was killed); one given with --state is kept.
+# bed or sandbox that starts, if this script was killed); one given with --state (new or
+# empty) is kept for a look afterwards.
 # COMMAND's exit status is returned.
 set -euo pipefail
 
@@ -93,6 +98,12 @@ done
 if [[ -n "$conf" ]]; then
     [[ -f "$conf" ]] || { echo "multihost-sandbox.sh: --conf $conf is not a file." >&2; exit 2; }
     conf=$(cd "$(dirname "$conf")" && pwd)/$(basename "$conf")
+fi
+
+# A bed does not resume: its brick and glusterd folders would name a volume that exists already.
+if [[ -n "$state" && -e "$state" && -n "$(ls -A "$state" 2>/dev/null)" ]]; then
+    echo "multihost-sandbox.sh: --state $state is not empty; give a new or empty folder (a bed starts afresh)." >&2
+    exit 2
 fi
 
 sandbox_name=multihost-sandbox.sh
