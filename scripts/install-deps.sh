@@ -19,6 +19,9 @@ packages=(
     libssl-dev libcurl4-openssl-dev libarchive-dev nlohmann-json3-dev
     # tests
     catch2 python3 util-linux e2fsprogs
+    # multi-host test bed (scripts/multihost-sandbox.sh): a GlusterFS volume shared by the
+    # simulated hosts, served from its own network namespace (ip, from iproute2)
+    glusterfs-server glusterfs-client iproute2
     # demo appliance: kernel and busybox come from Debian packages
     busybox-static xz-utils cpio
     # command-line parsing for the appshare command (header-only)

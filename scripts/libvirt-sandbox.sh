@@ -35,53 +35,12 @@ while (($#)); do
 done
 (($#)) || usage
 
-if [[ $(id -u) -ne 0 ]]; then
-    echo "libvirt-sandbox.sh: run as root (libvirtd and QEMU run as root here)." >&2
-    exit 2
-fi
-for tool in libvirtd virtlogd virsh unshare setpriv flock; do
-    command -v "$tool" >/dev/null || { echo "libvirt-sandbox.sh: '$tool' is missing; run scripts/install-deps.sh first." >&2; exit 2; }
-done
+sandbox_name=libvirt-sandbox.sh
+# shellcheck source=lib/sandbox-outer.sh
+source "$(dirname "$0")/lib/sandbox-outer.sh"
+sandbox_require_root
+sandbox_require_tools libvirtd virtlogd virsh unshare setpriv flock
 [[ -d /etc/libvirt ]] || { echo "libvirt-sandbox.sh: /etc/libvirt is missing; run scripts/install-deps.sh first." >&2; exit 2; }
 
-# The start time of a live process (field 22 of /proc/PID/stat), so a recycled PID is not
-# taken for the sandbox that recorded it.
-process_start_time() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    # shellcheck disable=SC2086
-    set -- $stat
-    echo "${20}"
-}
-
-# Scratch folders of sandboxes whose script was killed before it could clean up.
-for old in /tmp/appshare-sandbox.*; do
-    [[ -f "$old/.owner" ]] || continue
-    read -r pid start <"$old/.owner" || continue
-    if [[ "$(process_start_time "$pid" || true)" == "$start" ]]; then continue; fi
-    rm -rf --one-file-system "$old"
-done
-
-if [[ -z "$state" ]]; then
-    state=$(mktemp -d /tmp/appshare-sandbox.XXXXXX)
-    echo "$$ $(process_start_time $$)" >"$state/.owner"
-    remove_state=1
-else
-    mkdir -p "$state"
-    remove_state=0
-fi
-state=$(cd "$state" && pwd)
-
-cleanup_outer() {
-    if ((remove_state)); then rm -rf --one-file-system "$state"; fi
-}
-trap cleanup_outer EXIT
-trap 'exit 130' INT TERM
-
-rc=0
-# setpriv: if this script is killed outright, unshare gets SIGKILL too, and --kill-child passes
-# it on to the namespace's PID 1, whose death ends every process in the sandbox.
-setpriv --pdeathsig KILL -- unshare --mount --propagation private --pid --fork --kill-child --mount-proc -- \
-    bash "$(dirname "$0")/lib/sandbox-inner.sh" "$state" "$@" || rc=$?
-exit "$rc"
+sandbox_make_state /tmp/appshare-sandbox "$state"
+sandbox_run_inner -- "$(dirname "$0")/lib/sandbox-inner.sh" "$state" "$@"

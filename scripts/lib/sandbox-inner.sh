@@ -2,12 +2,22 @@
 # Inner half of libvirt-sandbox.sh. Runs as PID 1 of a private PID namespace inside a private
 # mount namespace: when this script ends, for whatever reason, the kernel kills every process
 # left in the namespace (libvirtd, virtlogd, QEMU, dnsmasq, anything the command started).
-#   sandbox-inner.sh STATE_DIR COMMAND [ARGS...]
+#   sandbox-inner.sh [--host-uuid UUID] STATE_DIR COMMAND [ARGS...]
+# --host-uuid: the daemon's host UUID (libvirtd.conf host_uuid), so that several sandboxes on
+# one machine are different hosts to libvirt (live migration refuses a same-UUID peer).
 set -euo pipefail
-state="$1"; shift
 here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "libvirt-sandbox.sh: $*" >&2; exit 3; }
+
+host_uuid=""
+while [[ "${1:-}" == --* ]]; do
+    case "$1" in
+        --host-uuid) (($# >= 2)) || die "--host-uuid needs a value"; host_uuid="$2"; shift 2 ;;
+        *) die "unknown option $1 of sandbox-inner.sh" ;;
+    esac
+done
+state="$1"; shift
 
 for d in etc run lib log cache appshare-etc; do mkdir -p "$state/$d"; done
 # As the Debian packages lay it out: the QEMU driver's log folder exists before the daemon starts.
@@ -43,9 +53,10 @@ cgroup_controllers = [ ]
 security_driver = "none"
 CONF
 # The socket stays in the private /run/libvirt whatever the host says; logs go to the private log dir.
-prepend_conf "$state/etc/libvirtd.conf" <<'CONF'
+prepend_conf "$state/etc/libvirtd.conf" <<CONF
 unix_sock_dir = "/run/libvirt"
 log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+${host_uuid:+host_uuid = \"$host_uuid\"}
 CONF
 prepend_conf "$state/etc/virtlogd.conf" <<'CONF'
 log_outputs = "3:file:/var/log/libvirt/virtlogd.log"

@@ -10,15 +10,10 @@
 #   tests/integration/host_isolation.sh [SOURCE_DIR]
 set -euo pipefail
 
-src=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
-sandbox="$src/scripts/libvirt-sandbox.sh"
-[[ $(id -u) -eq 0 ]] || { echo "host_isolation.sh: run as root (the sandbox needs it)." >&2; exit 2; }
-[[ -x "$sandbox" ]] || { echo "host_isolation.sh: $sandbox is missing or not executable." >&2; exit 2; }
-
-work=$(mktemp -d /tmp/appshare-isolation.XXXXXX)
-trap 'rm -rf --one-file-system "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+# shellcheck source=../support/shell_test.sh
+source "$(dirname "$0")/../support/shell_test.sh"
+shell_test_begin "${1:-}" scripts/libvirt-sandbox.sh /tmp/appshare-isolation
+sandbox="$script"
 
 # Paths, types, modes, owners, link targets and SHA-256 of every file under a directory.
 fingerprint() {
@@ -103,8 +98,4 @@ done
 [[ -z "$leftovers" ]] || fail "processes of the sandbox are still running:"$'\n'"$leftovers"
 [[ -z "$state" || ! -e "$state" ]] || fail "the sandbox's scratch folder $state was not removed"
 
-if ((failures)); then
-    echo "host_isolation.sh: $failures check(s) failed." >&2
-    exit 1
-fi
-echo "host_isolation.sh: host /etc/libvirt, hooks and images unchanged; nothing of the sandbox left."
+shell_test_end "host /etc/libvirt, hooks and images unchanged; nothing of the sandbox left."
