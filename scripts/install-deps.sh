@@ -22,6 +22,8 @@ packages=(
     # multi-host test bed (scripts/multihost-sandbox.sh): a GlusterFS volume shared by the
     # simulated hosts, served from its own network namespace (ip, from iproute2)
     glusterfs-server glusterfs-client iproute2
+    # counting what is written on the volume, from the storage side (inotifywait on the brick)
+    inotify-tools
     # demo appliance: kernel and busybox come from Debian packages
     busybox-static xz-utils cpio
     # command-line parsing for the appshare command (header-only)

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Several hosts, one shared storage, a cold base (issue 9): 3 simulated hosts with 4 lazily
+# installed instances each of the demo appliance, all 12 started at once with `virsh start`
+# while the base is not yet on the shared GlusterFS volume. Checks:
+#   - exactly one load of the base across all hosts, counted from the storage side (files
+#     created on the brick for the base: one temporary file, renamed once into place), and one
+#     "loaded" line in all the hosts' hook logs together;
+#   - every guest boots to its ready line with its own host name (= its domain name);
+#   - a start that waited for the lock on another host logged the holder with its host name;
+#   - every overlay is backed by the one shared base.
+#
+#   tests/multihost/cold_start.sh BUILD_DIR [SOURCE_DIR]
+set -euo pipefail
+build=$(cd "${1:?usage: cold_start.sh BUILD_DIR [SOURCE_DIR]}" && pwd)
+
+if [[ "${APPSHARE_BED:-}" == "" ]]; then
+    # shellcheck source=../support/shell_test.sh
+    source "$(dirname "$0")/../support/shell_test.sh"
+    shell_test_begin "${2:-}" scripts/multihost-sandbox.sh /tmp/appshare-mh-cold
+    bash "$src/scripts/make-demo-bundle.sh" "$work/bundle" >"$work/bundle.log" 2>&1 ||
+        { cat "$work/bundle.log" >&2; fail "the demo bundle could not be built"; shell_test_end ""; }
+    cat >"$work/appshare.conf" <<CONF
+lock_wait_seconds = 120
+storage_timeout_seconds = 60
+virt_type = "qemu"
+uri = "qemu:///system"
+log = "/var/log/libvirt/appshare.log"
+allowed_source_dirs = ["$work/bundle/images"]
+CONF
+    rc=0
+    "$script" --hosts 3 --conf "$work/appshare.conf" -- bash "$0" "$build" "$src" "$work" || rc=$?
+    ((rc == 0)) || fail "the scenario in the bed failed (status $rc)"
+    shell_test_end "12 starts on 3 hosts loaded the cold base once and all booted."
+    exit 0
+fi
+
+# ---- inside the bed --------------------------------------------------------------------------
+src=$2 work=$3
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+read -r -a hosts <<<"$APPSHARE_BED_HOSTS"
+appshare=(env "APPSHARE_HOOK_BIN=$build/libexec/appshare/appshare-hook" "APPSHARE_TEMPLATE_DIR=$src/xml-templates"
+          "$build/bin/appshare")
+sha=$(sed -n 's/.*<sha256>\([0-9a-f]\{64\}\)<\/sha256>.*/\1/p' "$work/bundle/appliance.xml" | head -1)
+[[ -n "$sha" ]] || { echo "no base digest in the manifest" >&2; exit 1; }
+names=()
+for h in "${hosts[@]}"; do
+    for i in 1 2 3 4; do
+        n="$h-d$i"
+        names+=("$h:$n")
+        on-host "$h" "${appshare[@]}" install "$work/bundle" --name "$n" --virt-type qemu --lazy >"$work/install-$n.log" 2>&1 ||
+            { cat "$work/install-$n.log" >&2; fail "install of $n on $h failed"; }
+    done
+    on-host "$h" "${appshare[@]}" hook register --reload >/dev/null
+done
+brick_base=$(find "$APPSHARE_BED_BRICK" -maxdepth 1 -name "$sha.qcow2" | wc -l)
+((brick_base == 0)) || fail "the base is on the volume before the starts; the test needs it cold"
+
+# The storage side: every file created or renamed in the brick's top folder while the hosts start.
+inotifywait -m -q -e create -e moved_to --format '%e %f' "$APPSHARE_BED_BRICK" >"$work/brick-events" 2>"$work/inotify.err" &
+watcher=$!
+sleep 0.5
+
+echo "starting ${#names[@]} domains at once on ${#hosts[@]} hosts"
+t0=$(date +%s%N)
+for hn in "${names[@]}"; do
+    (on-host "${hn%%:*}" virsh -q start "${hn#*:}" >"$work/start-${hn#*:}.log" 2>&1 || echo failed >>"$work/start-${hn#*:}.log") &
+done
+wait $(jobs -p | grep -v "^$watcher\$") 2>/dev/null || true
+echo "all virsh start returned after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+for hn in "${names[@]}"; do
+    n=${hn#*:}
+    grep -q failed "$work/start-$n.log" && fail "virsh start $n on ${hn%%:*} failed: $(cat "$work/start-$n.log")"
+done
+
+# Every guest reaches its ready line (TCG, 12 guests on this machine: allow minutes).
+for hn in "${names[@]}"; do
+    h=${hn%%:*} n=${hn#*:}
+    log="$APPSHARE_BED/hosts/$h/log/qemu/$n-serial.log"
+    line=""
+    for _ in $(seq 1 3000); do
+        line=$(grep -a -m1 'appshare-demo ready' "$log" 2>/dev/null || true)
+        [[ -n "$line" ]] && break
+        sleep 0.1
+    done
+    if [[ -z "$line" ]]; then
+        fail "$n on $h printed no ready line"
+    elif [[ "$line" != *"host=$n "* ]]; then
+        fail "$n on $h booted with another identity: $line"
+    fi
+done
+echo "all guests ready after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+kill "$watcher" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true
+
+# Exactly one load, from the storage side: one temporary file for the base, one rename into place.
+temp_files=$(grep -c "^CREATE \.$sha\.qcow2\.part-" "$work/brick-events" || true)
+published=$(grep -c "^MOVED_TO $sha\.qcow2\$" "$work/brick-events" || true)
+echo "on the brick: $temp_files temporary file(s) for the base, $published rename(s) into place"
+((temp_files == 1)) || fail "expected 1 temporary file for the base on the brick, saw $temp_files"
+((published == 1)) || fail "expected the base to be renamed into place once, saw $published"
+loads=0
+for h in "${hosts[@]}"; do
+    c=$(grep -c "loaded .*/$sha\.qcow2 from" "$APPSHARE_BED/hosts/$h/log/appshare.log" || true)
+    loads=$((loads + c))
+done
+((loads == 1)) || fail "expected one 'loaded' line in all hook logs together, saw $loads"
+
+# A waiter on another host named the loader's host.
+loader=""
+for h in "${hosts[@]}"; do
+    grep -q "loaded .*/$sha\.qcow2 from" "$APPSHARE_BED/hosts/$h/log/appshare.log" && loader=$h
+done
+named=0
+for h in "${hosts[@]}"; do
+    [[ "$h" == "$loader" ]] && continue
+    c=$(grep -c "waiting for a lock held by pid [0-9]* on $loader " "$APPSHARE_BED/hosts/$h/log/appshare.log" || true)
+    named=$((named + c))
+done
+echo "the base was loaded by $loader; waiters on other hosts that named it: $named"
+((named > 0)) || fail "no start on another host logged the loader's host ($loader) as the lock holder"
+
+# Every overlay is backed by the one shared base.
+for hn in "${names[@]}"; do
+    h=${hn%%:*} n=${hn#*:}
+    backing=$(on-host "$h" qemu-img info -U --output=json "/var/lib/libvirt/images/appshare/contexts/$n/disk.qcow2" |
+              sed -n 's/.*"backing-filename": "\([^"]*\)".*/\1/p' | head -1)
+    [[ "$backing" == "$APPSHARE_BED_SHARED/$sha.qcow2" ]] || fail "$n on $h is backed by '$backing'"
+done
+for hn in "${names[@]}"; do on-host "${hn%%:*}" virsh -q destroy "${hn#*:}" >/dev/null 2>&1 || true; done
+((failures == 0))
