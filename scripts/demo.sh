@@ -7,8 +7,12 @@
 #   each context, and the saving against full copies.
 #
 #   scripts/demo.sh [--instances N] [--system [--keep]] [--shell]
+#   scripts/demo.sh --hosts N [--instances M]
 #
-#   --instances N  how many instances (default 3)
+#   --instances N  how many instances (default 3; with --hosts, per host, default 2)
+#   --hosts N      the story on N simulated hosts sharing one GlusterFS volume
+#                  (scripts/multihost-sandbox.sh): one load of the base for all of them, each
+#                  host's instances with their own identities, waiters naming the loader's host
 #   --system       use the host's own libvirtd (qemu:///system) instead of a private one;
 #                  the demo's domains are removed at the end unless --keep is given
 #   --keep         with --system: leave the instances installed
@@ -20,13 +24,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-instances=3
+instances=""
+hosts=0
 system=0
 keep=0
 shell=0
 while (($#)); do
     case "$1" in
         --instances) instances="$2"; shift 2 ;;
+        --hosts) hosts="$2"; shift 2 ;;
         --system) system=1; shift ;;
         --keep) keep=1; shift ;;
         --shell) shell=1; shift ;;
@@ -34,6 +40,9 @@ while (($#)); do
         *) echo "demo.sh: unknown option '$1'; see --help." >&2; exit 2 ;;
     esac
 done
+[[ "$hosts" =~ ^[0-9]$ ]] && ((hosts != 1)) || { echo "demo.sh: --hosts takes a number from 2 to 9." >&2; exit 2; }
+((hosts >= 2 && system)) && { echo "demo.sh: --hosts and --system do not go together: the hosts are simulated." >&2; exit 2; }
+[[ -n "$instances" ]] || instances=$((hosts >= 2 ? 2 : 3))
 [[ "$instances" =~ ^[1-9][0-9]?$ ]] || { echo "demo.sh: --instances takes a number from 1 to 99." >&2; exit 2; }
 
 build=${APPSHARE_BUILD_DIR:-$root/build}
@@ -53,6 +62,13 @@ if [[ -z "${APPSHARE_DEMO_INNER:-}" ]]; then
     ((shell)) && args+=(--shell)
     if ((system)); then
         exec bash "$0" --system "${args[@]}"
+    fi
+    if ((hosts >= 2)); then
+        echo "== starting a GlusterFS volume and $hosts simulated hosts, each with its own libvirtd"
+        conf="$build/demo-hosts.conf"
+        printf 'lock_wait_seconds = 120\nvirt_type = "qemu"\nuri = "qemu:///system"\nlog = "/var/log/libvirt/appshare.log"\nallowed_source_dirs = ["%s"]\n' \
+            "$(readlink -f "$bundle/images")" >"$conf"
+        exec scripts/multihost-sandbox.sh --hosts "$hosts" --conf "$conf" -- bash scripts/lib/demo-hosts.sh "$build" "$root" "$bundle" "$instances"
     fi
     echo "== starting a private libvirtd (the host's libvirt is not touched)"
     exec scripts/libvirt-sandbox.sh -- bash "$0" "${args[@]}"

@@ -38,21 +38,18 @@ fi
 src=$2 work=$3
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-read -r -a hosts <<<"$APPSHARE_BED_HOSTS"
-appshare=(env "APPSHARE_HOOK_BIN=$build/libexec/appshare/appshare-hook" "APPSHARE_TEMPLATE_DIR=$src/xml-templates"
-          "$build/bin/appshare")
-sha=$(sed -n 's/.*<sha256>\([0-9a-f]\{64\}\)<\/sha256>.*/\1/p' "$work/bundle/appliance.xml" | head -1)
-[[ -n "$sha" ]] || { echo "no base digest in the manifest" >&2; exit 1; }
+# shellcheck source=../../scripts/lib/bed-story.sh
+source "$src/scripts/lib/bed-story.sh"
+story_init "$build" "$src" "$work/bundle"
 names=()
-for h in "${hosts[@]}"; do
+for h in "${story_hosts[@]}"; do
     for i in 1 2 3 4; do
         n="$h-d$i"
         names+=("$h:$n")
-        on-host "$h" "${appshare[@]}" install "$work/bundle" --name "$n" --virt-type qemu --lazy >"$work/install-$n.log" 2>&1 ||
-            { cat "$work/install-$n.log" >&2; fail "install of $n on $h failed"; }
+        story_install "$h" "$n" >"$work/install-$n.log" 2>&1 || { cat "$work/install-$n.log" >&2; fail "install of $n on $h failed"; }
     done
-    on-host "$h" "${appshare[@]}" hook register --reload >/dev/null
 done
+story_register_hooks
 brick_base=$(find "$APPSHARE_BED_BRICK" -maxdepth 1 -name "$sha.qcow2" | wc -l)
 ((brick_base == 0)) || fail "the base is on the volume before the starts; the test needs it cold"
 
@@ -61,28 +58,16 @@ inotifywait -m -q -e create -e moved_to --format '%e %f' "$APPSHARE_BED_BRICK" >
 watcher=$!
 sleep 0.5
 
-echo "starting ${#names[@]} domains at once on ${#hosts[@]} hosts"
+echo "starting ${#names[@]} domains at once on ${#story_hosts[@]} hosts"
 t0=$(date +%s%N)
-for hn in "${names[@]}"; do
-    (on-host "${hn%%:*}" virsh -q start "${hn#*:}" >"$work/start-${hn#*:}.log" 2>&1 || echo failed >>"$work/start-${hn#*:}.log") &
-done
-wait $(jobs -p | grep -v "^$watcher\$") 2>/dev/null || true
+failed=$(story_start_all "${names[@]}")
 echo "all virsh start returned after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-for hn in "${names[@]}"; do
-    n=${hn#*:}
-    grep -q failed "$work/start-$n.log" && fail "virsh start $n on ${hn%%:*} failed: $(cat "$work/start-$n.log")"
-done
+[[ -z "$failed" ]] || fail "virsh start failed: $failed"
 
 # Every guest reaches its ready line (TCG, 12 guests on this machine: allow minutes).
 for hn in "${names[@]}"; do
     h=${hn%%:*} n=${hn#*:}
-    log="$APPSHARE_BED/hosts/$h/log/qemu/$n-serial.log"
-    line=""
-    for _ in $(seq 1 3000); do
-        line=$(grep -a -m1 'appshare-demo ready' "$log" 2>/dev/null || true)
-        [[ -n "$line" ]] && break
-        sleep 0.1
-    done
+    line=$(story_wait_ready "$h" "$n" 300)
     if [[ -z "$line" ]]; then
         fail "$n on $h printed no ready line"
     elif [[ "$line" != *"host=$n "* ]]; then
@@ -99,25 +84,13 @@ published=$(grep -c "^MOVED_TO $sha\.qcow2\$" "$work/brick-events" || true)
 echo "on the brick: $temp_files temporary file(s) for the base, $published rename(s) into place"
 ((temp_files == 1)) || fail "expected 1 temporary file for the base on the brick, saw $temp_files"
 ((published == 1)) || fail "expected the base to be renamed into place once, saw $published"
-loads=0
-for h in "${hosts[@]}"; do
-    c=$(grep -c "loaded .*/$sha\.qcow2 from" "$APPSHARE_BED/hosts/$h/log/appshare.log" || true)
-    loads=$((loads + c))
-done
+loads=$(story_loads)
 ((loads == 1)) || fail "expected one 'loaded' line in all hook logs together, saw $loads"
 
 # A waiter on another host named the loader's host.
-loader=""
-for h in "${hosts[@]}"; do
-    grep -q "loaded .*/$sha\.qcow2 from" "$APPSHARE_BED/hosts/$h/log/appshare.log" && loader=$h
-done
-named=0
-for h in "${hosts[@]}"; do
-    [[ "$h" == "$loader" ]] && continue
-    c=$(grep -c "waiting for a lock held by pid [0-9]* on $loader " "$APPSHARE_BED/hosts/$h/log/appshare.log" || true)
-    named=$((named + c))
-done
-echo "the base was loaded by $loader; waiters on other hosts that named it: $named"
+loader=$(story_loader | head -1)
+named=$(story_waiters_naming "$loader" | wc -l)
+echo "the base was loaded by $loader; waits on other hosts that named it: $named"
 ((named > 0)) || fail "no start on another host logged the loader's host ($loader) as the lock holder"
 
 # Every overlay is backed by the one shared base.
