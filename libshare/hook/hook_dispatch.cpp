@@ -1,5 +1,6 @@
 #include "hook/hook_dispatch.hpp"
 
+#include "base/bounded_call.hpp"
 #include "instance/config.hpp"
 #include "base/file_lock.hpp"
 #include "hook/hook_log.hpp"
@@ -23,13 +24,30 @@ HookResponse refuse(const Error& e)
     return r;
 }
 
+// Runs `write` (bookkeeping on the shared storage) where a storage that stopped answering can
+// be abandoned after storage_timeout: bookkeeping is never worth a hung domain operation.
+Result<void> on_shared_storage(const Config& config, const std::function<Result<void>()>& write)
+{
+    BoundedOptions bounded;
+    bounded.stall = std::chrono::duration_cast<std::chrono::milliseconds>(config.storage_timeout);
+    bounded.what = "the shared storage " + config.shared_root.string();
+    auto failure = bounded_call(
+        [&](const LineFn&) {
+            auto r = write();
+            return r ? std::string() : r.error().message;
+        },
+        bounded);
+    if (!failure) return std::move(failure).error();
+    if (!failure->empty()) return make_error(ErrorCode::Io, *failure);
+    return ok();
+}
+
 void log_usage(const HookLog& log, const Config& config, const InstancePaths& paths, HookAction action)
 {
     const auto host = this_host_name();
     if (action == HookAction::Release) {
-        if (auto r = remove_usage_record(config.shared_root, paths.base.sha256, host, paths.domain); !r) {
-            log.warning(r.error().message);
-        }
+        auto r = on_shared_storage(config, [&] { return remove_usage_record(config.shared_root, paths.base.sha256, host, paths.domain); });
+        if (!r) log.warning(r.error().message);
         return;
     }
     UsageRecord rec;
@@ -43,7 +61,7 @@ void log_usage(const HookLog& log, const Config& config, const InstancePaths& pa
         if (!(*state)->base.empty()) rec.path = (*state)->base;
     }
     rec.since = utc_timestamp_now();
-    if (auto r = write_usage_record(config.shared_root, rec); !r) {
+    if (auto r = on_shared_storage(config, [&] { return write_usage_record(config.shared_root, rec); }); !r) {
         log.warning(r.error().message);
         return;
     }

@@ -238,8 +238,12 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     const BlobStore local(config.local_root);
 
     if (old && old->mode == InstanceMode::Independent) {
-        // Stays independent until `appshare reshare` moves it back.
-        auto files = ensure_instance_files(config, paths, local, options);
+        // Stays independent until `appshare reshare` moves it back. Its start never looks at the
+        // shared storage outside the bounded worker below: that storage may be why it is
+        // independent, and a look at an unanswering mount blocks.
+        LoadOptions local_only = options;
+        local_only.skip_other_store = true;
+        auto files = ensure_instance_files(config, paths, local, local_only);
         if (files) return settle_instance(config, paths, InstanceMode::Independent, *files, old, old->reason, options.log);
         if (files.error().code == ErrorCode::Interrupted) return std::move(files).error();
         // The host-local copy is gone and cannot be remade. The domain is not running (this
