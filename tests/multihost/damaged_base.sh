@@ -24,6 +24,7 @@ if [[ "${1:-}" != --inside ]]; then
     "$bed" --hosts 2 --conf "$work/appshare.conf" -- bash "$0" --inside "$work" || rc=$?
     ((rc == 0)) || fail "$rc check(s) inside the bed failed"
     shell_test_end "a base damaged through host 1's mount was detected by host 2's next start, reloaded from its source, and the guest booted."
+    exit 0
 fi
 
 # ---- inside the bed ----

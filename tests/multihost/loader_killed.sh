@@ -45,6 +45,7 @@ if [[ "${1:-}" != --inside ]]; then
     "$bed" --hosts 2 --conf "$work/appshare.conf" -- bash "$0" --inside "$work" "$sha" "$bytes" || rc=$?
     ((rc == 0)) || fail "$rc check(s) inside the bed failed"
     shell_test_end "a loader killed mid-load left no partial base and no lock; host 2's waiting start loaded the base and booted."
+    exit 0
 fi
 
 # ---- inside the bed ----
@@ -74,7 +75,8 @@ watcher=$!
 start_bg() {  # H NAME: virsh start in the background; result in $work/start.NAME
     ( start_domain "$1" "$2"; echo "$start_rc $start_ms $start_out" >"$work/start.$2" ) &
 }
-temp_on_brick() { brick_files | awk -v b="$base" '$2 != b && $2 !~ /^usage\// && $1 > 1048576 { print $2; exit }'; }
+# The base's temporary files: ".<final name>.part-<host>-<pid>-..." beside it.
+temp_on_brick() { brick_files | awk -v p=".$base.part-" 'index($2, p) == 1 && $1 > 1048576 { print $2; exit }'; }
 
 t0=$(now_ms)
 start_bg "$h1" big-1
@@ -143,8 +145,8 @@ if [[ -e "$brick/$base" ]]; then
 else
     [[ "${mode:-}" == independent ]] || ifail "the base is not at its final name on the brick and big-2 is not independent"
 fi
-left=$(brick_files | awk -v b="$base" '$2 != b && $2 !~ /^usage\// && $1 > 1048576')
-[[ -z "$left" ]] || ifail "big temporary files are left on the brick: $left"
+left=$(brick_files | awk '$2 ~ /\.part-/')
+[[ -z "$left" ]] || ifail "temporary files are left on the brick: $left"
 
 # The lock is free: an OFD write lock from host 1, and a new start on host 1 that does not wait.
 locks=$(brick_files | awk '$2 ~ /\.lock$/ { print $2 }')

@@ -31,6 +31,7 @@ if [[ "${1:-}" != --inside ]]; then
     "$bed" --hosts 2 --conf "$work/appshare.conf" -- bash "$0" --inside "$work" || rc=$?
     ((rc == 0)) || fail "$rc check(s) inside the bed failed"
     shell_test_end "with the storage down, starts of a cold and of a warm base returned in time and booted independent; reshare brought them back to the shared base."
+    exit 0
 fi
 
 # ---- inside the bed ----
