@@ -5,7 +5,8 @@
 # lazily on both hosts (its image folder an allowed file source, lock_wait_seconds = 60).
 #   - a start on host 1 takes the base's lock and loads it: a temporary file grows on the brick;
 #   - a start on host 2 waits for the lock, naming host 1 as holder in its log;
-#   - every appshare-hook process of host 1 (found with pgrep inside the host) gets SIGKILL;
+#   - every process of host 1's hook (found with pgrep inside the host) gets SIGKILL; its
+#     virsh start must then fail;
 #   - host 2's start then gets the lock, loads the base (or falls back to a host-local copy:
 #     said, not failed), returns within lock_wait_seconds + 60 s of the kill, and its guest boots;
 #   - a watcher polling the brick every 50 ms never sees the base's final name with a size or
@@ -100,12 +101,14 @@ if [[ -n "$waiting" ]]; then say "$h2 waits: $waiting"
 else ifail "$h2's start did not log that it waits for the lock within 10 s"; fi
 [[ "$waiting" == *"$h1"* ]] || ifail "$h2's wait does not name $h1 as the holder"
 
-pids=$(on-host "$h1" pgrep -x appshare-hook | tr '\n' ' ' || true)
+# libvirt runs the hook as /etc/libvirt/hooks/qemu.d/appshare (a link to appshare-hook), so
+# its processes, and the shared-storage worker it forks, are found by that command line.
+pids=$(on-host "$h1" pgrep -f '^/etc/libvirt/hooks/qemu.d/appshare ' | tr '\n' ' ' || true)
 size_at_kill=$(stat -c %s "$brick/$tmp" 2>/dev/null || echo gone)
 if [[ -z "${pids// /}" ]]; then
     ifail "no appshare-hook process on $h1 to kill (the load ended already?)"
 else
-    say "SIGKILL to $h1's appshare-hook processes: $pids($(on-host "$h1" ps -o pid=,args= -p "${pids// /,}" 2>/dev/null | tr -s ' ' | tr '\n' ';'))"
+    say "SIGKILL to $h1's appshare-hook processes: $pids($(on-host "$h1" ps -o pid=,args= -p "$(echo $pids | tr " " ,)" 2>/dev/null | tr -s ' ' | tr '\n' ';'))"
     on-host "$h1" kill -KILL $pids || ifail "kill -KILL $pids on $h1 failed"
 fi
 tk=$(now_ms)
@@ -116,6 +119,7 @@ wait_file() { local i; for ((i = 0; i < $2 * 10; i++)); do [[ -s "$1" ]] && retu
 wait_file "$work/start.big-1" 60 || ifail "virsh start big-1 on $h1 did not return within 60 s of its hook's kill"
 read -r rc1 ms1 out1 <"$work/start.big-1" || true
 say "virsh start big-1 on $h1 (hook killed) returned ${rc1:-?} after ${ms1:-?} ms: ${out1:-}"
+[[ "${rc1:-0}" != 0 ]] || ifail "virsh start big-1 on $h1 succeeded though its hook was killed mid-load"
 if wait_file "$work/start.big-2" $((lock_wait + 60)); then
     read -r rc2 ms2 out2 <"$work/start.big-2"
     say "virsh start big-2 on $h2 returned $rc2 after $ms2 ms, $(( $(now_ms) - tk )) ms or less after the kill"
@@ -159,6 +163,7 @@ fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", fcntl.F_WRLCK, 0, 0, 0
         ifail "the lock $l is still held (an OFD write lock from $h1 failed)"
 done
 on-host "$h2" virsh -q destroy big-2 >/dev/null 2>&1 || true
+on-host "$h1" virsh -q destroy big-1 >/dev/null 2>&1 || true
 mark1=$(log_lines "$h1")
 start_domain "$h1" big-1
 say "a new start of big-1 on $h1 returned $start_rc after $start_ms ms"
