@@ -8,6 +8,8 @@
 #   - `virsh start` returns within storage_timeout + 30 s (the time is printed);
 #   - the guest boots (its ready line) as an independent entity: instance.json says
 #     mode independent and the overlay's backing file is under local_root;
+# and once more for the warm base with the storage down for 15 s before the start (the
+# Gluster client has given the server up; calls fail at once with ENOTCONN); each time
 # then with the storage back: virsh destroy, `appshare reshare NAME` puts it back on the
 # shared base (mode shared, backing under shared_root) and it boots again.
 # A start that hangs or is refused fails the test, with the hook log's lines.
@@ -45,11 +47,15 @@ bundle="$work/bundle"
 
 # independent_start NAME WHAT: storage-down, start NAME on h1, the checks, storage-up,
 # destroy, reshare, start again on the shared base.
+# With SETTLE seconds, the start comes that long after storage-down (the client has given
+# the server up by then: calls fail at once with ENOTCONN instead of blocking).
 independent_start() {
-    local name="$1" what="$2" mark ready mode backing
+    local name="$1" what="$2" settle="${3:-0}" mark ready mode backing
     mark=$(log_lines "$h1")
-    say "[$what] storage-down, then virsh start $name on $h1 (bound: ${start_bound} s)"
+    say "[$what] host-local files on $h1 before the start: $(on-host "$h1" ls "$LOCAL" | tr '\n' ' ')"
+    say "[$what] storage-down, then ${settle} s later virsh start $name on $h1 (bound: ${start_bound} s)"
     storage-down || { ifail "storage-down failed"; return 1; }
+    sleep "$settle"
     start_domain "$h1" "$name"
     say "[$what] virsh start $name returned $start_rc after $start_ms ms with the storage down: ${start_out:-(no output)}"
     if ((start_rc != 0)); then
@@ -102,6 +108,11 @@ if ((start_rc == 0)) && wait_ready "$h1" demo-warm 180 >/dev/null; then
     say "[warm base] demo-warm booted on the shared base first (start took $start_ms ms)"
     on-host "$h1" virsh -q destroy demo-warm >/dev/null 2>&1 || true
     independent_start demo-warm "warm base"
+    # 3. the same once the Gluster client has given the server up (storage down for 15 s).
+    start_domain "$h1" demo-warm
+    wait_ready "$h1" demo-warm 180 >/dev/null || ifail "[warm base, storage long down] demo-warm did not boot on the shared base first"
+    on-host "$h1" virsh -q destroy demo-warm >/dev/null 2>&1 || true
+    independent_start demo-warm "warm base, storage long down" 15
 else
     ifail "[warm base] the first start of demo-warm with the storage up failed ($start_rc: $start_out)"
 fi
