@@ -50,6 +50,8 @@ if [[ "${1:-}" != --inside ]]; then
 fi
 
 # ---- inside the bed ----
+[[ "${1:-}" == --inside ]] || exit 2  # never reached from the outer part, which exits above
+trap - EXIT                            # the outer scratch folder is not ours to remove here
 work="$2" digest="$3" bytes="$4" mode=""
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
