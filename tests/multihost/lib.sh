@@ -1,0 +1,102 @@
+# Shared by the multi-host failure tests (sourced, not run). Each test runs in two parts:
+# outside (tests/support/shell_test.sh: root check, scratch folder, status) it writes its
+# appshare.conf and bundle and launches its own bed (scripts/multihost-sandbox.sh --conf);
+# inside the bed it runs itself again with --inside and uses the helpers below.
+#
+#   tests/multihost/NAME.sh SOURCE_DIR BUILD_DIR
+# shellcheck shell=bash
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+say() { echo "${shell_test_name:-$(basename "$0")}: $*"; }
+
+# mh_outer_begin SOURCE_DIR BUILD_DIR WORK_PREFIX: as shell_test_begin, plus $build (which
+# must hold bin/appshare and the hook) and $bed (the bed script).
+mh_outer_begin() {
+    # shellcheck source=../support/shell_test.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/../support/shell_test.sh"
+    shell_test_begin "$1" scripts/multihost-sandbox.sh "$3"
+    bed="$script"
+    build=$(cd "${2:-$src/build}" 2>/dev/null && pwd) || { echo "$shell_test_name: no build folder ${2:-$src/build}." >&2; exit 2; }
+    [[ -x "$build/bin/appshare" && -x "$build/libexec/appshare/appshare-hook" ]] ||
+        { echo "$shell_test_name: $build has no bin/appshare or libexec/appshare/appshare-hook; build first." >&2; exit 2; }
+}
+
+# mh_conf FILE [LINE]...: an appshare.conf with the bed's roots and log, plus LINEs.
+mh_conf() {
+    local file="$1"; shift
+    {
+        echo 'shared_root = "/var/lib/libvirt/images/appshare/shared"'
+        echo 'context_root = "/var/lib/libvirt/images/appshare/contexts"'
+        echo 'local_root = "/var/lib/libvirt/images/appshare/local"'
+        echo 'uri = "qemu:///system"'
+        echo 'virt_type = "qemu"'
+        echo 'log = "/var/log/libvirt/appshare.log"'
+        printf '%s\n' "$@"
+    } >"$file"
+}
+
+# ---- inside the bed --------------------------------------------------------------------------
+# Needs $build and $src (exported by the outer part) and the bed's environment.
+SHARED=/var/lib/libvirt/images/appshare/shared
+CONTEXTS=/var/lib/libvirt/images/appshare/contexts
+LOCAL=/var/lib/libvirt/images/appshare/local
+
+inner_failures=0
+ifail() { echo "FAIL: $*" >&2; inner_failures=$((inner_failures + 1)); }
+
+# appshare on host H: as_host H ARGS...
+as_host() {
+    local h="$1"; shift
+    on-host "$h" env APPSHARE_HOOK_BIN="$build/libexec/appshare/appshare-hook" \
+        APPSHARE_TEMPLATE_DIR="$src/xml-templates" "$build/bin/appshare" "$@"
+}
+host_dir() { echo "$APPSHARE_BED/hosts/$1"; }
+hook_log() { echo "$APPSHARE_BED/hosts/$1/log/appshare.log"; }
+serial_log() { echo "$APPSHARE_BED/hosts/$1/log/qemu/$2-serial.log"; }
+# Lines of host H's hook log from line N on (count them with log_lines first).
+log_lines() { local f; f=$(hook_log "$1"); if [[ -f "$f" ]]; then wc -l <"$f"; else echo 0; fi; }
+log_since() { tail -n +"$(($2 + 1))" "$(hook_log "$1")" 2>/dev/null || true; }
+show_log_since() { echo "--- $1's hook log from line $(($2 + 1)):" >&2; log_since "$1" "$2" | sed 's/^/    /' >&2; echo "---" >&2; }
+
+# install_lazy H NAME BUNDLE; registers the hook on H too.
+install_lazy() {
+    as_host "$1" install "$3" --name "$2" --virt-type qemu --lazy >/dev/null || { ifail "installing $2 on $1 failed"; return 1; }
+    as_host "$1" hook register --reload >/dev/null || { ifail "registering the hook on $1 failed"; return 1; }
+}
+
+# wait_ready H NAME SECONDS: the guest's ready line in its serial log (removed before each
+# start by start_domain, so only this boot's line counts). Prints it.
+wait_ready() {
+    local f line i
+    f=$(serial_log "$1" "$2")
+    for ((i = 0; i < $3 * 10; i++)); do
+        line=$(grep -a -m1 'appshare-demo ready' "$f" 2>/dev/null || true)
+        [[ -n "$line" ]] && { echo "${line//$'\r'/}"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_domain H NAME: virsh start with a fresh serial log; sets start_ms (duration),
+# start_rc and start_out.
+start_domain() {
+    local t0
+    rm -f "$(serial_log "$1" "$2")"
+    t0=$(now_ms)
+    start_out=$(on-host "$1" virsh -q start "$2" 2>&1) && start_rc=0 || start_rc=$?
+    start_ms=$(($(now_ms) - t0))
+}
+
+# instance_mode H NAME: "mode base" from instance.json (empty if there is none).
+instance_mode() {
+    on-host "$1" python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j.get("mode",""), j.get("base",""))' \
+        "$CONTEXTS/$2/instance.json" 2>/dev/null || true
+}
+# backing_of H NAME: the overlay's backing file (works while the guest runs: -U).
+backing_of() {
+    on-host "$1" qemu-img info -U --output=json "$CONTEXTS/$2/disk.qcow2" 2>/dev/null |
+        python3 -c 'import json,sys; j=json.load(sys.stdin); print(j.get("full-backing-filename") or j.get("backing-filename",""))' 2>/dev/null || true
+}
+
+# Files of the volume as the server stores them (without .glusterfs), "size path" per line.
+brick_files() { (cd "$APPSHARE_BED_BRICK" && find . -path ./.glusterfs -prune -o -type f -printf '%s %P\n' | sort -k2); }
