@@ -105,6 +105,6 @@ t0=$(ms)
 failed=$(story_start_all "${names[@]}")
 t1=$(ms)
 [[ -z "$failed" ]] || { echo "$failed" >&2; exit 1; }
-for hn in "${names[@]}"; do [[ -n "$(story_wait_ready "${hn%%:*}" "${hn#*:}" 600)" ]] || { echo "no ready line from ${hn#*:}" >&2; exit 1; }; done
+for hn in "${names[@]}"; do story_wait_ready "${hn%%:*}" "${hn#*:}" 600 >/dev/null || { echo "no ready line from ${hn#*:}" >&2; exit 1; }; done
 t2=$(ms)
 echo "$((t1 - t0)) $((t2 - t0)) $(story_loads)"

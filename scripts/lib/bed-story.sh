@@ -1,9 +1,11 @@
 # The steps of the appshare story on the multi-host bed (scripts/multihost-sandbox.sh), shared by
 # `scripts/demo.sh --hosts N` and tests/multihost/. Sourced inside the bed (on-host on PATH).
-#   story_init BUILD_DIR SOURCE_DIR BUNDLE     sets $appshare (the command, as a host runs it), $sha
+#   story_init BUILD_DIR SOURCE_DIR [BUNDLE]   sets $appshare (the command, as a host runs it), and
+#                                              with a bundle $sha (its base's digest)
 #   story_install HOST NAME [ARGS...]          installs the bundle lazily as NAME on HOST
 #   story_start_all HOST:NAME...               virsh start of them all at once; prints failures
-#   story_wait_ready HOST NAME [SECONDS]       the guest's ready line, or nothing after SECONDS
+#   story_wait_ready HOST NAME [SECONDS]       prints the guest's ready line; status 1 if none came
+#   story_serial_log HOST NAME                 the guest's serial console log, seen from the bed
 #   story_loads                                "loaded" lines for the base in all hosts' logs
 #   story_loader                               the host whose hook loaded the base
 #   story_waiters_naming HOST                  waits logged on other hosts naming HOST as holder
@@ -11,12 +13,13 @@
 # shellcheck shell=bash
 
 story_init() {
-    story_build=$1 story_src=$2 story_bundle=$3
+    story_build=$1 story_src=$2 story_bundle=${3:-}
     appshare=(env "APPSHARE_HOOK_BIN=$story_build/libexec/appshare/appshare-hook"
               "APPSHARE_TEMPLATE_DIR=$story_src/xml-templates" "$story_build/bin/appshare")
+    read -r -a story_hosts <<<"$APPSHARE_BED_HOSTS"
+    [[ -n "$story_bundle" ]] || return 0
     sha=$(sed -n 's/.*<sha256>\([0-9a-f]\{64\}\)<\/sha256>.*/\1/p' "$story_bundle/appliance.xml" | head -1)
     [[ -n "$sha" ]] || { echo "no base digest in $story_bundle/appliance.xml" >&2; return 1; }
-    read -r -a story_hosts <<<"$APPSHARE_BED_HOSTS"
 }
 
 story_hook_log() { echo "$APPSHARE_BED/hosts/$1/log/appshare.log"; }
@@ -45,15 +48,17 @@ story_start_all() {
     rm -rf "$out"
 }
 
+story_serial_log() { echo "$APPSHARE_BED/hosts/$1/log/qemu/$2-serial.log"; }
+
 story_wait_ready() {
-    local host=$1 name=$2 seconds=${3:-300} line=""
-    local log="$APPSHARE_BED/hosts/$host/log/qemu/$name-serial.log"
-    for _ in $(seq 1 $((seconds * 10))); do
+    local log line
+    log=$(story_serial_log "$1" "$2")
+    for _ in $(seq 1 $((${3:-300} * 10))); do
         line=$(grep -a -m1 'appshare-demo ready' "$log" 2>/dev/null || true)
-        [[ -n "$line" ]] && break
+        [[ -n "$line" ]] && { echo "${line//$'\r'/}"; return 0; }
         sleep 0.1
     done
-    echo "${line//$'\r'/}"
+    return 1
 }
 
 story_loads() {

@@ -45,7 +45,7 @@ install_lazy "$h1" dmg-1 "$bundle" && install_lazy "$h2" dmg-2 "$bundle" || exit
 
 start_domain "$h1" dmg-1
 ((start_rc == 0)) || { ifail "the first start on $h1 failed: $start_out"; show_log_since "$h1" 0; exit 1; }
-wait_ready "$h1" dmg-1 180 >/dev/null || ifail "dmg-1 printed no ready line on $h1"
+story_wait_ready "$h1" dmg-1 180 >/dev/null || ifail "dmg-1 printed no ready line on $h1"
 on-host "$h1" virsh -q destroy dmg-1 >/dev/null 2>&1 || true
 sum=$(sha256sum <"$APPSHARE_BED_BRICK/$base" | cut -d' ' -f1)
 [[ "$sum" == "$digest" ]] || ifail "after the load by $h1, the brick's $base has digest $sum"
@@ -77,7 +77,7 @@ else
 fi
 log_since "$h2" "$mark" | grep -q -i "damaged" || { ifail "$h2's hook log does not call the base damaged"; show_log_since "$h2" "$mark"; }
 if ((start_rc == 0)); then
-    if ready=$(wait_ready "$h2" dmg-2 180); then say "dmg-2 booted on $h2: $ready"
+    if ready=$(story_wait_ready "$h2" dmg-2 180); then say "dmg-2 booted on $h2: $ready"
     else ifail "dmg-2 printed no ready line on $h2 within 180 s"; fi
 fi
 sum=$(sha256sum <"$APPSHARE_BED_BRICK/$base" 2>/dev/null | cut -d' ' -f1)

@@ -44,18 +44,18 @@ LOCAL=/var/lib/libvirt/images/appshare/local
 inner_failures=0
 ifail() { echo "FAIL: $*" >&2; inner_failures=$((inner_failures + 1)); }
 
-# appshare on host H: as_host H ARGS...
+# shellcheck source=../../scripts/lib/bed-story.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/bed-story.sh"
+# appshare on host H: as_host H ARGS... (story_init has set $appshare)
 as_host() {
     local h="$1"; shift
-    on-host "$h" env APPSHARE_HOOK_BIN="$build/libexec/appshare/appshare-hook" \
-        APPSHARE_TEMPLATE_DIR="$src/xml-templates" "$build/bin/appshare" "$@"
+    [[ -n "${appshare+x}" ]] || story_init "$build" "$src"
+    on-host "$h" "${appshare[@]}" "$@"
 }
 host_dir() { echo "$APPSHARE_BED/hosts/$1"; }
-hook_log() { echo "$APPSHARE_BED/hosts/$1/log/appshare.log"; }
-serial_log() { echo "$APPSHARE_BED/hosts/$1/log/qemu/$2-serial.log"; }
 # Lines of host H's hook log from line N on (count them with log_lines first).
-log_lines() { local f; f=$(hook_log "$1"); if [[ -f "$f" ]]; then wc -l <"$f"; else echo 0; fi; }
-log_since() { tail -n +"$(($2 + 1))" "$(hook_log "$1")" 2>/dev/null || true; }
+log_lines() { local f; f=$(story_hook_log "$1"); if [[ -f "$f" ]]; then wc -l <"$f"; else echo 0; fi; }
+log_since() { tail -n +"$(($2 + 1))" "$(story_hook_log "$1")" 2>/dev/null || true; }
 show_log_since() { echo "--- $1's hook log from line $(($2 + 1)):" >&2; log_since "$1" "$2" | sed 's/^/    /' >&2; echo "---" >&2; }
 
 # install_lazy H NAME BUNDLE; registers the hook on H too.
@@ -64,24 +64,11 @@ install_lazy() {
     as_host "$1" hook register --reload >/dev/null || { ifail "registering the hook on $1 failed"; return 1; }
 }
 
-# wait_ready H NAME SECONDS: the guest's ready line in its serial log (removed before each
-# start by start_domain, so only this boot's line counts). Prints it.
-wait_ready() {
-    local f line i
-    f=$(serial_log "$1" "$2")
-    for ((i = 0; i < $3 * 10; i++)); do
-        line=$(grep -a -m1 'appshare-demo ready' "$f" 2>/dev/null || true)
-        [[ -n "$line" ]] && { echo "${line//$'\r'/}"; return 0; }
-        sleep 0.1
-    done
-    return 1
-}
-
 # start_domain H NAME: virsh start with a fresh serial log; sets start_ms (duration),
 # start_rc and start_out.
 start_domain() {
     local t0
-    rm -f "$(serial_log "$1" "$2")"
+    rm -f "$(story_serial_log "$1" "$2")"
     t0=$(now_ms)
     start_out=$(on-host "$1" virsh -q start "$2" 2>&1) && start_rc=0 || start_rc=$?
     start_ms=$(($(now_ms) - t0))

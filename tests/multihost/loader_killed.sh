@@ -130,7 +130,7 @@ else
     ifail "virsh start big-2 on $h2 did not return within $((lock_wait + 60)) s of the kill"; show_log_since "$h2" "$mark2"; rc2=1
 fi
 if ((rc2 == 0)); then
-    if ready=$(wait_ready "$h2" big-2 180); then say "big-2 booted on $h2: $ready"
+    if ready=$(story_wait_ready "$h2" big-2 180); then say "big-2 booted on $h2: $ready"
     else ifail "big-2 printed no ready line on $h2"; fi
     read -r mode _ <<<"$(instance_mode "$h2" big-2)"
     say "big-2 runs in mode '$mode' (backing $(backing_of "$h2" big-2))"
@@ -171,6 +171,6 @@ start_domain "$h1" big-1
 say "a new start of big-1 on $h1 returned $start_rc after $start_ms ms"
 ((start_rc == 0)) || { ifail "a new start of big-1 on $h1 failed: $start_out"; show_log_since "$h1" "$mark1"; }
 ! log_since "$h1" "$mark1" | grep -q 'waiting for a lock' || { ifail "the new start on $h1 waited for a lock"; show_log_since "$h1" "$mark1"; }
-if ((start_rc == 0)); then wait_ready "$h1" big-1 180 >/dev/null || ifail "big-1 printed no ready line on $h1"; fi
+if ((start_rc == 0)); then story_wait_ready "$h1" big-1 180 >/dev/null || ifail "big-1 printed no ready line on $h1"; fi
 on-host "$h1" virsh -q destroy big-1 >/dev/null 2>&1 || true
 exit "$inner_failures"

@@ -66,7 +66,7 @@ independent_start() {
     fi
     ((start_ms <= start_bound * 1000)) || { ifail "[$what] virsh start $name took $start_ms ms, more than ${start_bound} s"; show_log_since "$h1" "$mark"; }
     if ((start_rc == 0)); then
-        if ready=$(wait_ready "$h1" "$name" 180); then say "[$what] the guest booted: $ready"
+        if ready=$(story_wait_ready "$h1" "$name" 180); then say "[$what] the guest booted: $ready"
         else ifail "[$what] $name printed no ready line within 180 s of its start"; fi
         read -r mode _ <<<"$(instance_mode "$h1" "$name")"
         backing=$(backing_of "$h1" "$name")
@@ -91,7 +91,7 @@ independent_start() {
     [[ "$backing" == "$SHARED"/* ]] || ifail "[$what] after reshare, the overlay of $name is backed by '$backing', not a file under $SHARED"
     start_domain "$h1" "$name"
     ((start_rc == 0)) || { ifail "[$what] after reshare, virsh start $name failed: $start_out"; show_log_since "$h1" "$mark"; return 1; }
-    if ready=$(wait_ready "$h1" "$name" 180); then say "[$what] after reshare it booted again in shared mode: $ready"
+    if ready=$(story_wait_ready "$h1" "$name" 180); then say "[$what] after reshare it booted again in shared mode: $ready"
     else ifail "[$what] after reshare, $name printed no ready line within 180 s"; fi
     read -r mode _ <<<"$(instance_mode "$h1" "$name")"
     [[ "$mode" == shared ]] || ifail "[$what] after reshare and a start, $name is in mode '$mode'"
@@ -106,13 +106,13 @@ independent_start demo-cold "cold base"
 
 # 2. warm: a first start on the shared base (storage up), then the same with the storage down.
 start_domain "$h1" demo-warm
-if ((start_rc == 0)) && wait_ready "$h1" demo-warm 180 >/dev/null; then
+if ((start_rc == 0)) && story_wait_ready "$h1" demo-warm 180 >/dev/null; then
     say "[warm base] demo-warm booted on the shared base first (start took $start_ms ms)"
     on-host "$h1" virsh -q destroy demo-warm >/dev/null 2>&1 || true
     independent_start demo-warm "warm base"
     # 3. the same once the Gluster client has given the server up (storage down for 15 s).
     start_domain "$h1" demo-warm
-    wait_ready "$h1" demo-warm 180 >/dev/null || ifail "[warm base, storage long down] demo-warm did not boot on the shared base first"
+    story_wait_ready "$h1" demo-warm 180 >/dev/null || ifail "[warm base, storage long down] demo-warm did not boot on the shared base first"
     on-host "$h1" virsh -q destroy demo-warm >/dev/null 2>&1 || true
     independent_start demo-warm "warm base, storage long down" 15
 else
