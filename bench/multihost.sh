@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 hosts=3 per_host=4 copy_mib=256
-while (($#)); do
+while [[ -z "${APPSHARE_BED:-}" ]] && (($#)); do
     case "$1" in
         --hosts) hosts=$2; shift 2 ;;
         --per-host) per_host=$2; shift 2 ;;
