@@ -5,9 +5,9 @@
 #include "hook/hook_log.hpp"
 #include "instance/instance_metadata.hpp"
 #include "instance/instance_paths.hpp"
-#include "instance/instance_state.hpp"
+#include "instance/instance_usage.hpp"
 #include "instance/lock_and_load.hpp"
-#include "base/time_format.hpp"
+#include "store/host_registry.hpp"
 #include "store/usage_records.hpp"
 
 #include <unistd.h>
@@ -23,30 +23,19 @@ HookResponse refuse(const Error& e)
     return r;
 }
 
-void log_usage(const HookLog& log, const Config& config, const InstancePaths& paths, HookAction action)
+// Bookkeeping on the shared storage: this host in the hosts registry (at most every few
+// minutes), and the domain's usage record: running after started / reconnect, stopped after
+// release (it stays while the domain is defined here: a stopped domain still needs its base).
+void record_usage(const HookLog& log, const Config& config, const InstancePaths& paths, HookAction action)
 {
-    const auto host = this_host_name();
-    if (action == HookAction::Release) {
-        if (auto r = remove_usage_record(config.shared_root, paths.base.sha256, host, paths.domain); !r) {
-            log.warning(r.error().message);
-        }
-        return;
-    }
-    UsageRecord rec;
-    rec.host = host;
-    rec.domain = paths.domain;
-    rec.base_sha256 = paths.base.sha256;
-    rec.mode = "shared";
-    rec.path = BlobStore(config.shared_root).path_of(paths.base);
-    if (auto state = load_instance_state(paths.context.dir); state && *state) {
-        rec.mode = std::string(instance_mode_name((*state)->mode));
-        if (!(*state)->base.empty()) rec.path = (*state)->base;
-    }
-    rec.since = utc_timestamp_now();
+    if (auto r = refresh_host_record(config.shared_root); !r) log.warning(r.error().message);
+    const bool running = action != HookAction::Release;
+    const UsageRecord rec = instance_usage_record(config, paths, running ? "running" : "stopped");
     if (auto r = write_usage_record(config.shared_root, rec); !r) {
         log.warning(r.error().message);
         return;
     }
+    if (!running) return;
     log.info(std::string(action == HookAction::Started ? "started" : "reconnected") + " on " + rec.path.string() +
              " (" + rec.mode + ")");
 }
@@ -93,7 +82,7 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
         return prepare ? refuse(paths.error()) : HookResponse{};
     }
     if (!prepare) {
-        log_usage(log, *config, *paths, action);
+        record_usage(log, *config, *paths, action);
         return {};
     }
 

@@ -3,9 +3,10 @@
 //
 //   prepare begin    lock-and-load (prepare_instance); a failure refuses the start with one
 //                    sentence on stderr and a non-zero exit
-//   started begin    record that this host runs the domain on its base (usage_records)
+//   started begin    record that this host runs the domain on its base (usage_records, state
+//                    running) and that this host is live (host_registry, at most every 10 min)
 //   reconnect begin  the same, after a daemon restart
-//   release end      remove that record
+//   release end      the same with state stopped (the record stays while the domain is defined)
 //   migrate begin,   filters: print the XML back unchanged
 //   restore begin
 //   anything else    nothing
