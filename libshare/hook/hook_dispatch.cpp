@@ -1,5 +1,6 @@
 #include "hook/hook_dispatch.hpp"
 
+#include "base/bounded_call.hpp"
 #include "instance/config.hpp"
 #include "base/file_lock.hpp"
 #include "hook/hook_log.hpp"
@@ -26,18 +27,32 @@ HookResponse refuse(const Error& e)
 // Bookkeeping on the shared storage: this host in the hosts registry (at most every few
 // minutes), and the domain's usage record: running after started / reconnect, stopped after
 // release (it stays while the domain is defined here: a stopped domain still needs its base).
+// Done in a worker that is abandoned when the shared storage stops answering: libvirt waits for
+// this call, and no bookkeeping may hold a domain's start or stop.
 void record_usage(const HookLog& log, const Config& config, const InstancePaths& paths, HookAction action)
 {
-    if (auto r = refresh_host_record(config.shared_root); !r) log.warning(r.error().message);
     const bool running = action != HookAction::Release;
-    const UsageRecord rec = instance_usage_record(config, paths, running ? "running" : "stopped");
-    if (auto r = write_usage_record(config.shared_root, rec); !r) {
-        log.warning(r.error().message);
+    BoundedOptions bounded;
+    bounded.stall = std::chrono::duration_cast<std::chrono::milliseconds>(config.storage_timeout);
+    bounded.on_line = [&log](const std::string& line) { log.warning(line); };
+    bounded.what = "the shared storage " + config.shared_root.string();
+    auto done = bounded_call(
+        [&](const LineFn& warn) {
+            if (auto r = refresh_host_record(config.shared_root); !r) warn(r.error().message);
+            const UsageRecord rec = instance_usage_record(config, paths, running ? "running" : "stopped");
+            if (auto r = write_usage_record(config.shared_root, rec); !r) {
+                warn(r.error().message);
+                return std::string();
+            }
+            return rec.path.string() + " (" + rec.mode + ")";
+        },
+        bounded);
+    if (!done) {
+        log.warning("the usage record of this domain was not written: " + done.error().message);
         return;
     }
-    if (!running) return;
-    log.info(std::string(action == HookAction::Started ? "started" : "reconnected") + " on " + rec.path.string() +
-             " (" + rec.mode + ")");
+    if (!running || done->empty()) return;
+    log.info(std::string(action == HookAction::Started ? "started" : "reconnected") + " on " + *done);
 }
 
 }  // namespace

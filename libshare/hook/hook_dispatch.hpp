@@ -12,7 +12,8 @@
 //   anything else    nothing
 // A domain without appshare metadata is passed through at once (no output, exit 0); the cheap
 // test is the metadata namespace string, before any XML parsing. Bookkeeping failures are
-// logged and never fail a call: only `prepare begin` may refuse a start.
+// logged and never fail a call: only `prepare begin` may refuse a start. Bookkeeping runs in a
+// worker abandoned after storage_timeout without progress (base/bounded_call.hpp).
 #pragma once
 
 #include "hook/hook_call.hpp"
