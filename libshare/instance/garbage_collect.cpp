@@ -63,6 +63,17 @@ public:
 
     Result<GcReport> run()
     {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(config_.shared_root, ec)) {
+            // Not mounted? Then neither its records nor its bases can be judged, and nothing
+            // may be created where the mount should be.
+            report_.warnings.push_back("the shared storage " + config_.shared_root.string() +
+                                       " is not there (not mounted?), so gc looked only at the host-local copies");
+            if (config_.local_root != config_.shared_root) {
+                if (auto r = collect_store(BlobStore(config_.local_root), false, HostUsage{}); !r) return std::move(r).error();
+            }
+            return std::move(report_);
+        }
         HostUsage usage = read_host_usage(config_.shared_root, judge_);
         for (const auto& s : usage.skipped) report_.warnings.push_back("skipped " + s);
         if (!usage.complete) {

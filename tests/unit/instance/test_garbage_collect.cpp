@@ -465,3 +465,14 @@ TEST_CASE("bad files on the shared storage are skipped safely and never keep or 
     CHECK_THAT(text, Catch::Contains("fifo.json: is not a regular file") && Catch::Contains("evil\\x1b[2J"));
     CHECK_NOTHROW(gc_report_json(r).dump());
 }
+
+TEST_CASE("gc without the shared storage creates nothing there and judges only host-local copies", "[gc]")
+{
+    GcBed bed;
+    const auto copy = bed.publish(bed.local, "a host-local copy nobody uses");
+    bed.config.shared_root = bed.dir / "not-mounted";
+    const auto r = bed.gc();
+    CHECK(warned(r, "is not there (not mounted?)"));
+    CHECK_FALSE(fs::exists(bed.config.shared_root));
+    CHECK(find_item(r.removed, bed.local.path_of(copy)));
+}
