@@ -28,6 +28,7 @@ void register_uninstall(CLI::App& app, Action& chosen)
             std::cout << "Uninstalled '" << done->name << "'" << (done->stopped ? " (stopped it first)" : "")
                       << "; removed its context " << done->context_dir.string() << "; the shared base "
                       << done->base.string() << " stays.\n";
+            for (const auto& w : done->warnings) report_notice("warning: " + w);
             return 0;
         };
     });

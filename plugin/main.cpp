@@ -17,6 +17,7 @@ int main(int argc, char** argv)
     appshare::cli::register_install(app, chosen);
     appshare::cli::register_uninstall(app, chosen);
     appshare::cli::register_list(app, chosen);
+    appshare::cli::register_gc(app, chosen);
     appshare::cli::register_hook_command(app, chosen);
 
     try {

@@ -35,15 +35,48 @@ bool try_lock(int fd, int& err)
     return false;
 }
 
+// Best effort: the note only informs waiters and gc; the lock itself is the kernel's.
+void write_note(int fd, const std::string& text)
+{
+    if (ftruncate(fd, 0) == 0 && !text.empty()) {
+        [[maybe_unused]] const auto n = pwrite(fd, text.data(), text.size(), 0);
+    }
+}
+
 void record_holder(int fd, const LockHolder& me)
 {
     const nlohmann::json j = {{"host", me.host}, {"pid", me.pid}, {"domain", me.domain},
                               {"purpose", me.purpose}, {"since", utc_timestamp_now()}};
-    const std::string text = j.dump() + "\n";
-    // Best effort: the record only informs waiters; the lock itself is the kernel's.
-    if (ftruncate(fd, 0) == 0) {
-        [[maybe_unused]] const auto n = pwrite(fd, text.data(), text.size(), 0);
-    }
+    write_note(fd, j.dump() + "\n");
+}
+
+std::optional<LockNote> parse_note(const std::string& text)
+{
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    const auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string("?"); };
+    LockNote n;
+    n.holder.host = str("host");
+    n.holder.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<long>() : 0;
+    n.holder.domain = str("domain");
+    n.holder.purpose = str("purpose");
+    n.since = str("since");
+    return n;
+}
+
+UniqueFd open_lock_file(const std::filesystem::path& lock_file)
+{
+    return UniqueFd(open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+}
+
+// Whether the file locked through `fd` is still the one at `lock_file` (a holder may have
+// removed it, with what it guarded, while this process waited on it).
+bool still_at_its_name(int fd, const std::filesystem::path& lock_file)
+{
+    struct stat held {};
+    struct stat named {};
+    if (fstat(fd, &held) != 0) return true;  // nothing better to know: keep the lock taken
+    return ::lstat(lock_file.c_str(), &named) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino;
 }
 
 }  // namespace
@@ -53,37 +86,57 @@ LockHolder this_process_holder(std::string who, std::string purpose)
     return LockHolder{this_host_name(), static_cast<long>(::getpid()), std::move(who), std::move(purpose)};
 }
 
+std::optional<LockNote> read_lock_note(const std::filesystem::path& lock_file)
+{
+    UniqueFd fd(open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid()) return std::nullopt;
+    std::string text;
+    if (read_fd_head(fd.get(), kMaxHolderBytes, text) != 0 || text.empty()) return std::nullopt;
+    return parse_note(text);
+}
+
+bool lock_is_held(const std::filesystem::path& lock_file)
+{
+    UniqueFd fd(open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid()) return false;
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    return fcntl(fd.get(), F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
 std::string describe_lock_holder(const std::filesystem::path& lock_file)
 {
-    UniqueFd fd(open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return "an unknown process";
-    std::string note;
-    if (read_fd_head(fd.get(), kMaxHolderBytes, note) != 0 || note.empty()) return "an unknown process";
-    const auto j = nlohmann::json::parse(note, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return "an unknown process";
-    const auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string("?"); };
-    const long pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<long>() : 0;
-    return "pid " + std::to_string(pid) + " on " + str("host") + " (" + str("domain") + ", " + str("purpose") + ") since " + str("since");
+    const auto note = read_lock_note(lock_file);
+    if (!note) return "an unknown process";
+    const LockHolder& h = note->holder;
+    return "pid " + std::to_string(h.pid) + " on " + h.host + " (" + h.domain + ", " + h.purpose + ") since " + note->since;
 }
 
 Result<FileLock> FileLock::acquire(const std::filesystem::path& lock_file, std::chrono::milliseconds wait,
                                    const LockHolder& me, const WaitNotice& on_wait)
 {
-    UniqueFd fd(open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-    if (!fd.valid()) {
-        const int err = errno;
+    const auto open_error = [&](int err) {
         if (err == ELOOP) {
             return make_error(ErrorCode::UnsafePath, "lock file " + lock_file.string() + " is a symbolic link; remove it, appshare never follows links on shared storage.");
         }
         return make_error(ErrorCode::Io, "cannot open lock file " + lock_file.string() + ": " + std::strerror(err) +
                                              "; check that the shared storage is mounted and writable.");
-    }
+    };
+    UniqueFd fd = open_lock_file(lock_file);
+    if (!fd.valid()) return open_error(errno);
     const auto deadline = std::chrono::steady_clock::now() + wait;
     auto pause = std::chrono::milliseconds(5);
     bool noticed = false;
     for (;;) {
         int err = 0;
-        if (try_lock(fd.get(), err)) break;
+        if (try_lock(fd.get(), err)) {
+            if (still_at_its_name(fd.get(), lock_file)) break;
+            // Removed by its previous holder: lock the file now at that name instead.
+            fd = open_lock_file(lock_file);
+            if (!fd.valid()) return open_error(errno);
+            continue;
+        }
         heartbeat();  // the storage answered: a busy lock is slow, not hung
         if (err != EAGAIN && err != EACCES && err != EINTR) {
             return make_error(ErrorCode::Io, "cannot lock " + lock_file.string() + ": " + std::strerror(err) +
@@ -106,8 +159,17 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& lock_file, std::
         std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
         pause = std::min(pause * 2, std::chrono::milliseconds(200));
     }
+    std::string previous;
+    if (read_fd_head(fd.get(), kMaxHolderBytes, previous) != 0) previous.clear();
     record_holder(fd.get(), me);
-    return FileLock(std::move(fd), lock_file);
+    FileLock lock(std::move(fd), lock_file, previous);
+    if (!previous.empty()) lock.previous_ = parse_note(previous);
+    return lock;
+}
+
+void FileLock::restore_previous_note() noexcept
+{
+    if (fd_.valid()) write_note(fd_.get(), previous_text_);
 }
 
 }  // namespace appshare

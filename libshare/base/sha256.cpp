@@ -120,4 +120,10 @@ std::optional<std::string> normalize_sha256(std::string_view hex)
     return out;
 }
 
+bool is_sha256_digest(std::string_view hex)
+{
+    const auto n = normalize_sha256(hex);
+    return n && *n == hex;
+}
+
 }  // namespace appshare

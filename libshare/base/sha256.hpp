@@ -47,4 +47,8 @@ private:
 // The one check of a digest read from outside (manifests, domain metadata, store names).
 [[nodiscard]] std::optional<std::string> normalize_sha256(std::string_view hex);
 
+// Whether `hex` is a digest as appshare writes them: 64 lowercase hex digits (store and record
+// names on shared storage).
+[[nodiscard]] bool is_sha256_digest(std::string_view hex);
+
 }  // namespace appshare

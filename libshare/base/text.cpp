@@ -40,6 +40,16 @@ bool is_ascii_space(char c) noexcept
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+bool is_plain_name(std::string_view s, std::size_t max_bytes) noexcept
+{
+    const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+    if (s.empty() || s.size() > max_bytes || !alnum(s.front())) return false;
+    for (const char c : s) {
+        if (!alnum(c) && c != '.' && c != '_' && c != '-') return false;
+    }
+    return s.find("..") == std::string_view::npos;
+}
+
 std::string_view trim(std::string_view s) noexcept
 {
     while (!s.empty() && is_ascii_space(s.front())) s.remove_prefix(1);

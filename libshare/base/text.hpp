@@ -11,6 +11,11 @@ namespace appshare {
 // ASCII white space: space, \t, \n, \r, \f, \v.
 [[nodiscard]] bool is_ascii_space(char c) noexcept;
 
+// Whether `s` is a plain name, as appshare writes host and instance names into file names on
+// shared storage and accepts them back: 1 to `max_bytes` ASCII letters, digits, '.', '_' or
+// '-', starting with a letter or digit, without "..".
+[[nodiscard]] bool is_plain_name(std::string_view s, std::size_t max_bytes) noexcept;
+
 // `s` without leading and trailing ASCII white space.
 [[nodiscard]] std::string_view trim(std::string_view s) noexcept;
 

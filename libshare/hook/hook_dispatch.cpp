@@ -6,9 +6,9 @@
 #include "hook/hook_log.hpp"
 #include "instance/instance_metadata.hpp"
 #include "instance/instance_paths.hpp"
-#include "instance/instance_state.hpp"
+#include "instance/instance_usage.hpp"
 #include "instance/lock_and_load.hpp"
-#include "base/time_format.hpp"
+#include "store/host_registry.hpp"
 #include "store/usage_records.hpp"
 
 #include <unistd.h>
@@ -24,49 +24,35 @@ HookResponse refuse(const Error& e)
     return r;
 }
 
-// Runs `write` (bookkeeping on the shared storage) where a storage that stopped answering can
-// be abandoned after storage_timeout: bookkeeping is never worth a hung domain operation.
-Result<void> on_shared_storage(const Config& config, const std::function<Result<void>()>& write)
+// Bookkeeping on the shared storage: this host in the hosts registry (at most every few
+// minutes), and the domain's usage record: running after started / reconnect, stopped after
+// release (it stays while the domain is defined here: a stopped domain still needs its base).
+// Done in a worker that is abandoned when the shared storage stops answering: libvirt waits for
+// this call, and no bookkeeping may hold a domain's start or stop.
+void record_usage(const HookLog& log, const Config& config, const InstancePaths& paths, HookAction action)
 {
+    const bool running = action != HookAction::Release;
     BoundedOptions bounded;
     bounded.stall = std::chrono::duration_cast<std::chrono::milliseconds>(config.storage_timeout);
+    bounded.on_line = [&log](const std::string& line) { log.warning(line); };
     bounded.what = "the shared storage " + config.shared_root.string();
-    auto failure = bounded_call(
-        [&](const LineFn&) {
-            auto r = write();
-            return r ? std::string() : r.error().message;
+    auto done = bounded_call(
+        [&](const LineFn& warn) {
+            if (auto r = refresh_host_record(config.shared_root); !r) warn(r.error().message);
+            const UsageRecord rec = instance_usage_record(config, paths, running ? "running" : "stopped");
+            if (auto r = write_usage_record(config.shared_root, rec); !r) {
+                warn(r.error().message);
+                return std::string();
+            }
+            return rec.path.string() + " (" + rec.mode + ")";
         },
         bounded);
-    if (!failure) return std::move(failure).error();
-    if (!failure->empty()) return make_error(ErrorCode::Io, *failure);
-    return ok();
-}
-
-void log_usage(const HookLog& log, const Config& config, const InstancePaths& paths, HookAction action)
-{
-    const auto host = this_host_name();
-    if (action == HookAction::Release) {
-        auto r = on_shared_storage(config, [&] { return remove_usage_record(config.shared_root, paths.base.sha256, host, paths.domain); });
-        if (!r) log.warning(r.error().message);
+    if (!done) {
+        log.warning("the usage record of this domain was not written: " + done.error().message);
         return;
     }
-    UsageRecord rec;
-    rec.host = host;
-    rec.domain = paths.domain;
-    rec.base_sha256 = paths.base.sha256;
-    rec.mode = "shared";
-    rec.path = BlobStore(config.shared_root).path_of(paths.base);
-    if (auto state = load_instance_state(paths.context.dir); state && *state) {
-        rec.mode = std::string(instance_mode_name((*state)->mode));
-        if (!(*state)->base.empty()) rec.path = (*state)->base;
-    }
-    rec.since = utc_timestamp_now();
-    if (auto r = on_shared_storage(config, [&] { return write_usage_record(config.shared_root, rec); }); !r) {
-        log.warning(r.error().message);
-        return;
-    }
-    log.info(std::string(action == HookAction::Started ? "started" : "reconnected") + " on " + rec.path.string() +
-             " (" + rec.mode + ")");
+    if (!running || done->empty()) return;
+    log.info(std::string(action == HookAction::Started ? "started" : "reconnected") + " on " + *done);
 }
 
 }  // namespace
@@ -111,7 +97,7 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
         return prepare ? refuse(paths.error()) : HookResponse{};
     }
     if (!prepare) {
-        log_usage(log, *config, *paths, action);
+        record_usage(log, *config, *paths, action);
         return {};
     }
 

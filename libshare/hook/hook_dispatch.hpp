@@ -3,15 +3,17 @@
 //
 //   prepare begin    lock-and-load (prepare_instance); a failure refuses the start with one
 //                    sentence on stderr and a non-zero exit
-//   started begin    record that this host runs the domain on its base (usage_records)
+//   started begin    record that this host runs the domain on its base (usage_records, state
+//                    running) and that this host is live (host_registry, at most every 10 min)
 //   reconnect begin  the same, after a daemon restart
-//   release end      remove that record
+//   release end      the same with state stopped (the record stays while the domain is defined)
 //   migrate begin,   filters: print the XML back unchanged
 //   restore begin
 //   anything else    nothing
 // A domain without appshare metadata is passed through at once (no output, exit 0); the cheap
 // test is the metadata namespace string, before any XML parsing. Bookkeeping failures are
-// logged and never fail a call: only `prepare begin` may refuse a start.
+// logged and never fail a call: only `prepare begin` may refuse a start. Bookkeeping runs in a
+// worker abandoned after storage_timeout without progress (base/bounded_call.hpp).
 #pragma once
 
 #include "hook/hook_call.hpp"

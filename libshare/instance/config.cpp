@@ -76,6 +76,20 @@ Result<std::filesystem::path> absolute_dir(std::string_view v, std::string_view 
     return p;
 }
 
+Result<std::chrono::seconds> seconds_value(std::string_view v, std::string_view origin, int line, std::string_view key,
+                                           long long min, long long max)
+{
+    long long secs = -1;
+    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+    if (ec != std::errc{} || ptr != v.data() + v.size() || secs < min || secs > max) {
+        return config_error(origin, line, "'" + std::string(key) + "' must be a whole number of seconds from " +
+                                              std::to_string(min) + " to " + std::to_string(max));
+    }
+    return std::chrono::seconds(secs);
+}
+
+constexpr long long kTenYears = 10LL * 366 * 86400;
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, std::string_view origin)
@@ -107,16 +121,21 @@ Result<Config> parse_config(std::string_view text, std::string_view origin)
             (key == "shared_root" ? cfg.shared_root : key == "context_root" ? cfg.context_root : cfg.local_root) = *p;
         } else if (key == "lock_wait_seconds" || key == "load_timeout_seconds" || key == "storage_timeout_seconds") {
             // A storage timeout of 0 would abandon the shared storage before it could answer.
-            const long long least = key == "storage_timeout_seconds" ? 1 : 0;
-            long long secs = -1;
-            const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);
-            if (ec != std::errc{} || ptr != value.data() + value.size() || secs < least || secs > 86400) {
-                return config_error(origin, line, "'" + std::string(key) + "' must be a whole number of seconds from " +
-                                                      std::to_string(least) + " to 86400");
-            }
+            auto secs = seconds_value(value, origin, line, key, key == "storage_timeout_seconds" ? 1 : 0, 86400);
+            if (!secs) return std::move(secs).error();
             (key == "lock_wait_seconds"      ? cfg.lock_wait
              : key == "load_timeout_seconds" ? cfg.load_timeout
-                                             : cfg.storage_timeout) = std::chrono::seconds(secs);
+                                             : cfg.storage_timeout) = *secs;
+        } else if (key == "gc_grace_seconds") {
+            auto secs = seconds_value(value, origin, line, key, 0, kTenYears);
+            if (!secs) return std::move(secs).error();
+            cfg.gc_grace = *secs;
+        } else if (key == "host_gone_seconds") {
+            // Hosts refresh their registry entry only now and then (at most every 10 minutes,
+            // and only when something happens): a shorter time would take live hosts as gone.
+            auto secs = seconds_value(value, origin, line, key, 3600, kTenYears);
+            if (!secs) return std::move(secs).error();
+            cfg.host_gone = *secs;
         } else if (key == "uri" || key == "virt_type" || key == "log") {
             auto s = string_value(value, origin, line, key);
             if (!s) return std::move(s).error();

@@ -16,6 +16,8 @@
 //   allowed_source_dirs = ["/srv/appliances"]
 //   allowed_url_prefixes = ["https://mirror.example.org/appliances/"]
 //   log = "syslog"                      # syslog | stderr | an absolute file path
+//   gc_grace_seconds = 86400            # appshare gc: a base unused this long may go
+//   host_gone_seconds = 259200          # a host not seen this long is taken as gone
 #pragma once
 
 #include "base/result.hpp"
@@ -42,6 +44,8 @@ struct Config {
     std::vector<std::filesystem::path> allowed_source_dirs;
     std::vector<std::string> allowed_url_prefixes;
     std::string log = "syslog";
+    std::chrono::seconds gc_grace{86400};      // unused this long, a base may be collected
+    std::chrono::seconds host_gone{3 * 86400};  // not seen this long, a host is taken as gone
     std::filesystem::path origin;    // the file it came from, empty for built-in defaults
 };
 

@@ -14,7 +14,8 @@
 // only a temporary file (removed by the next holder of the lock) and no lock (the kernel drops it).
 //
 // A published file is deleted only when it is proven bad: not a regular file, a full re-hash
-// shows the wrong digest, or it fails the image safety check. A spec whose size disagrees with
+// shows the wrong digest, or it fails the image safety check — or, by `appshare gc`, when it is
+// proven unused, decided again under its lock (store/blob_gc.hpp). A spec whose size disagrees with
 // a file of the right digest is a wrong spec (ErrorCode::BadManifest, the file is kept), and a
 // file that cannot be read (Io) is kept too: neither proves the file damaged.
 #pragma once

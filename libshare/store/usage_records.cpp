@@ -1,20 +1,14 @@
 #include "store/usage_records.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/host_identity.hpp"
 #include "base/sha256.hpp"
-#include "base/small_file.hpp"
-#include "store/blob_store.hpp"
-
-#include <nlohmann/json.hpp>
+#include "base/text.hpp"
+#include "base/time_format.hpp"
 
 #include <algorithm>
-#include <array>
-#include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <tuple>
 
 #include <unistd.h>
@@ -24,55 +18,82 @@ namespace {
 
 constexpr std::size_t kMaxRecordBytes = 64 * 1024;
 
-std::string encode_name(std::string_view s)
-{
-    std::string out;
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) != 0 || c == '.' || c == '_' || c == '-') {
-            out.push_back(c);
-        } else {
-            std::array<char, 4> hex{};
-            std::snprintf(hex.data(), hex.size(), "%%%02X", u);
-            out += hex.data();
-        }
-    }
-    // "." and ".." alone would name directories.
-    if (out == "." || out == "..") out = "%2E" + out.substr(1);
-    return out;
-}
-
 std::filesystem::path base_dir(const std::filesystem::path& shared_root, std::string_view sha)
 {
     return shared_root / "usage" / std::string(sha);
+}
+
+std::filesystem::path record_file(const std::filesystem::path& shared_root, std::string_view sha, std::string_view host,
+                                  std::string_view domain)
+{
+    return base_dir(shared_root, sha) / (std::string(host) + "@" + std::string(domain) + ".json");
+}
+
+bool plain(std::string_view name) { return is_plain_name(name, kMaxRecordedNameBytes); }
+
+// Why `j` (read from `file` in the directory of base `sha`) is not a valid record; empty if it is.
+std::string check_record(const std::filesystem::path& file, const std::string& sha, const nlohmann::json& j,
+                         UsageRecord& r)
+{
+    r.host = json_string(j, "host");
+    r.domain = json_string(j, "domain");
+    r.base_sha256 = json_string(j, "base");
+    r.mode = json_string(j, "mode");
+    r.path = json_string(j, "path");
+    r.since = json_string(j, "since");
+    r.state = j.contains("state") ? json_string(j, "state") : std::string("running");
+    r.machine_id = json_string(j, "machine_id");
+    if (!plain(r.host) || !plain(r.domain)) return "its host or domain is not a plain name";
+    if (file.filename() != r.host + "@" + r.domain + ".json") return "its name does not match its host and domain";
+    if (r.base_sha256 != sha) return "it names another base than its directory";
+    if (r.mode != "shared" && r.mode != "independent") return "its mode is neither shared nor independent";
+    if (r.state != "running" && r.state != "stopped") return "its state is neither running nor stopped";
+    if (!parse_utc_timestamp(r.since)) return "its 'since' is not a UTC timestamp";
+    if (!r.machine_id.empty() && !is_machine_id(r.machine_id)) return "its machine id is malformed";
+    if (!j.contains("boot")) {
+        r.boot_sha256.reset();
+        return {};
+    }
+    const auto& boot = j["boot"];
+    if (!boot.is_array() || boot.size() > 2) return "its boot files are not a list of digests";
+    r.boot_sha256.emplace();
+    for (const auto& b : boot) {
+        if (!b.is_string() || !is_sha256_digest(b.get<std::string>())) return "its boot files are not a list of digests";
+        r.boot_sha256->push_back(b.get<std::string>());
+    }
+    return {};
 }
 
 }  // namespace
 
 std::filesystem::path usage_record_path(const std::filesystem::path& shared_root, const UsageRecord& record)
 {
-    return base_dir(shared_root, record.base_sha256) / (encode_name(record.host) + "@" + encode_name(record.domain) + ".json");
+    return record_file(shared_root, record.base_sha256, record.host, record.domain);
 }
 
 Result<void> write_usage_record(const std::filesystem::path& shared_root, const UsageRecord& record)
 {
-    if (!normalize_sha256(record.base_sha256)) {
-        return make_error(ErrorCode::Internal, "usage record with an invalid base digest '" + record.base_sha256 + "'.");
+    if (!is_sha256_digest(record.base_sha256)) {
+        return make_error(ErrorCode::Internal, "usage record with an invalid base digest " + quoted_value(record.base_sha256) + ".");
+    }
+    if (!plain(record.host) || !plain(record.domain)) {
+        return make_error(ErrorCode::UnsafePath, "cannot record that domain " + quoted_value(record.domain) + " on host " +
+                                                     quoted_value(record.host) +
+                                                     " uses a base: host and domain names on shared storage must be plain (letters, digits, '.', '_', '-'); give the host such a name.");
     }
     if (auto d = make_dirs(base_dir(shared_root, record.base_sha256)); !d) return d;
-    const nlohmann::json j = {{"host", record.host}, {"domain", record.domain}, {"base", record.base_sha256},
-                              {"mode", record.mode}, {"path", record.path.string()}, {"since", record.since}};
+    nlohmann::json j = {{"host", record.host},   {"domain", record.domain},         {"base", record.base_sha256},
+                        {"mode", record.mode},   {"path", record.path.string()},    {"since", record.since},
+                        {"state", record.state}, {"machine_id", record.machine_id}};
+    if (record.boot_sha256) j["boot"] = *record.boot_sha256;
     return write_file_atomic(usage_record_path(shared_root, record), j.dump() + "\n", 0644);
 }
 
 Result<void> remove_usage_record(const std::filesystem::path& shared_root, std::string_view base_sha256,
                                  std::string_view host, std::string_view domain)
 {
-    UsageRecord key;
-    key.base_sha256 = std::string(base_sha256);
-    key.host = std::string(host);
-    key.domain = std::string(domain);
-    const auto file = usage_record_path(shared_root, key);
+    if (!is_sha256_digest(base_sha256) || !plain(host) || !plain(domain)) return ok();  // never written
+    const auto file = record_file(shared_root, base_sha256, host, domain);
     if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
         return make_error(ErrorCode::Io, "cannot remove usage record " + file.string() + ": " + std::strerror(errno) +
                                              "; check that the shared storage is writable.");
@@ -80,33 +101,44 @@ Result<void> remove_usage_record(const std::filesystem::path& shared_root, std::
     return ok();
 }
 
-std::vector<UsageRecord> list_usage_records(const std::filesystem::path& shared_root, std::string_view base_sha256)
+UsageScan scan_usage_records(const std::filesystem::path& shared_root, std::string_view base_sha256)
 {
-    std::vector<UsageRecord> out;
+    UsageScan out;
+    RecordDirScan& scan = out.dir;
+    std::vector<std::filesystem::path> dirs;
     std::error_code ec;
-    const auto usage = shared_root / "usage";
-    for (const auto& dir : std::filesystem::directory_iterator(usage, ec)) {
-        const auto sha = dir.path().filename().string();
-        if (!normalize_sha256(sha) || (!base_sha256.empty() && sha != base_sha256)) continue;
-        if (!dir.is_directory(ec) || dir.is_symlink(ec)) continue;
-        for (const auto& file : std::filesystem::directory_iterator(dir.path(), ec)) {
-            if (file.path().extension() != ".json") continue;
-            const SmallFile text = read_small_file(file.path(), kMaxRecordBytes);
-            if (!text) continue;
-            const auto j = nlohmann::json::parse(text.text, nullptr, false);
-            if (j.is_discarded() || !j.is_object()) continue;
-            const auto str = [&](const char* k) {
-                return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
-            };
-            UsageRecord r{str("host"), str("domain"), str("base"), str("mode"), str("path"), str("since")};
-            if (r.base_sha256 != sha || r.domain.empty()) continue;
-            out.push_back(std::move(r));
-        }
+    std::filesystem::directory_iterator it(shared_root / "usage", ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+        scan.complete = false;
+        scan.skipped.push_back(printable((shared_root / "usage").string()) + ": cannot be read (" + ec.message() + ")");
     }
-    std::sort(out.begin(), out.end(), [](const UsageRecord& a, const UsageRecord& b) {
+    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        const auto sha = it->path().filename().string();
+        if (!is_sha256_digest(sha) || (!base_sha256.empty() && sha != base_sha256)) continue;
+        if (it->is_symlink(ec) || !it->is_directory(ec)) {
+            scan.skipped.push_back(printable(it->path().string()) + ": is not a directory");
+            continue;
+        }
+        dirs.push_back(it->path());
+    }
+    for (const auto& dir : dirs) {
+        const std::string sha = dir.filename().string();
+        scan_json_records(dir, kMaxRecordBytes, scan, [&](const std::filesystem::path& file, const nlohmann::json& j) {
+            UsageRecord r;
+            auto why = check_record(file, sha, j, r);
+            if (why.empty()) out.records.push_back(std::move(r));
+            return why;
+        });
+    }
+    std::sort(out.records.begin(), out.records.end(), [](const UsageRecord& a, const UsageRecord& b) {
         return std::tie(a.base_sha256, a.host, a.domain) < std::tie(b.base_sha256, b.host, b.domain);
     });
     return out;
+}
+
+std::vector<UsageRecord> list_usage_records(const std::filesystem::path& shared_root, std::string_view base_sha256)
+{
+    return scan_usage_records(shared_root, base_sha256).records;
 }
 
 }  // namespace appshare

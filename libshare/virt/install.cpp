@@ -5,6 +5,7 @@
 #include "bundle/bundle_verify.hpp"
 #include "instance/context.hpp"
 #include "instance/domain_xml.hpp"
+#include "instance/instance_usage.hpp"
 #include "base/interrupt.hpp"
 #include "base/installed_files.hpp"
 #include "base/progress.hpp"
@@ -12,6 +13,7 @@
 #include "instance/storage_report.hpp"
 #include "base/time_format.hpp"
 #include "host/virt_type.hpp"
+#include "store/host_registry.hpp"
 #include "virt/domain.hpp"
 
 #include <algorithm>
@@ -161,6 +163,23 @@ Result<EnsureOutcome> publish(const BlobStore& store, const Bundle& bundle, cons
     return outcome;
 }
 
+// On the shared storage: this host as live, and that the new domain uses its base (stopped),
+// so gc on any host keeps the base while the domain is defined here. Not being able to write
+// them does not undo the install: it is said, and `appshare gc` here writes the record later.
+void record_installed(const Config& config, const std::string& name, const InstanceMetadata& meta,
+                      std::vector<std::string>& warnings)
+{
+    if (auto h = refresh_host_record(config.shared_root, std::chrono::seconds(0)); !h) warnings.push_back(h.error().message);
+    auto paths = trusted_instance_paths(config, name, meta);
+    if (!paths) {
+        warnings.push_back(paths.error().message);
+        return;
+    }
+    if (auto w = write_usage_record(config.shared_root, instance_usage_record(config, *paths, "stopped")); !w) {
+        warnings.push_back(w.error().message);
+    }
+}
+
 StoredFile stored(const BlobStore& store, const BlobSpec& spec, std::filesystem::path link = {})
 {
     return StoredFile{spec.sha256, spec.size.value_or(0), spec.image_format, store.path_of(spec), std::move(link)};
@@ -298,6 +317,7 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     // Done: keep everything.
     defined.release();
     ctx->keep();
+    record_installed(config, r.name, ds.metadata, out.warnings);
     if (auto bytes = disk_usage_bytes(layout.dir)) out.context_bytes = *bytes;
     out.reload_advice = reload_advice(daemons_needing_reload(r.hooks_dir, out.hook.link, find_libvirt_daemons()));
     return out;

@@ -2,7 +2,8 @@
 
 #include "base/file_lock.hpp"
 #include "instance/context.hpp"
-#include "instance/context.hpp"
+#include "store/host_registry.hpp"
+#include "store/usage_records.hpp"
 #include "virt/appshare_domain.hpp"
 #include "virt/domain.hpp"
 
@@ -68,6 +69,12 @@ Result<UninstallResult> uninstall_instance(const Connection& conn, const Config&
                                                         "') and remove that directory by hand.");
     }
     if (auto c = remove_context(config.context_root, layout.dir); !c) return std::move(c).error();
+    // The domain no longer uses its base from this host: gc on any host may collect it once
+    // nothing else does. Failing here is said; `appshare gc` here removes the record later.
+    if (auto rm = remove_usage_record(config.shared_root, instance->metadata.base.sha256, this_host_name(), r.name); !rm) {
+        out.warnings.push_back(rm.error().message);
+    }
+    if (auto h = refresh_host_record(config.shared_root, std::chrono::seconds(0)); !h) out.warnings.push_back(h.error().message);
     return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace appshare {
 
@@ -21,6 +22,7 @@ struct UninstallResult {
     bool stopped = false;               // it was running and --force stopped it
     std::filesystem::path context_dir;  // removed
     std::filesystem::path base;         // left in place
+    std::vector<std::string> warnings;  // bookkeeping on the shared storage that failed
 };
 
 // Loads the domain with load_appshare_domain: refuses (NotFound) a domain without appshare
@@ -30,7 +32,8 @@ struct UninstallResult {
 // (no start passes its hook meanwhile), refuses (DomainRunning) an active domain unless
 // `force` — all before anything changes — stops the domain if forced, undefines it and removes
 // its context directory; if the domain still exists after undefining (it was started and is
-// now transient) the context is kept (DomainRunning).
+// now transient) the context is kept (DomainRunning). Last, removes this host's usage record of
+// the domain and refreshes this host in the hosts registry (failures there are warnings).
 [[nodiscard]] Result<UninstallResult> uninstall_instance(const Connection& conn, const Config& config,
                                                          const UninstallRequest& request);
 

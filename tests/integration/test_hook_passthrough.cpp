@@ -61,7 +61,10 @@ TEST_CASE("foreign domains and other hooks are left alone", "[hook][integration]
     REQUIRE(usage.size() == 1);
     CHECK(usage[0].domain == ours);
     REQUIRE(destroy_domain(our_dom));
-    CHECK(list_usage_records(fx.config.shared_root).empty());
+    // Released: the record stays (the domain is still defined here), saying it stopped.
+    usage = list_usage_records(fx.config.shared_root, fx.base_sha);
+    REQUIRE(usage.size() == 1);
+    CHECK(usage[0].state == "stopped");
     REQUIRE(destroy_domain(plain_dom));
 
     SECTION("the pass-through path costs a few milliseconds and prints nothing") {

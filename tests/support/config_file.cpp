@@ -41,6 +41,8 @@ std::string config_file_text(const Config& s)
     key(s.allowed_source_dirs != d.allowed_source_dirs, "allowed_source_dirs", quoted_list(s.allowed_source_dirs));
     key(s.allowed_url_prefixes != d.allowed_url_prefixes, "allowed_url_prefixes", quoted_list(s.allowed_url_prefixes));
     key(s.log != d.log, "log", quoted(s.log));
+    key(s.gc_grace != d.gc_grace, "gc_grace_seconds", std::to_string(s.gc_grace.count()));
+    key(s.host_gone != d.host_gone, "host_gone_seconds", std::to_string(s.host_gone.count()));
     return text;
 }
 

@@ -94,3 +94,76 @@ TEST_CASE("a lock wait ends at Ctrl-C instead of its deadline", "[lock]")
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(std::chrono::steady_clock::now() - t0 < 10s);
 }
+
+TEST_CASE("the note of the previous holder is read under the lock, and can be put back", "[lock]")
+{
+    test::TempDir dir;
+    const auto lock = dir / "base.lock";
+    {
+        auto first = FileLock::acquire(lock, 0ms, LockHolder{"host-a", 1, "web1", "load base"});
+        REQUIRE(first);
+        CHECK_FALSE(first->previous_note());
+    }
+    const auto before = test::read_file(lock);
+    {
+        auto looker = FileLock::acquire(lock, 0ms, LockHolder{"host-b", 2, "appshare gc", "garbage collection"});
+        REQUIRE(looker);
+        REQUIRE(looker->previous_note());
+        CHECK(looker->previous_note()->holder.host == "host-a");
+        CHECK(looker->previous_note()->holder.domain == "web1");
+        CHECK_FALSE(looker->previous_note()->since.empty());
+        CHECK_THAT(describe_lock_holder(lock), Catch::Contains("host-b"));
+        looker->restore_previous_note();
+    }
+    CHECK(test::read_file(lock) == before);
+    const auto note = read_lock_note(lock);
+    REQUIRE(note);
+    CHECK(note->holder.host == "host-a");
+}
+
+TEST_CASE("lock_is_held looks without taking or writing", "[lock]")
+{
+    test::TempDir dir;
+    const auto lock = dir / "base.lock";
+    CHECK_FALSE(lock_is_held(lock));
+    CHECK_FALSE(std::filesystem::exists(lock));
+    {
+        test::LockHolderProcess holder(lock, 10000ms, kHostA);
+        const auto note = test::read_file(lock);
+        CHECK(lock_is_held(lock));
+        CHECK(test::read_file(lock) == note);
+    }
+    CHECK_FALSE(lock_is_held(lock));
+}
+
+TEST_CASE("a lock file removed by its holder: the waiter locks the file now at that name", "[lock]")
+{
+    test::TempDir dir;
+    const auto lock = dir / "base.lock";
+    // The holder (as gc does) removes the lock file while holding it, then lets go.
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        auto l = FileLock::acquire(lock, 0ms, LockHolder{"host-a", ::getpid(), "appshare gc", "garbage collection"});
+        const char c = l ? 'y' : 'n';
+        [[maybe_unused]] auto n = ::write(fds[1], &c, 1);
+        std::this_thread::sleep_for(300ms);
+        ::unlink(lock.c_str());
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    char c = 0;
+    REQUIRE(::read(fds[0], &c, 1) == 1);
+    ::close(fds[0]);
+    REQUIRE(c == 'y');
+    // This waiter opened the file before it was removed.
+    auto waiter = FileLock::acquire(lock, 10000ms, LockHolder{"host-b", ::getpid(), "web2", "load base"});
+    ::waitpid(child, nullptr, 0);
+    REQUIRE(waiter);
+    // Whoever comes next must find the lock taken: the waiter holds the file at the name.
+    REQUIRE(std::filesystem::exists(lock));
+    auto next = FileLock::acquire(lock, 0ms, LockHolder{"host-c", 3, "web3", "load base"});
+    CHECK_FALSE(next);
+}

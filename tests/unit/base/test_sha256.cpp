@@ -116,4 +116,9 @@ TEST_CASE("Digest strings are checked and lowercased", "[sha256]")
     CHECK_FALSE(normalize_sha256(lower.substr(1) + "g"));
     CHECK_FALSE(normalize_sha256(lower + "0"));
     CHECK_FALSE(normalize_sha256(""));
+    // As appshare writes them (names on shared storage): lowercase only.
+    CHECK(is_sha256_digest(lower));
+    CHECK_FALSE(is_sha256_digest(upper));
+    CHECK_FALSE(is_sha256_digest(lower.substr(1) + "g"));
+    CHECK_FALSE(is_sha256_digest(""));
 }

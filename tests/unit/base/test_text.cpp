@@ -47,3 +47,17 @@ TEST_CASE("quoted puts printable text in quotes and cuts long values", "[text]")
     CHECK(quoted_value(std::string(100, 'x')) == "\"" + std::string(80, 'x') + "...\"");
     CHECK(quoted_value(std::string(80, 'x')) == "\"" + std::string(80, 'x') + "\"");
 }
+
+TEST_CASE("plain names: what appshare writes into names on shared storage", "[text]")
+{
+    for (const char* good : {"h1", "web-1.example_org", "A", "0abc"}) {
+        INFO(good);
+        CHECK(is_plain_name(good, 63));
+    }
+    for (const char* bad : {"", "-h", ".h", "_h", "a..b", "a/b", "a b", "a@b", "h\x1b", "h\xc3\xa9", ".."}) {
+        INFO(bad);
+        CHECK_FALSE(is_plain_name(bad, 63));
+    }
+    CHECK(is_plain_name(std::string(63, 'a'), 63));
+    CHECK_FALSE(is_plain_name(std::string(64, 'a'), 63));
+}

@@ -1,6 +1,7 @@
 #include "hook/hook_dispatch.hpp"
 
 #include "instance/instance_state.hpp"
+#include "store/host_registry.hpp"
 #include "store/usage_records.hpp"
 #include "support/config_file.hpp"
 #include "support/hook_fixture.hpp"
@@ -69,11 +70,22 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
         auto usage = list_usage_records(fx.config.shared_root, fx.base_sha);
         REQUIRE(usage.size() == 1);
         CHECK(usage[0].domain == "web1");
+        CHECK(usage[0].host == this_host_name());
         CHECK(usage[0].mode == "shared");
+        CHECK(usage[0].state == "running");
+        CHECK(usage[0].machine_id == this_machine_id());
+        CHECK(usage[0].boot_sha256 == std::vector<std::string>{});
+        // The hook recorded this host as live.
+        const auto hosts = scan_host_records(fx.config.shared_root).hosts;
+        REQUIRE(hosts.size() == 1);
+        CHECK(hosts[0].name == this_host_name());
 
+        // Stopped, the domain is still defined here and still needs its base: the record stays.
         auto release = request("release", "end", xml);
         REQUIRE(run_hook(release, conf).exit_status == 0);
-        CHECK(list_usage_records(fx.config.shared_root).empty());
+        usage = list_usage_records(fx.config.shared_root);
+        REQUIRE(usage.size() == 1);
+        CHECK(usage[0].state == "stopped");
     }
     SECTION("prepare refuses untrusted metadata with one sentence") {
         auto meta = fx.metadata("web1");

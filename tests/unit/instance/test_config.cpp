@@ -17,6 +17,8 @@ TEST_CASE("configuration file parsing", "[config]")
         CHECK(c->context_root == "/var/lib/libvirt/images/appshare/contexts");
         CHECK(c->lock_wait == std::chrono::seconds(120));
         CHECK(c->virt_type == "auto");
+        CHECK(c->gc_grace == std::chrono::hours(24));
+        CHECK(c->host_gone == std::chrono::hours(72));
     }
     SECTION("every key") {
         auto c = parse_config(R"(# comment
@@ -30,6 +32,8 @@ virt_type = "qemu"
 allowed_source_dirs = ["/srv/appliances", "/mnt/a#b"]
 allowed_url_prefixes = ["http://127.0.0.1:8080/"]
 log = "/var/log/appshare.log"
+gc_grace_seconds = 0
+host_gone_seconds = 7200
 )", "test.conf");
         REQUIRE(c);
         CHECK(c->shared_root == "/mnt/shared/bases");
@@ -43,6 +47,8 @@ log = "/var/log/appshare.log"
         CHECK(c->allowed_source_dirs[1] == "/mnt/a#b");
         REQUIRE(c->allowed_url_prefixes.size() == 1);
         CHECK(c->log == "/var/log/appshare.log");
+        CHECK(c->gc_grace == std::chrono::seconds(0));
+        CHECK(c->host_gone == std::chrono::seconds(7200));
     }
     SECTION("errors name the file, the line and the key") {
         struct Case { const char* text; const char* needle; };
@@ -53,6 +59,9 @@ log = "/var/log/appshare.log"
             {"lock_wait_seconds = 99999999999999999999", "lock_wait_seconds"},
             {"load_timeout_seconds = 1h", "load_timeout_seconds"},
             {"virt_type = \"xen\"", "virt_type"},
+            {"gc_grace_seconds = -5", "gc_grace_seconds"},
+            {"gc_grace_seconds = 999999999999", "gc_grace_seconds"},
+            {"host_gone_seconds = 60", "from 3600"},
             {"color = \"blue\"", "unknown key 'color'"},
             {"just words", "key = value"},
             {"allowed_url_prefixes = [\"ftp://x/\"]", "allowed_url_prefixes"},

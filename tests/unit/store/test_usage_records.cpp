@@ -1,5 +1,6 @@
 #include "store/usage_records.hpp"
 
+#include "support/shared_storage.hpp"
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,31 +9,40 @@
 
 using namespace appshare;
 namespace fs = std::filesystem;
+using std::chrono::seconds;
 
 TEST_CASE("usage records say which host and domain use which base", "[usage_records]")
 {
     test::TempDir dir;
     const std::string a(64, 'a');
     const std::string b(64, 'b');
-    const auto rec = [](std::string sha, std::string host, std::string dom) {
-        return UsageRecord{std::move(host), std::move(dom), std::move(sha), "shared", "/s/x.qcow2", "t"};
+    const auto rec = [](const std::string& sha, const std::string& host, const std::string& dom) {
+        return test::usage_record(host, dom, sha);
     };
 
     SECTION("write, list, remove") {
-        REQUIRE(write_usage_record(dir.path(), rec(a, "h2", "web1")));
-        REQUIRE(write_usage_record(dir.path(), rec(a, "h1", "web2")));
-        REQUIRE(write_usage_record(dir.path(), rec(b, "h1", "db")));
+        test::write_record(dir.path(), rec(a, "h2", "web1"));
+        test::write_record(dir.path(), rec(a, "h1", "web2"));
+        auto db = rec(b, "h1", "db");
+        db.state = "stopped";
+        db.boot_sha256 = std::vector<std::string>{std::string(64, 'c'), std::string(64, 'd')};
+        test::write_record(dir.path(), db);
         auto all = list_usage_records(dir.path());
         REQUIRE(all.size() == 3);
         CHECK(all[0].host == "h1");
         CHECK(all[0].domain == "web2");
+        CHECK(all[0].state == "running");
+        CHECK(all[0].machine_id == "fedcba9876543210fedcba9876543210");
         CHECK(all[2].base_sha256 == b);
+        CHECK(all[2].state == "stopped");
+        REQUIRE(all[2].boot_sha256);
+        CHECK(*all[2].boot_sha256 == *db.boot_sha256);
         CHECK(list_usage_records(dir.path(), a).size() == 2);
 
         // Rewriting the same (base, host, domain) replaces it.
         auto again = rec(a, "h1", "web2");
         again.mode = "independent";
-        REQUIRE(write_usage_record(dir.path(), again));
+        test::write_record(dir.path(), again);
         auto only_a = list_usage_records(dir.path(), a);
         REQUIRE(only_a.size() == 2);
         CHECK(only_a[0].mode == "independent");
@@ -41,18 +51,70 @@ TEST_CASE("usage records say which host and domain use which base", "[usage_reco
         CHECK(list_usage_records(dir.path(), a).size() == 1);
         CHECK(remove_usage_record(dir.path(), a, "h1", "web2"));  // already gone: fine
     }
-    SECTION("names that are not plain stay inside the base's directory") {
-        REQUIRE(write_usage_record(dir.path(), rec(a, "../h", "../../x y")));
-        const auto p = usage_record_path(dir.path(), rec(a, "../h", "../../x y"));
-        CHECK(p.parent_path() == dir / "usage" / a);
+    SECTION("names that are not plain are refused, and nothing is written") {
+        for (const auto& [host, dom] : std::vector<std::pair<std::string, std::string>>{
+                 {"../h", "web1"}, {"h1", "../../x y"}, {"h\x1b[2J", "web1"}, {"h1", "a@b"}, {"", "web1"}}) {
+            INFO(host << " / " << dom);
+            auto w = write_usage_record(dir.path(), rec(a, host, dom));
+            REQUIRE_FALSE(w);
+            CHECK(w.error().code == ErrorCode::UnsafePath);
+        }
+        CHECK_FALSE(fs::exists(dir / "usage" / a));
+        CHECK_FALSE(write_usage_record(dir.path(), rec("nothex", "h", "d")));
+        CHECK_FALSE(write_usage_record(dir.path(), rec(std::string(64, 'A'), "h", "d")));
+    }
+    SECTION("a record of an older appshare: running, boot files not known") {
+        fs::create_directories(dir / "usage" / a);
+        test::write_file(dir / "usage" / a / "h1@web1.json",
+                         R"({"host": "h1", "domain": "web1", "base": ")" + a +
+                             R"(", "mode": "shared", "path": "/s/x", "since": "2026-01-01T00:00:00Z"})");
         auto all = list_usage_records(dir.path());
         REQUIRE(all.size() == 1);
-        CHECK(all[0].domain == "../../x y");
+        CHECK(all[0].state == "running");
+        CHECK_FALSE(all[0].boot_sha256.has_value());
     }
-    SECTION("invalid digests and malformed files") {
-        CHECK_FALSE(write_usage_record(dir.path(), rec("nothex", "h", "d")));
-        fs::create_directories(dir / "usage" / a);
-        test::write_file(dir / "usage" / a / "junk.json", "{not json");
-        CHECK(list_usage_records(dir.path()).empty());
+    SECTION("bad files are skipped and named: link, FIFO, huge, garbage, control characters, lies") {
+        test::write_record(dir.path(), rec(a, "h1", "web1"));
+        const auto base_dir = dir / "usage" / a;
+        const auto good = base_dir / "h1@web1.json";
+        const std::string evil_host = "h\x1b[31m";
+        const auto planted = test::plant_bad_files(
+            base_dir, good, evil_host + "@web2.json",
+            R"({"host": "h\u001b[31m", "domain": "web2", "base": ")" + a +
+                R"(", "mode": "shared", "path": "/s/x", "since": "2026-01-01T00:00:00Z"})");
+        // Valid JSON that lies: another base, a name that is not its file's, a bad state.
+        const auto lie = [&](const std::string& file, const std::string& host, const std::string& base, const std::string& state) {
+            test::write_file(base_dir / file, R"({"host": ")" + host + R"(", "domain": "web3", "base": ")" + base +
+                                                  R"(", "mode": "shared", "path": "/s/x", "since": "2026-01-01T00:00:00Z", "state": ")" +
+                                                  state + R"("})");
+        };
+        lie("h2@web3.json", "h2", b, "running");
+        lie("h3@web3.json", "h9", a, "running");
+        lie("h4@web3.json", "h4", a, "paused");
+        // A directory of another base that is a link: not followed.
+        fs::create_directory_symlink(base_dir, dir / "usage" / b);
+
+        const auto scan = scan_usage_records(dir.path());
+        REQUIRE(scan.records.size() == 1);
+        CHECK(scan.records[0].host == "h1");
+        CHECK(scan.dir.skipped.size() == planted.size() + 4);
+        std::string all;
+        for (const auto& s : scan.dir.skipped) all += s + "\n";
+        INFO(all);
+        CHECK(all.find('\x1b') == std::string::npos);  // never printed raw
+        CHECK_THAT(all, Catch::Contains("link.json: is a symbolic link") && Catch::Contains("fifo.json: is not a regular file") &&
+                            Catch::Contains("huge.json: is larger than") && Catch::Contains("garbage.json: is not a JSON object") &&
+                            Catch::Contains("h\\x1b[31m@web2.json: its host or domain is not a plain name") &&
+                            Catch::Contains("names another base") && Catch::Contains("does not match") &&
+                            Catch::Contains("neither running nor stopped"));
+        CHECK(scan.dir.complete);
+    }
+    SECTION("temporary files of writers are collected, not read") {
+        test::write_record(dir.path(), rec(a, "h1", "web1"));
+        test::write_file(dir / "usage" / a / ".h1@web2.json.part-h1-123-0", "{");
+        const auto scan = scan_usage_records(dir.path());
+        CHECK(scan.records.size() == 1);
+        REQUIRE(scan.dir.temporary.size() == 1);
+        CHECK(scan.dir.skipped.empty());
     }
 }
