@@ -1,6 +1,7 @@
 #include "instance/instance_paths.hpp"
 
 #include "store/trusted_paths.hpp"
+#include "instance/stores.hpp"
 
 namespace appshare {
 namespace {
@@ -18,7 +19,7 @@ Result<void> check_store_path(std::string_view domain, const BlobSpec& spec, con
     // a direct child of shared_root. Whatever is at that name (a link, a device) is the store's
     // business, under the file's lock, in the start's worker: a look at the shared storage from
     // here would block the start when that storage stops answering.
-    const auto expected = BlobStore(config.shared_root).path_of(spec);
+    const auto expected = shared_store(config).path_of(spec);
     if (recorded != expected) {
         return unsafe(domain, "the metadata's " + std::string(field) + " path " + recorded.string() +
                                   " is not the shared store's " + expected.string());

@@ -15,6 +15,7 @@
 #include "host/virt_type.hpp"
 #include "store/host_registry.hpp"
 #include "virt/domain.hpp"
+#include "instance/stores.hpp"
 
 #include <algorithm>
 
@@ -203,7 +204,7 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     // 1. The bundle, verified; a file the shared store already holds verified is not re-hashed.
     auto bundle = Bundle::open(r.bundle);
     if (!bundle) return std::move(bundle).error();
-    const BlobStore store(config.shared_root);
+    const BlobStore store = shared_store(config);
     VerifyOptions vo;
     vo.already_verified = [&store](const std::string& sha) { return already_in_store(store, sha); };
     vo.show_progress = r.show_progress;
@@ -230,7 +231,7 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     std::optional<BlobSpec> initrd_spec;
     if (v->kernel) kernel_spec = BlobSpec{v->kernel->sha256, "kernel", "", v->kernel->size};
     if (v->initrd) initrd_spec = BlobSpec{v->initrd->sha256, "initrd", "", v->initrd->size};
-    const BlobStore local(config.local_root);
+    const BlobStore local = local_store(config);
     for (auto [spec, file] : {std::pair{&kernel_spec, &v->kernel}, {&initrd_spec, &v->initrd}}) {
         if (!*spec) continue;
         auto published = publish(store, *bundle, **spec, (*file)->path, config, r);

@@ -10,6 +10,7 @@
 #include "instance/instance_paths.hpp"
 #include "instance/instance_state.hpp"
 #include "instance/lock_and_load.hpp"
+#include "instance/stores.hpp"
 #include "base/file_lock.hpp"
 #include "base/installed_files.hpp"
 #include "base/sha256.hpp"
@@ -57,8 +58,8 @@ struct HookFixture {
     }
 
     [[nodiscard]] BlobSpec base_spec() const { return BlobSpec{base_sha, "qcow2", "qcow2", base_size}; }
-    [[nodiscard]] std::filesystem::path shared_base() const { return BlobStore(config.shared_root).path_of(base_spec()); }
-    [[nodiscard]] std::filesystem::path local_base() const { return BlobStore(config.local_root).path_of(base_spec()); }
+    [[nodiscard]] std::filesystem::path shared_base() const { return shared_store(config).path_of(base_spec()); }
+    [[nodiscard]] std::filesystem::path local_base() const { return local_store(config).path_of(base_spec()); }
     [[nodiscard]] std::filesystem::path context_dir(const std::string& name) const { return config.context_root / name; }
     [[nodiscard]] std::filesystem::path overlay(const std::string& name) const { return context_dir(name) / "disk.qcow2"; }
     [[nodiscard]] std::filesystem::path log_file() const { return config.log; }
@@ -104,7 +105,7 @@ struct HookFixture {
     [[nodiscard]] std::filesystem::path shared_base_lock() const
     {
         std::filesystem::create_directories(config.shared_root);
-        return BlobStore(config.shared_root).lock_path_of(base_spec());
+        return shared_store(config).lock_path_of(base_spec());
     }
 
     // The instance paths the hook would use for domain `name` with `meta` (checked, must pass).

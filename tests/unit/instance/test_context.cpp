@@ -164,8 +164,8 @@ TEST_CASE("boot links replace only a symlink or nothing, never another file", "[
     const auto link = fx.context_dir("web1") / "vmlinuz";
     const auto target = fx.config.shared_root / (sha + ".kernel");
     REQUIRE(fs::read_symlink(link) == target);
-    const BlobStore shared(fx.config.shared_root);
-    const BlobStore local(fx.config.local_root);
+    const BlobStore shared = shared_store(fx.config);
+    const BlobStore local = local_store(fx.config);
 
     SECTION("a regular file at the link's name is refused and kept") {
         fs::remove(link);

@@ -218,7 +218,7 @@ TEST_CASE("an independent instance whose local copy is lost returns to a healthy
     }
     // The shared base becomes healthy; the host-local store breaks (a file where its folder was).
     EnsureOptions eo;
-    REQUIRE(BlobStore(fx.config.shared_root).ensure(fx.base_spec(), {store_file_source(fx.source_base)}, eo));
+    REQUIRE(shared_store(fx.config).ensure(fx.base_spec(), {store_file_source(fx.source_base)}, eo));
     fs::remove_all(fx.config.local_root);
     test::write_file(fx.config.local_root, "not a folder");
 
