@@ -174,6 +174,24 @@ Result<void> DirHandle::remove(std::string_view name, FileType type) const
     return ok();
 }
 
+Result<void> DirHandle::remove_tree(std::string_view name) const
+{
+    auto sub = this->sub(name);
+    if (!sub) {
+        if (sub.error().code == ErrorCode::NotFound) return ok();
+        return std::move(sub).error();
+    }
+    auto names = sub->names();
+    if (!names) return std::move(names).error();
+    for (const auto& entry : *names) {
+        auto st = sub->stat(entry);
+        if (!st) return std::move(st).error();
+        if (!*st) continue;
+        if (auto r = S_ISDIR((*st)->st_mode) ? sub->remove_tree(entry) : sub->remove(entry); !r) return r;
+    }
+    return remove(name, FileType::Directory);
+}
+
 Result<void> DirHandle::rename(std::string_view from, std::string_view to) const
 {
     if (!is_single_name(from) || !is_single_name(to)) {

@@ -80,6 +80,9 @@ public:
 
     // unlinkat (a file) / rmdir (an empty directory, Directory); a missing name is success.
     [[nodiscard]] Result<void> remove(std::string_view name, FileType type = FileType::Regular) const;
+    // Removes the folder `name` in this directory and everything in it, each entry by name in
+    // the folder opened (a link inside is removed, never followed); a missing name is success.
+    [[nodiscard]] Result<void> remove_tree(std::string_view name) const;
     // renameat within this directory, replacing `to`.
     [[nodiscard]] Result<void> rename(std::string_view from, std::string_view to) const;
     // linkat within this directory: AlreadyExists when `to` exists (a rename that never replaces).

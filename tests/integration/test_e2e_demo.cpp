@@ -341,12 +341,13 @@ TEST_CASE("e2e: demo base missing from shared storage is loaded once by the hook
     for (const auto& n : names) install(bundle, n);
     reload_hooks();
 
-    // The shared base (and its verification record) disappear after install.
+    // The shared base (and this host's verification record of it) disappear after install.
     const fs::path base = env.shared / (bundle.sha256 + ".qcow2");
+    const fs::path record = env.local / "verified-shared" / (bundle.sha256 + ".qcow2.verified");
     REQUIRE(fs::exists(base));
-    REQUIRE(fs::exists(base.string() + ".verified"));
+    REQUIRE(fs::exists(record));
     fs::remove(base);
-    fs::remove(base.string() + ".verified");
+    fs::remove(record);
     REQUIRE(E2eEnv::files_in(env.shared, ".qcow2").empty());
 
     const auto starts = start_parallel(names);

@@ -146,3 +146,25 @@ TEST_CASE("path helpers refuse links and treat missing as missing", "[dir_handle
     CHECK_FALSE(*listed);
     CHECK_FALSE(list_no_links(dir / "usage"));
 }
+
+TEST_CASE("DirHandle::remove_tree removes links inside, never what they point at", "[dir_handle]")
+{
+    test::TempDir dir;
+    fs::create_directories(dir / "root" / "ctx" / "sub");
+    fs::create_directories(dir / "outside");
+    test::write_file(dir / "outside" / "victim", "keep me");
+    test::write_file(dir / "root" / "ctx" / "overlay.qcow2", "x");
+    test::write_file(dir / "root" / "ctx" / "sub" / "f", "y");
+    fs::create_directory_symlink(dir / "outside", dir / "root" / "ctx" / "link-to-dir");
+    fs::create_symlink(dir / "outside" / "victim", dir / "root" / "ctx" / "link-to-file");
+    auto root = DirHandle::open(dir / "root");
+    REQUIRE(root);
+    REQUIRE(root->remove_tree("ctx"));
+    CHECK_FALSE(fs::exists(fs::symlink_status(dir / "root" / "ctx")));
+    CHECK(test::read_file(dir / "outside" / "victim") == "keep me");
+    CHECK(root->remove_tree("ctx"));  // missing is fine
+
+    fs::create_directory_symlink(dir / "outside", dir / "root" / "ctx");
+    CHECK_FALSE(root->remove_tree("ctx"));
+    CHECK(fs::exists(dir / "outside" / "victim"));
+}
