@@ -110,7 +110,14 @@ Result<DirHandle> DirHandle::open(const std::filesystem::path& dir, Create creat
     const auto normal = dir.lexically_normal();
     UniqueFd fd(open_no_links(AT_FDCWD, normal, O_RDONLY | O_DIRECTORY));
     if (fd.valid() || create == Create::No || errno != ENOENT) {
-        if (!fd.valid()) return open_error(normal, errno);
+        if (!fd.valid()) {
+            // O_NOFOLLOW | O_DIRECTORY on a link says ENOTDIR: name the link for what it is
+            // (lstat only chooses the words; nothing is done by that path).
+            struct stat st {};
+            const int err = errno;
+            const bool link = err == ENOTDIR && ::lstat(normal.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+            return open_error(normal, link ? ELOOP : err);
+        }
         return DirHandle(std::move(fd), normal);
     }
     // Walk from "/" making what is missing, each step under the directory opened before it.
@@ -141,7 +148,14 @@ Result<DirHandle> DirHandle::sub(std::string_view name, Create create, mode_t mo
         return io_failure("create the folder", path, errno);
     }
     UniqueFd fd(open_no_links(this->fd(), std::string(name), O_RDONLY | O_DIRECTORY));
-    if (!fd.valid()) return open_error(path, errno);
+    if (!fd.valid()) {
+        // O_NOFOLLOW | O_DIRECTORY on a link says ENOTDIR: name the link for what it is.
+        struct stat st {};
+        const int err = errno;
+        const bool link = err == ENOTDIR && ::fstatat(this->fd(), std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                          S_ISLNK(st.st_mode);
+        return open_error(path, link ? ELOOP : err);
+    }
     return DirHandle(std::move(fd), path);
 }
 

@@ -21,6 +21,22 @@ mh_outer_begin() {
         { echo "$shell_test_name: $build has no bin/appshare or libexec/appshare/appshare-hook; build first." >&2; exit 2; }
 }
 
+# mh_run_bed HOSTS [ARG]...: runs this script again inside a bed of HOSTS hosts (with
+# $work/appshare.conf) as `SCRIPT --inside $work ARG...`; fails the test when a check inside failed.
+mh_run_bed() {
+    local hosts="$1" rc=0; shift
+    export src build
+    "$bed" --hosts "$hosts" --conf "$work/appshare.conf" -- bash "$0" --inside "$work" "$@" || rc=$?
+    ((rc == 0)) || fail "$rc check(s) inside the bed failed"
+}
+
+# mh_demo_bundle: makes the demo appliance bundle in $work/bundle (its log in $work/bundle.log).
+mh_demo_bundle() {
+    say "making the demo bundle"
+    bash "$src/scripts/make-demo-bundle.sh" "$work/bundle" >"$work/bundle.log" 2>&1 ||
+        { cat "$work/bundle.log" >&2; echo "$shell_test_name: making the demo bundle failed." >&2; exit 2; }
+}
+
 # mh_conf FILE [LINE]...: an appshare.conf with the bed's roots and log, plus LINEs.
 mh_conf() {
     local file="$1"; shift

@@ -41,10 +41,7 @@ if [[ "${1:-}" != --inside ]]; then
     "$build/bin/appshare" verify "$big" >/dev/null || { echo "$shell_test_name: the big bundle does not verify." >&2; exit 2; }
     say "big base: $bytes bytes, sha256 $sha"
     mh_conf "$work/appshare.conf" "lock_wait_seconds = $lock_wait" "allowed_source_dirs = [\"$big/images\"]"
-    export src build
-    rc=0
-    "$bed" --hosts 2 --conf "$work/appshare.conf" -- bash "$0" --inside "$work" "$sha" "$bytes" || rc=$?
-    ((rc == 0)) || fail "$rc check(s) inside the bed failed"
+    mh_run_bed 2 "$sha" "$bytes"
     shell_test_end "a loader killed mid-load left no partial base and no lock; host 2's waiting start loaded the base and booted."
     exit 0
 fi

@@ -152,5 +152,6 @@ TEST_CASE("usage records are never written or removed through a link", "[usage_r
     auto w = write_usage_record(shared, record);
     REQUIRE_FALSE(w);
     CHECK(w.error().code == ErrorCode::UnsafePath);
+    CHECK_THAT(w.error().message, Catch::Contains("symbolic link"));
     CHECK(fs::is_empty(outside));
 }
