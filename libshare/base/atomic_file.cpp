@@ -111,7 +111,13 @@ Result<void> make_dirs(const std::filesystem::path& dir, mode_t mode)
     for (const auto& part : dir) {
         cur /= part;
         if (cur == "/" || cur.empty()) continue;
-        if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return io_error("create directory", cur, errno);
+        if (::mkdir(cur.c_str(), mode) == 0) {
+            // Exactly `mode`, whatever the umask: QEMU, as libvirt's user, must pass through the
+            // folders appshare makes for it.
+            if (::chmod(cur.c_str(), mode) != 0) return io_error("set the permissions of directory", cur, errno);
+        } else if (errno != EEXIST) {
+            return io_error("create directory", cur, errno);
+        }
     }
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -53,7 +53,7 @@ private:
 // fsync a directory (after a rename or unlink in it).
 [[nodiscard]] Result<void> fsync_dir(const std::filesystem::path& dir);
 
-// mkdir -p with `mode` for the directories it creates.
+// mkdir -p with exactly `mode` (not reduced by the umask) for the directories it creates.
 [[nodiscard]] Result<void> make_dirs(const std::filesystem::path& dir, mode_t mode = 0755);
 
 }  // namespace appshare

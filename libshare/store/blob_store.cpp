@@ -199,7 +199,7 @@ bool BlobStore::is_verified(const BlobSpec& spec) const
 
 Result<bool> BlobStore::check(const BlobSpec& spec, const EnsureOptions& options) const
 {
-    if (auto d = make_dirs(dir_); !d) return std::move(d).error();
+    if (auto d = make_dirs(dir_, kStoreDirMode); !d) return std::move(d).error();
     auto lock = FileLock::acquire(lock_path_of(spec), options.lock_wait, options.holder, options.on_wait);
     if (!lock) return std::move(lock).error();
     EnsureOutcome::Action action{};
@@ -209,7 +209,7 @@ Result<bool> BlobStore::check(const BlobSpec& spec, const EnsureOptions& options
 Result<EnsureOutcome> BlobStore::ensure(const BlobSpec& spec, const std::vector<BlobSource>& sources,
                                         const EnsureOptions& options) const
 {
-    if (auto d = make_dirs(dir_); !d) return std::move(d).error();
+    if (auto d = make_dirs(dir_, kStoreDirMode); !d) return std::move(d).error();
     auto lock = FileLock::acquire(lock_path_of(spec), options.lock_wait, options.holder, options.on_wait);
     if (!lock) return std::move(lock).error();
 
