@@ -62,8 +62,8 @@ private:
 // fsync a directory (after a rename or unlink in it), reached without links.
 [[nodiscard]] Result<void> fsync_dir(const std::filesystem::path& dir);
 
-// mkdir -p with `mode` for the directories it creates, never following a link
-// (DirHandle::open with Create::Yes).
+// mkdir -p with exactly `mode` (not reduced by the umask) for the directories it creates,
+// never following a link (DirHandle::open with Create::Yes).
 [[nodiscard]] Result<void> make_dirs(const std::filesystem::path& dir, mode_t mode = 0755);
 
 }  // namespace appshare

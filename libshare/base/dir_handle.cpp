@@ -144,8 +144,10 @@ Result<DirHandle> DirHandle::sub(std::string_view name, Create create, mode_t mo
 {
     const auto path = path_ / name;
     if (!is_single_name(name)) return make_error(ErrorCode::UnsafePath, path.string() + " is not a plain name inside " + path_.string() + ".");
-    if (create == Create::Yes && ::mkdirat(fd(), std::string(name).c_str(), mode) != 0 && errno != EEXIST) {
-        return io_failure("create the folder", path, errno);
+    bool made = false;
+    if (create == Create::Yes) {
+        made = ::mkdirat(fd(), std::string(name).c_str(), mode) == 0;
+        if (!made && errno != EEXIST) return io_failure("create the folder", path, errno);
     }
     UniqueFd fd(open_no_links(this->fd(), std::string(name), O_RDONLY | O_DIRECTORY));
     if (!fd.valid()) {
@@ -156,6 +158,9 @@ Result<DirHandle> DirHandle::sub(std::string_view name, Create create, mode_t mo
                           S_ISLNK(st.st_mode);
         return open_error(path, link ? ELOOP : err);
     }
+    // Exactly `mode`, whatever the umask: QEMU, as libvirt's user, must pass through the
+    // folders appshare makes for it.
+    if (made && ::fchmod(fd.get(), mode) != 0) return io_failure("set the permissions of", path, errno);
     return DirHandle(std::move(fd), path);
 }
 

@@ -49,7 +49,7 @@ public:
     enum class Create { No, Yes };
 
     // Opens `dir`; with Create::Yes, missing components are made one by one (mkdirat under the
-    // parent that was opened, `mode` for the new ones), so a link put in place of one between
+    // parent that was opened, exactly `mode` for the new ones), so a link put in place of one between
     // two steps is refused, not followed. UnsafePath when a component is a link or not a
     // directory; Io otherwise.
     [[nodiscard]] static Result<DirHandle> open(const std::filesystem::path& dir, Create create = Create::No,

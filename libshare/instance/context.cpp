@@ -2,12 +2,12 @@
 
 #include "base/atomic_file.hpp"
 #include "base/interrupt.hpp"
+#include "base/unique_handle.hpp"
 #include "base/text.hpp"
 #include "base/time_format.hpp"
 #include "image/image_check.hpp"
 #include "image/qcow2_header.hpp"
 #include "image/qcow2_overlay.hpp"
-#include "image/qemu_img.hpp"
 #include "instance/instance_state.hpp"
 
 #include <cctype>
@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include <stdio.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,18 +51,71 @@ std::string temp_name_in(const std::filesystem::path& final_path)
     return (final_path.parent_path() / (temp_prefix_for(final_path) + std::to_string(::getpid()))).string();
 }
 
-// The hook's overlay for a base that is there: as large as the base, written under the instance
-// lock after dropping what killed hooks left behind. An overlay that appeared meanwhile is kept.
+// Makes `dir` (and missing parents) and gives it exactly kContextDirMode: QEMU, running as
+// libvirt's user, passes through to the files libvirt hands it, and nobody else lists or reads
+// anything. An older appshare made contexts 0755; they are tightened here (on the descriptor of
+// the directory itself, never through a link).
+Result<void> make_private_dir(const std::filesystem::path& dir)
+{
+    if (auto d = make_dirs(dir, kContextDirMode); !d) return d;
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+        if (errno == ELOOP || errno == ENOTDIR) {
+            return make_error(ErrorCode::UnsafePath, dir.string() + " is not a directory (a symbolic link?); move it away and try again.");
+        }
+        return io_error("open", dir, errno);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return io_error("inspect", dir, errno);
+    if ((st.st_mode & 07777) != kContextDirMode && ::fchmod(fd.get(), kContextDirMode) != 0) {
+        return io_error("restrict the permissions of", dir, errno);
+    }
+    return ok();
+}
+
+// Removes what killed writers of `final_path` left beside it (only run under the instance lock).
+void remove_leftovers_of(const std::filesystem::path& final_path)
+{
+    std::error_code ec;
+    const auto prefix = temp_prefix_for(final_path);
+    for (const auto& entry : std::filesystem::directory_iterator(final_path.parent_path(), ec)) {
+        if (entry.path().filename().string().rfind(prefix, 0) == 0) ::unlink(entry.path().c_str());
+    }
+}
+
+// Opens `p` for reading without following a link or blocking on a FIFO; -1 with errno set, or
+// EINVAL for anything but a regular file.
+UniqueFd open_regular(const std::filesystem::path& p, struct stat& st)
+{
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (!fd.valid()) return fd;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        return UniqueFd();
+    }
+    return fd;
+}
+
+// An overlay made readable by others (an older appshare made them 0644) loses those bits: it
+// holds the guest's data. On its descriptor, never through a link.
+Result<void> keep_overlay_private(const ContextLayout& context)
+{
+    struct stat st {};
+    UniqueFd fd = open_regular(context.overlay, st);
+    if (!fd.valid() || (st.st_mode & 0077) == 0) return ok();
+    if (::fchmod(fd.get(), st.st_mode & 0700) != 0) return io_error("restrict the permissions of", context.overlay, errno);
+    return ok();
+}
+
+// The hook's overlay for a base that is there: as large as the base, backed by the context's base
+// link, written under the instance lock after dropping what killed hooks left behind. An overlay
+// that appeared meanwhile is kept.
 Result<void> create_overlay_for(const ContextLayout& context, const ContextTarget& target)
 {
     auto facts = check_image_file(target.base, target.base_format);
     if (!facts) return std::move(facts).error();
-    std::error_code ec;
-    const auto prefix = temp_prefix_for(context.overlay);
-    for (const auto& entry : std::filesystem::directory_iterator(context.dir, ec)) {
-        if (entry.path().filename().string().rfind(prefix, 0) == 0) ::unlink(entry.path().c_str());
-    }
-    auto made = create_qcow2_overlay(context.overlay, target.base, target.base_format, facts->virtual_size);
+    remove_leftovers_of(context.overlay);
+    auto made = create_qcow2_overlay(context.overlay, context.base_link, target.base_format, facts->virtual_size);
     if (!made && made.error().code != ErrorCode::AlreadyExists) return made;
     return ok();
 }
@@ -76,6 +130,8 @@ std::optional<std::filesystem::path> read_link(const std::filesystem::path& link
     return target;
 }
 
+// Points the symbolic link `link` at `target` atomically: a new link at a temporary name,
+// renamed over it. Returns whether it changed.
 Result<bool> point_link(const std::filesystem::path& link, const std::filesystem::path& target)
 {
     if (read_link(link) == target) return false;
@@ -84,7 +140,7 @@ Result<bool> point_link(const std::filesystem::path& link, const std::filesystem
     struct stat st {};
     if (::lstat(link.c_str(), &st) == 0) {
         if (!S_ISLNK(st.st_mode)) {
-            return make_error(ErrorCode::UnsafePath, "boot link " + link.string() +
+            return make_error(ErrorCode::UnsafePath, "link " + link.string() +
                                                          " is not a symbolic link; appshare will not replace it, move it away and start the domain again.");
         }
     } else if (errno != ENOENT) {
@@ -112,6 +168,7 @@ ContextLayout context_layout(const std::filesystem::path& context_root, std::str
     l.overlay = l.dir / "disk.qcow2";
     l.kernel_link = l.dir / "vmlinuz";
     l.initrd_link = l.dir / "initrd.img";
+    l.base_link = l.dir / "base";
     l.lock_file = l.dir / ".instance.lock";
     return l;
 }
@@ -133,7 +190,7 @@ Result<void> check_instance_name(std::string_view name)
 
 Result<FileLock> lock_context(const ContextLayout& context, std::chrono::milliseconds wait, const LockHolder& me)
 {
-    if (auto d = make_dirs(context.dir); !d) return std::move(d).error();
+    if (auto d = make_private_dir(context.dir); !d) return std::move(d).error();
     return FileLock::acquire(context.lock_file, wait, me);
 }
 
@@ -149,8 +206,8 @@ NewContext::~NewContext()
 
 Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec)
 {
-    if (auto r = make_dirs(layout.dir.parent_path()); !r) return std::move(r).error();
-    if (::mkdir(layout.dir.c_str(), 0755) != 0) {
+    if (auto r = make_dirs(layout.dir.parent_path(), kContextDirMode); !r) return std::move(r).error();
+    if (::mkdir(layout.dir.c_str(), kContextDirMode) != 0) {
         if (errno == EEXIST) {
             return make_error(ErrorCode::AlreadyExists,
                               "the context directory " + layout.dir.string() +
@@ -159,10 +216,13 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
         return io_error("create the context directory", layout.dir, errno);
     }
     NewContext ctx(layout.dir);  // from here on, every early return removes the directory
+    if (::chmod(layout.dir.c_str(), kContextDirMode) != 0) return io_error("set the permissions of", layout.dir, errno);
 
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
-    // The base need not be there yet (a lazy install): the overlay records it without opening it.
-    if (auto r = create_qcow2_overlay(layout.overlay, spec.base, spec.base_format, spec.virtual_size); !r) {
+    // The overlay is backed by the base link; the base need not be there yet (a lazy install):
+    // neither the link nor the overlay opens it.
+    if (::symlink(spec.base.c_str(), layout.base_link.c_str()) != 0) return io_error("create the link", layout.base_link, errno);
+    if (auto r = create_qcow2_overlay(layout.overlay, layout.base_link, spec.base_format, spec.virtual_size); !r) {
         if (r.error().code == ErrorCode::UnsafeImage) return make_error(ErrorCode::Io, r.error().message);
         return std::move(r).error();
     }
@@ -228,16 +288,14 @@ Result<std::optional<OverlayBacking>> read_overlay_backing(const ContextLayout& 
 
 Result<bool> point_context_at(const ContextLayout& context, const ContextTarget& target, const LogFn& log)
 {
-    const std::string base = target.base.string();
-    bool changed = false;
+    const std::string link = context.base_link.string();
     auto backing = read_overlay_backing(context);
     if (!backing) return std::move(backing).error();
-    if (!*backing) {
-        if (auto c = create_overlay_for(context, target); !c) return std::move(c).error();
-        say(log, "created the overlay " + context.overlay.string() + " backed by " + base);
-        changed = true;
-    } else if ((*backing)->file != base || (*backing)->format != target.base_format) {
-        bool known = (*backing)->file == base;
+    // Only an overlay backed by the link or (made by an older appshare) by a copy of this very
+    // base is touched; the link is re-pointed before such an overlay is moved onto it.
+    bool legacy = false;
+    if (*backing && (*backing)->file != link) {
+        bool known = (*backing)->file == target.base.string();
         for (const auto& other : target.known_bases) known = known || (*backing)->file == other.string();
         if (!known) {
             return make_error(ErrorCode::UnsafeImage,
@@ -245,10 +303,24 @@ Result<bool> point_context_at(const ContextLayout& context, const ContextTarget&
                                   ((*backing)->file.empty() ? std::string("nothing") : printable((*backing)->file)) +
                                   ", not by a copy of " + target.base_label + "; appshare will not re-point it, reinstall the instance.");
         }
-        if (auto r = qemu_img_rebase_unsafe(context.overlay, target.base, target.base_format); !r) return std::move(r).error();
-        say(log, "re-pointed the overlay " + context.overlay.string() + " from " + printable((*backing)->file) + " to " + base);
+        legacy = true;
+    }
+    auto linked = point_link(context.base_link, target.base);
+    if (!linked) return std::move(linked).error();
+    bool changed = *linked;
+    if (*linked) say(log, "pointed " + link + " at " + target.base.string());
+    if (!*backing) {
+        if (auto c = create_overlay_for(context, target); !c) return std::move(c).error();
+        say(log, "created the overlay " + context.overlay.string() + " backed by " + link);
+        changed = true;
+    } else if (legacy || (*backing)->format != target.base_format) {
+        if (auto r = rewrite_qcow2_backing(context.overlay, context.base_link, target.base_format); !r) {
+            return std::move(r).error();
+        }
+        say(log, "re-pointed the overlay " + context.overlay.string() + " from " + printable((*backing)->file) + " to " + link);
         changed = true;
     }
+    if (auto p = keep_overlay_private(context); !p) return std::move(p).error();
     for (const auto& boot : target.boot_links) {
         auto r = point_link(boot.link, boot.target);
         if (!r) return std::move(r).error();

@@ -54,14 +54,15 @@ std::vector<const BootFile*> InstancePaths::boot_files() const
     return out;
 }
 
-ContextTarget context_target(const InstancePaths& paths, const BlobStore& store, const BlobStore& other)
+ContextTarget context_target(const InstancePaths& paths, const BlobStore& store, const BlobStore& other,
+                             const BlobStore& local)
 {
     ContextTarget t;
     t.base = store.path_of(paths.base);
     t.base_format = paths.base.image_format;
     t.known_bases = {other.path_of(paths.base)};
     t.base_label = "base " + paths.base.sha256.substr(0, 12);
-    for (const auto* boot : paths.boot_files()) t.boot_links.push_back({boot->link, store.path_of(boot->spec)});
+    for (const auto* boot : paths.boot_files()) t.boot_links.push_back({boot->link, local.path_of(boot->spec)});
     return t;
 }
 

@@ -36,7 +36,7 @@ struct StoreDirs {
 
 Result<StoreDirs> open_dirs(const BlobStore& s, DirHandle::Create create)
 {
-    auto store = DirHandle::open(s.dir(), create, 0755);
+    auto store = DirHandle::open(s.dir(), create, kStoreDirMode);
     if (!store) return std::move(store).error();
     auto records = s.records_dir() == s.dir() ? store->duplicate() : DirHandle::open(s.records_dir(), create, 0700);
     if (!records) return StoreDirs{std::move(*store), std::nullopt};

@@ -43,6 +43,10 @@
 
 namespace appshare {
 
+// The mode of a store directory appshare creates: QEMU (libvirt's user) passes through to the
+// files it is handed, nobody lists them. Published files are 0444.
+inline constexpr unsigned kStoreDirMode = 0711;
+
 // What a published file must be.
 struct BlobSpec {
     std::string sha256;                 // lowercase hex

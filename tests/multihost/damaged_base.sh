@@ -78,7 +78,7 @@ fi
 sum=$(sha256sum <"$APPSHARE_BED_BRICK/$base" 2>/dev/null | cut -d' ' -f1)
 [[ "$sum" == "$digest" ]] || ifail "after host 2's start, the brick's $base has digest '$sum', not the base's"
 read -r mode _ <<<"$(instance_mode "$h2" dmg-2)"
-backing=$(backing_of "$h2" dmg-2)
+backing=$(story_backing_of "$h2" dmg-2)
 say "dmg-2: mode '$mode', backing '$backing'"
 [[ "$mode" == shared && "$backing" == "$SHARED/$base" ]] || ifail "dmg-2 is not on the reloaded shared base (mode '$mode', backing '$backing')"
 on-host "$h2" virsh -q destroy dmg-2 >/dev/null 2>&1 || true

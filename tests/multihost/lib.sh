@@ -95,11 +95,5 @@ instance_mode() {
     on-host "$1" python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j.get("mode",""), j.get("base",""))' \
         "$CONTEXTS/$2/instance.json" 2>/dev/null || true
 }
-# backing_of H NAME: the overlay's backing file (works while the guest runs: -U).
-backing_of() {
-    on-host "$1" qemu-img info -U --output=json "$CONTEXTS/$2/disk.qcow2" 2>/dev/null |
-        python3 -c 'import json,sys; j=json.load(sys.stdin); print(j.get("full-backing-filename") or j.get("backing-filename",""))' 2>/dev/null || true
-}
-
 # Files of the volume as the server stores them (without .glusterfs), "size path" per line.
 brick_files() { (cd "$APPSHARE_BED_BRICK" && find . -path ./.glusterfs -prune -o -type f -printf '%s %P\n' | sort -k2); }

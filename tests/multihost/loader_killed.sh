@@ -131,7 +131,7 @@ if ((rc2 == 0)); then
     if ready=$(story_wait_ready "$h2" big-2 180); then say "big-2 booted on $h2: $ready"
     else ifail "big-2 printed no ready line on $h2"; fi
     read -r mode _ <<<"$(instance_mode "$h2" big-2)"
-    say "big-2 runs in mode '$mode' (backing $(backing_of "$h2" big-2))"
+    say "big-2 runs in mode '$mode' (backing $(story_backing_of "$h2" big-2))"
     if [[ "$mode" != shared ]]; then say "NOTE: $h2 fell back instead of loading the shared base"; fi
 fi
 echo "--- $h2's hook log of that start:"; log_since "$h2" "$mark2" | sed 's/^/    /'

@@ -64,7 +64,7 @@ independent_start() {
         if ready=$(story_wait_ready "$h1" "$name" 180); then say "[$what] the guest booted: $ready"
         else ifail "[$what] $name printed no ready line within 180 s of its start"; fi
         read -r mode _ <<<"$(instance_mode "$h1" "$name")"
-        backing=$(backing_of "$h1" "$name")
+        backing=$(story_backing_of "$h1" "$name")
         say "[$what] instance.json mode: '${mode}'; overlay backing: '$backing'"
         [[ "$mode" == independent ]] || ifail "[$what] instance.json of $name says mode '$mode', not independent"
         [[ "$backing" == "$LOCAL"/* ]] || ifail "[$what] the overlay of $name is backed by '$backing', not a file under $LOCAL"
@@ -80,7 +80,7 @@ independent_start() {
     fi
     say "[$what] reshare took $(($(now_ms) - t0)) ms"
     read -r mode _ <<<"$(instance_mode "$h1" "$name")"
-    backing=$(backing_of "$h1" "$name")
+    backing=$(story_backing_of "$h1" "$name")
     say "[$what] after reshare: mode '$mode', overlay backing '$backing'"
     [[ "$mode" == shared ]] || ifail "[$what] after reshare, instance.json of $name says mode '$mode', not shared"
     [[ "$backing" == "$SHARED"/* ]] || ifail "[$what] after reshare, the overlay of $name is backed by '$backing', not a file under $SHARED"

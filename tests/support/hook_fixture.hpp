@@ -78,8 +78,15 @@ struct HookFixture {
         return m;
     }
 
-    // A TCG domain XML of 32 MiB without network, from the real template.
-    [[nodiscard]] std::string domain_xml(const std::string& name, const InstanceMetadata& meta) const
+    // The context's link to the base, which the overlay is backed by.
+    [[nodiscard]] std::filesystem::path base_link(const std::string& name) const { return context_dir(name) / "base"; }
+
+    // A TCG domain XML of 32 MiB without network, from the real template, its disk's backing
+    // chain spelled out (the base link, relabel='no') as install writes it; with Chain::Legacy, as an
+    // older appshare wrote it: no <backingStore>, libvirt probes the overlay's header.
+    enum class Chain { Spelled, Legacy };
+    [[nodiscard]] std::string domain_xml(const std::string& name, const InstanceMetadata& meta,
+                                         Chain chain = Chain::Spelled) const
     {
         DomainSpec s;
         s.name = name;
@@ -89,6 +96,7 @@ struct HookFixture {
         s.vcpus = 1;
         s.virt_type = "qemu";
         s.disk = meta.overlay;
+        if (chain == Chain::Spelled) s.backing = base_link(name);
         s.smbios_serial = nocloud_serial(name, s.uuid);
         s.product = "hooktest";
         s.product_version = "1.0";
@@ -99,7 +107,10 @@ struct HookFixture {
         REQUIRE(xml);
         return *xml;
     }
-    [[nodiscard]] std::string domain_xml(const std::string& name) const { return domain_xml(name, metadata(name)); }
+    [[nodiscard]] std::string domain_xml(const std::string& name, Chain chain = Chain::Spelled) const
+    {
+        return domain_xml(name, metadata(name), chain);
+    }
 
     // The base's lock in the shared store (the store's folder made, so another process can hold it).
     [[nodiscard]] std::filesystem::path shared_base_lock() const
@@ -149,7 +160,7 @@ inline LoadOptions load_options(std::vector<std::string>* lines = nullptr, const
 }
 
 // The backing file the overlay's header names (via qemu-img info, independent of our reader).
-inline std::string backing_of(const std::filesystem::path& overlay)
+inline std::string header_backing_of(const std::filesystem::path& overlay)
 {
     const auto out = run_ok({"qemu-img", "info", "-U", "--output=json", overlay.string()});
     const auto key = std::string("\"backing-filename\": \"");
@@ -157,6 +168,19 @@ inline std::string backing_of(const std::filesystem::path& overlay)
     if (pos == std::string::npos) return "";
     const auto end = out.find('"', pos + key.size());
     return out.substr(pos + key.size(), end - pos - key.size());
+}
+
+// The file the overlay is really backed by: the header's backing file, through the context's
+// base link when the header names that link (it must: a test fails otherwise).
+inline std::string backing_of(const std::filesystem::path& overlay)
+{
+    const std::string named = header_backing_of(overlay);
+    const auto link = overlay.parent_path() / "base";
+    INFO("the overlay " << overlay << " must be backed by its context's base link " << link);
+    CHECK(named == link.string());
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(link, ec);
+    return ec ? named : target.string();
 }
 
 }  // namespace appshare::test
