@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <climits>
 #include <cstring>
 
 #include <dirent.h>
@@ -234,6 +235,28 @@ Result<void> DirHandle::link(std::string_view from, std::string_view to) const
         return io_failure("create", path_ / to, errno);
     }
     return ok();
+}
+
+Result<void> DirHandle::symlink(const std::filesystem::path& target, std::string_view name) const
+{
+    if (!is_single_name(name)) return make_error(ErrorCode::UnsafePath, (path_ / name).string() + " is not a plain name inside " + path_.string() + ".");
+    if (::symlinkat(target.c_str(), fd(), std::string(name).c_str()) != 0) {
+        if (errno == EEXIST) {
+            return make_error(ErrorCode::AlreadyExists, (path_ / name).string() + " already exists; move it away and try again.");
+        }
+        return io_failure("create the link", path_ / name, errno);
+    }
+    return ok();
+}
+
+std::optional<std::filesystem::path> DirHandle::read_link(std::string_view name) const
+{
+    if (!is_single_name(name)) return std::nullopt;
+    std::string buf(PATH_MAX, '\0');
+    const ssize_t n = ::readlinkat(fd(), std::string(name).c_str(), buf.data(), buf.size());
+    if (n < 0 || static_cast<std::size_t>(n) >= buf.size()) return std::nullopt;
+    buf.resize(static_cast<std::size_t>(n));
+    return std::filesystem::path(buf);
 }
 
 Result<void> DirHandle::sync() const

@@ -87,6 +87,10 @@ public:
     [[nodiscard]] Result<void> rename(std::string_view from, std::string_view to) const;
     // linkat within this directory: AlreadyExists when `to` exists (a rename that never replaces).
     [[nodiscard]] Result<void> link(std::string_view from, std::string_view to) const;
+    // symlinkat: a link `name` holding `target` (never replacing: AlreadyExists).
+    [[nodiscard]] Result<void> symlink(const std::filesystem::path& target, std::string_view name) const;
+    // readlinkat: what the link `name` holds; nullopt when `name` is missing or not a link.
+    [[nodiscard]] std::optional<std::filesystem::path> read_link(std::string_view name) const;
     // fsync of the directory (after a rename or unlink in it).
     [[nodiscard]] Result<void> sync() const;
     // The names in it (not "." and ".."), unsorted.

@@ -1,6 +1,7 @@
 #include "image/qcow2_overlay.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/dir_handle.hpp"
 #include "base/small_file.hpp"
 #include "base/text.hpp"
 #include "base/unique_handle.hpp"
@@ -202,8 +203,7 @@ Result<void> create_qcow2_overlay(const std::filesystem::path& overlay, const st
     const std::uint64_t l1_size = (size + kL2Coverage - 1) / kL2Coverage;
 
     // Refuse at once when the name is taken (commit_no_replace checks again, race-free).
-    struct stat st {};
-    if (::lstat(overlay.c_str(), &st) == 0) {
+    if (const auto st = stat_no_links(overlay); st && *st) {
         return make_error(ErrorCode::AlreadyExists, overlay.string() + " already exists; choose another name or remove it first.");
     }
 
@@ -225,11 +225,11 @@ Result<void> rewrite_qcow2_backing(const std::filesystem::path& overlay, const s
 {
     const std::string& name = backing.native();
     if (auto c = check_backing(overlay, name, backing_format); !c) return c;
-    UniqueFd fd(::open(overlay.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    UniqueFd fd(open_no_links(AT_FDCWD, overlay, O_RDWR));
     if (!fd.valid()) {
         if (errno == ELOOP) {
             return make_error(ErrorCode::UnsafeImage, "the overlay " + overlay.string() +
-                                                          " is a symbolic link; appshare never follows one there, reinstall the instance.");
+                                                          " is or passes through a symbolic link; appshare never follows one there, reinstall the instance.");
         }
         return rewrite_io_error("open", overlay, errno);
     }

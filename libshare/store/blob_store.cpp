@@ -38,7 +38,16 @@ Result<StoreDirs> open_dirs(const BlobStore& s, DirHandle::Create create)
 {
     auto store = DirHandle::open(s.dir(), create, kStoreDirMode);
     if (!store) return std::move(store).error();
-    auto records = s.records_dir() == s.dir() ? store->duplicate() : DirHandle::open(s.records_dir(), create, 0700);
+    if (s.records_dir() == s.dir()) {
+        auto same = store->duplicate();
+        if (!same) return StoreDirs{std::move(*store), std::nullopt};
+        return StoreDirs{std::move(*store), std::move(*same)};
+    }
+    // The records folder is private (0700); folders made above it are store folders (QEMU may
+    // have to pass through them: the shared store's records live under local_root).
+    auto parent = DirHandle::open(s.records_dir().parent_path(), create, kStoreDirMode);
+    if (!parent) return StoreDirs{std::move(*store), std::nullopt};
+    auto records = parent->sub(s.records_dir().filename().string(), create, 0700);
     if (!records) return StoreDirs{std::move(*store), std::nullopt};
     return StoreDirs{std::move(*store), std::move(*records)};
 }
@@ -107,11 +116,15 @@ Error wrong_size_spec(const BlobSpec& spec, const std::filesystem::path& file, s
                                                   std::to_string(spec.size.value_or(0)) + " the metadata gives; the file is intact and kept, reinstall the instance to correct its metadata.");
 }
 
+// Whether the content can have changed between two fstat()s of one descriptor: inode, size and
+// mtime. Not ctime: libvirt changes the owner of host-local boot files (and its xattrs on them)
+// while other domains start, which must not fail a check that runs meanwhile. A writer that
+// puts mtime back does change ctime, and the record keeps the ctime from before the hash, so the
+// next check hashes again.
 bool unchanged(const struct stat& before, const struct stat& after)
 {
     return same_inode(before, after) && before.st_size == after.st_size &&
-           before.st_mtim.tv_sec == after.st_mtim.tv_sec && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec &&
-           before.st_ctim.tv_sec == after.st_ctim.tv_sec && before.st_ctim.tv_nsec == after.st_ctim.tv_nsec;
+           before.st_mtim.tv_sec == after.st_mtim.tv_sec && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec;
 }
 
 // Full verification of a published file through one descriptor: digest (hashing all of it),
@@ -178,6 +191,25 @@ Result<void> load_from(const BlobSpec& spec, const BlobSource& source, const Sto
     return ok();
 }
 
+// A published disk image belongs to root, 0444, so no QEMU can change it. libvirt's DAC driver
+// chowned a shared base to its QEMU user at each start of a domain defined before the domain
+// XML marked the base relabel='no' (and never gave it back: it does not restore backing
+// files). Called with its content verified (just hashed, or unchanged since this host did), it
+// is given back on the descriptor; `st` is updated. Boot files are not: libvirt hands the
+// host-local copies to QEMU and back at every start and stop (their ctime then makes the next
+// check re-hash them; they are small). Returns whether anything changed.
+bool give_back_to_root(const BlobSpec& spec, int fd, const std::filesystem::path& file, struct stat& st, const EnsureOptions& o)
+{
+    if (spec.image_format.empty() || ::geteuid() != 0) return false;
+    if (st.st_uid == 0 && st.st_gid == 0 && (st.st_mode & 07777) == 0444) return false;
+    if (::fchown(fd, 0, 0) != 0 || ::fchmod(fd, 0444) != 0 || ::fstat(fd, &st) != 0) {
+        log_line(o, "cannot give " + file.string() + " back to root, mode 0444: " + std::strerror(errno));
+        return false;
+    }
+    log_line(o, "gave " + file.string() + " back to root, mode 0444 (an older domain definition let libvirt relabel it)");
+    return true;
+}
+
 // Under the lock: is the published file there and intact? Removes it when damaged.
 Result<bool> check_locked(const BlobSpec& spec, const StoreDirs& dirs, const EnsureOptions& o,
                           EnsureOutcome::Action& action)
@@ -210,6 +242,7 @@ Result<bool> check_locked(const BlobSpec& spec, const StoreDirs& dirs, const Ens
             remove_published(dirs, name);
             return false;
         }
+        if (give_back_to_root(spec, fd->get(), final_path, st, o)) record(dirs, name, make_record(st, spec.sha256), o);
         action = EnsureOutcome::Action::Reused;
         return true;
     }
@@ -234,6 +267,7 @@ Result<bool> check_locked(const BlobSpec& spec, const StoreDirs& dirs, const Ens
         remove_published(dirs, name);
         return false;
     }
+    (void)give_back_to_root(spec, fd->get(), final_path, st, o);
     record(dirs, name, make_record(st, spec.sha256), o);
     action = EnsureOutcome::Action::Reverified;
     return true;

@@ -411,3 +411,31 @@ TEST_CASE_METHOD(SharedFixture, "blob store: a shared folder replaced by a link 
     CHECK(std::filesystem::is_empty(dir / "elsewhere"));
     CHECK(uses == 0);
 }
+
+TEST_CASE_METHOD(SharedFixture, "blob store: a base libvirt relabelled for an older definition is given back to root",
+                 "[blob_store][untrusted]")
+{
+    REQUIRE(shared.ensure(spec, {good}, quick_options()));
+    REQUIRE(::chown(base().c_str(), 64055, 107) == 0);  // libvirt-qemu:kvm, as libvirt's DAC driver leaves it
+    REQUIRE(::chmod(base().c_str(), 0644) == 0);
+
+    SECTION("found changed: re-hashed, then handed back") {}
+    SECTION("recorded that way by an earlier check: handed back without a re-hash") {
+        struct stat now {};
+        REQUIRE(::stat(base().c_str(), &now) == 0);
+        auto records = DirHandle::open(shared.records_dir());
+        REQUIRE(records);
+        REQUIRE(write_record(*records, spec.sha256 + ".qcow2", make_record(now, spec.sha256)));
+    }
+    std::vector<std::string> log;
+    auto r = shared.ensure(spec, {good}, quick_options(&log));
+    REQUIRE(r);
+    CHECK(r->action != EnsureOutcome::Action::Loaded);
+    struct stat st {};
+    REQUIRE(::stat(base().c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    CHECK(st.st_gid == 0);
+    CHECK((st.st_mode & 07777) == 0444);
+    CHECK(std::any_of(log.begin(), log.end(), [](const std::string& l) { return test::has(l, "back to root"); }));
+    CHECK(shared.is_verified(spec));  // the record follows the change it made
+}
