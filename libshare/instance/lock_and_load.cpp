@@ -113,7 +113,7 @@ void keep_local_boot_copies(const Config& config, const InstancePaths& paths, co
     const BlobStore local(config.local_root);
     for (const auto* boot : paths.boot_files()) {
         const auto shared_copy = BlobStore(config.shared_root).path_of(boot->spec);
-        auto r = local.ensure(boot->spec, {store_file_source(shared_copy)},
+        auto r = local.ensure(boot->spec, {store_file_source(shared_copy, source_limits(config))},
                               ensure_options(config, options, "keep a local " + boot->spec.kind));
         if (!r) say(options, "no host-local copy of the " + boot->spec.kind + " for a fallback: " + r.error().message);
     }
@@ -162,15 +162,24 @@ LoadOptions start_phase(const Config& config, const LoadOptions& o)
     return p;
 }
 
+SourceLimits source_limits(const Config& config)
+{
+    SourceLimits limits;
+    limits.deadline = Clock::now() + config.load_timeout;
+    limits.max_bytes = config.max_base_bytes;
+    return limits;
+}
+
 std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths, const BlobStore& target,
                                      const LoadOptions& options)
 {
     std::vector<BlobSource> sources;
+    const SourceLimits limits = source_limits(config);
     const auto other = other_store(config, target).path_of(paths.base);
-    if (!options.skip_other_store && regular_file_at(other)) sources.push_back(store_file_source(other));
-    for (const auto& f : paths.source_files) sources.push_back(allowed_file_source(f, config.allowed_source_dirs));
+    if (!options.skip_other_store && regular_file_at(other)) sources.push_back(store_file_source(other, limits));
+    for (const auto& f : paths.source_files) sources.push_back(allowed_file_source(f, config.allowed_source_dirs, limits));
     HttpOptions http;
-    http.deadline = Clock::now() + config.load_timeout;
+    http.limits = limits;
     for (const auto& u : paths.source_urls) sources.push_back(http_source(u, config.allowed_url_prefixes, http));
     return sources;
 }
@@ -187,7 +196,7 @@ Result<bool> ensure_instance_files(const Config& config, const InstancePaths& pa
     for (const auto* boot : paths.boot_files()) {
         std::vector<BlobSource> sources;
         if (!options.skip_other_store && regular_file_at(other.path_of(boot->spec))) {
-            sources.push_back(store_file_source(other.path_of(boot->spec)));
+            sources.push_back(store_file_source(other.path_of(boot->spec), source_limits(config)));
         }
         auto r = store.ensure(boot->spec, sources, ensure_options(config, options, "load " + boot->spec.kind));
         if (!r) return std::move(r).error();

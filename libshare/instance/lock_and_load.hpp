@@ -18,6 +18,7 @@
 #include "instance/instance_paths.hpp"
 #include "instance/instance_state.hpp"
 #include "base/result.hpp"
+#include "store/remote_source_limits.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -39,6 +40,10 @@ struct LoadOptions {
     bool skip_other_store = false;
 };
 
+// The limits every source of a load obeys (store/remote_source_limits.hpp): max_base_bytes,
+// and load_timeout from now for the whole load, files and http alike.
+[[nodiscard]] SourceLimits source_limits(const Config& config);
+
 // `options` for a new phase: its lock deadline is lock_wait from now.
 [[nodiscard]] LoadOptions start_phase(const Config& config, const LoadOptions& options);
 
@@ -58,7 +63,7 @@ struct PrepareOutcome {
 // (the shared base for the local store and vice versa) when a file is there and
 // options.skip_other_store is not set, then the
 // metadata's source files (checked against allowed_source_dirs when streamed), then its URLs
-// (checked against allowed_url_prefixes, also on every redirect).
+// (checked against allowed_url_prefixes, also on every redirect); all under source_limits().
 [[nodiscard]] std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths,
                                                    const BlobStore& target, const LoadOptions& options);
 

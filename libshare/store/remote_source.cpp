@@ -1,13 +1,17 @@
 #include "store/remote_source.hpp"
 
 #include "base/byte_stream.hpp"
-#include "store/http_fetcher.hpp"
-
-#include "store/trusted_paths.hpp"
+#include "base/text.hpp"
 #include "base/unique_handle.hpp"
+#include "base/url.hpp"
+#include "store/http_fetcher.hpp"
+#include "store/remote_source_reader.hpp"
+#include "store/trusted_paths.hpp"
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <limits>
 #include <vector>
 
 #include <fcntl.h>
@@ -17,49 +21,69 @@
 namespace appshare {
 namespace {
 
-Result<void> stream_file(const std::filesystem::path& file, const ByteSink& sink)
+// On the reader thread: open without following a link or waiting for a FIFO's writer, refuse
+// anything but a regular file and one larger than the limit, then stream at most one byte more
+// than the limit (capped_sink refuses that byte).
+Result<void> read_file(const std::filesystem::path& file, const SourceLimits& limits, const ByteSink& push)
 {
-    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) {
-        return make_error(ErrorCode::Io, "cannot open " + file.string() + ": " + std::strerror(errno));
-    }
+    const std::string name = printable(file.string());
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+    if (!fd.valid()) return make_error(ErrorCode::Io, "cannot open " + name + ": " + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return make_error(ErrorCode::UnsafePath, file.string() + " is not a regular file");
+        return make_error(ErrorCode::UnsafePath, name + " is not a regular file");
     }
-    const auto read_error = [&](int err) {
-        return make_error(ErrorCode::Io, "cannot read " + file.string() + ": " + std::strerror(err));
+    if (static_cast<std::uint64_t>(st.st_size) > limits.max_bytes) return source_too_large(name, limits.max_bytes);
+    const auto read_error = [&](int err) { return make_error(ErrorCode::Io, "cannot read " + name + ": " + std::strerror(err)); };
+    const std::uint64_t limit = limits.max_bytes == std::numeric_limits<std::uint64_t>::max() ? limits.max_bytes : limits.max_bytes + 1;
+    return stream_fd(fd.get(), push, read_error, limit);
+}
+
+// Where a source file is: found on the reader thread too (resolving a path on a mount that
+// stops answering blocks as much as reading it).
+using Locate = std::function<Result<std::filesystem::path>()>;
+
+Result<void> stream_file(const std::string& description, Locate locate, const SourceLimits& limits, const ByteSink& sink)
+{
+    auto read = [locate = std::move(locate), limits](const ByteSink& push) -> Result<void> {
+        auto file = locate();
+        if (!file) return std::move(file).error();
+        return read_file(*file, limits, push);
     };
-    return stream_fd(fd.get(), sink, read_error);
+    return read_with_deadline(std::move(read), capped_sink(sink, limits.max_bytes, description), limits, description);
 }
 
 }  // namespace
 
-BlobSource store_file_source(std::filesystem::path file)
+BlobSource store_file_source(std::filesystem::path file, SourceLimits limits)
 {
-    auto description = file.string();
-    return BlobSource{std::move(description), [file = std::move(file)](const ByteSink& sink) { return stream_file(file, sink); }};
+    auto description = printable(file.string());
+    return BlobSource{description, [description, file = std::move(file), limits](const ByteSink& sink) {
+                          return stream_file(description, [file]() -> Result<std::filesystem::path> { return file; }, limits, sink);
+                      }};
 }
 
-BlobSource allowed_file_source(std::filesystem::path path, std::vector<std::filesystem::path> allowed_dirs)
+BlobSource allowed_file_source(std::filesystem::path path, std::vector<std::filesystem::path> allowed_dirs, SourceLimits limits)
 {
-    auto description = path.string();
-    return BlobSource{std::move(description),
-                      [path = std::move(path), dirs = std::move(allowed_dirs)](const ByteSink& sink) -> Result<void> {
-                          auto resolved = resolve_allowed_source_file(path, dirs);
-                          if (!resolved) return make_error(resolved.error().code, message_clause(resolved.error().message));
-                          return stream_file(*resolved, sink);
+    auto description = printable(path.string());
+    auto locate = [path = std::move(path), dirs = std::move(allowed_dirs)]() -> Result<std::filesystem::path> {
+        auto resolved = resolve_allowed_source_file(path, dirs);
+        if (!resolved) return make_error(resolved.error().code, message_clause(resolved.error().message));
+        return resolved;
+    };
+    return BlobSource{description, [description, locate = std::move(locate), limits](const ByteSink& sink) {
+                          return stream_file(description, locate, limits, sink);
                       }};
 }
 
 BlobSource http_source(std::string url, std::vector<std::string> prefixes, HttpOptions options)
 {
-    auto description = url;
-    return BlobSource{std::move(description),
-                      [url = std::move(url), prefixes = std::move(prefixes), options](const ByteSink& sink) -> Result<void> {
+    auto description = url_for_message(url);
+    return BlobSource{description, [description, url = std::move(url), prefixes = std::move(prefixes),
+                                    options](const ByteSink& sink) -> Result<void> {
                           auto fetch = load_http_fetcher();
                           if (!fetch) return make_error(fetch.error().code, message_clause(fetch.error().message));
-                          auto r = (*fetch)(url, prefixes, options, sink);
+                          auto r = (*fetch)(url, prefixes, options, capped_sink(sink, options.limits.max_bytes, description));
                           if (!r) return make_error(r.error().code, message_clause(r.error().message));
                           return ok();
                       }};

@@ -258,3 +258,50 @@ TEST_CASE("the locks of one start share one bounded wait", "[lock_and_load][dead
     CHECK(took >= 1800ms);
     CHECK(took < 3200ms);
 }
+
+namespace {
+
+// Files in `dir` (none when it does not exist), names only.
+std::vector<std::string> names_in(const fs::path& dir)
+{
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) out.push_back(e.path().filename().string());
+    return out;
+}
+
+bool holds_base_data(const fs::path& dir)
+{
+    for (const auto& n : names_in(dir)) {
+        if (n.find(".lock") == std::string::npos && n.find(".verified") == std::string::npos) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("a base larger than max_base_bytes is copied neither to the shared storage nor host-locally", "[lock_and_load][limits]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    REQUIRE(fx.base_size > (1U << 20));
+    fx.config.max_base_bytes = 1U << 20;
+    std::vector<std::string> lines;
+    auto out = prepare_instance(fx.config, fx.paths("web1"), load_options(&lines));
+    REQUIRE_FALSE(out);
+    CHECK_FALSE(holds_base_data(fx.config.shared_root));
+    CHECK_FALSE(holds_base_data(fx.config.local_root));
+    std::string log;
+    for (const auto& l : lines) log += l + "\n";
+    INFO(log);
+    CHECK_THAT(log, Catch::Contains(fx.source_base.string() + " is larger than max_base_bytes"));
+
+    SECTION("a base already verified in the store is still used: the limit bounds copying only") {
+        fx.config.max_base_bytes = kDefaultMaxBaseBytes;
+        REQUIRE(prepare_instance(fx.config, fx.paths("web1"), load_options()));
+        fx.config.max_base_bytes = 1U << 20;
+        auto again = prepare_instance(fx.config, fx.paths("web2"), load_options());
+        REQUIRE(again);
+        CHECK(again->mode == InstanceMode::Shared);
+    }
+}
