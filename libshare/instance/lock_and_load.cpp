@@ -2,6 +2,7 @@
 
 #include "base/bounded_call.hpp"
 #include "store/remote_source.hpp"
+#include "base/atomic_file.hpp"
 #include "base/time_format.hpp"
 
 #include <nlohmann/json.hpp>
@@ -48,6 +49,14 @@ std::string short_reason(const Error& e)
     }
 }
 
+// What a start logs when it finds a lock busy: the holder, as the holder recorded itself.
+FileLock::WaitNotice wait_notice(const LogFn& log)
+{
+    return [log](const std::string& holder) {
+        if (log) log("waiting for a lock held by " + holder);
+    };
+}
+
 EnsureOptions ensure_options(const Config& config, const LoadOptions& o, const std::string& purpose)
 {
     EnsureOptions e;
@@ -55,9 +64,7 @@ EnsureOptions ensure_options(const Config& config, const LoadOptions& o, const s
     e.holder = o.holder;
     e.holder.purpose = purpose;
     e.log = o.log;
-    e.on_wait = [log = o.log](const std::string& holder) {
-        if (log) log("waiting for a lock held by " + holder);
-    };
+    e.on_wait = wait_notice(o.log);
     return e;
 }
 
@@ -144,6 +151,45 @@ Result<PrepareOutcome> on_shared_storage(const Config& config, const LoadOptions
     return outcome_from(*text);
 }
 
+// Takes the base's load guard within what is left of the phase's lock wait. True when held (until
+// `guard` goes; the shared-storage worker inherits it), false when another start or its abandoned
+// worker still holds it: this start must then load nothing.
+Result<bool> take_load_guard(const Config& config, const InstancePaths& paths, const LoadOptions& options,
+                             std::optional<FileLock>& guard)
+{
+    if (auto d = make_dirs(config.local_root); !d) {
+        say(options, "cannot take the load guard of this base (" + message_clause(d.error().message) + "); going on without it");
+        return true;
+    }
+    LockHolder holder = options.holder;
+    holder.purpose = "load base on this host";
+    const auto path = load_guard_path(config, paths);
+    auto lock = FileLock::acquire(path, lock_wait_left(config, options), holder, wait_notice(options.log));
+    if (lock) {
+        guard.emplace(std::move(*lock));
+        return true;
+    }
+    if (lock.error().code == ErrorCode::Interrupted) return std::move(lock).error();
+    if (lock.error().code != ErrorCode::LockTimeout) {
+        // A host-local folder that cannot be written is no reason to refuse a start on the
+        // shared base; it only costs the guard.
+        say(options, "cannot take the load guard " + path.string() + " (" + message_clause(lock.error().message) +
+                         "); going on without it");
+        return true;
+    }
+    say(options, "another load of base " + paths.base.sha256.substr(0, 12) + " is still in flight on this host (" +
+                     describe_lock_holder(path) + "); this start copies nothing and uses only a verified copy");
+    return false;
+}
+
+Error load_in_flight(const InstancePaths& paths)
+{
+    return make_error(ErrorCode::LockTimeout, "domain " + paths.domain + " cannot start: base " +
+                                                  paths.base.sha256.substr(0, 12) +
+                                                  " is still being loaded on this host by another start and no verified"
+                                                  " copy is there yet (see the appshare-hook log); start it again once that load ends.");
+}
+
 }  // namespace
 
 std::chrono::milliseconds lock_wait_left(const Config& config, const LoadOptions& o)
@@ -162,6 +208,11 @@ LoadOptions start_phase(const Config& config, const LoadOptions& o)
     return p;
 }
 
+std::filesystem::path load_guard_path(const Config& config, const InstancePaths& paths)
+{
+    return config.local_root / (paths.base.sha256 + "." + paths.base.kind + ".load.lock");
+}
+
 SourceLimits source_limits(const Config& config)
 {
     SourceLimits limits;
@@ -174,6 +225,7 @@ std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& 
                                      const LoadOptions& options)
 {
     std::vector<BlobSource> sources;
+    if (!options.may_load) return sources;
     const SourceLimits limits = source_limits(config);
     const auto other = other_store(config, target).path_of(paths.base);
     if (!options.skip_other_store && regular_file_at(other)) sources.push_back(store_file_source(other, limits));
@@ -195,7 +247,7 @@ Result<bool> ensure_instance_files(const Config& config, const InstancePaths& pa
     const auto other = other_store(config, store);
     for (const auto* boot : paths.boot_files()) {
         std::vector<BlobSource> sources;
-        if (!options.skip_other_store && regular_file_at(other.path_of(boot->spec))) {
+        if (options.may_load && !options.skip_other_store && regular_file_at(other.path_of(boot->spec))) {
             sources.push_back(store_file_source(other.path_of(boot->spec), source_limits(config)));
         }
         auto r = store.ensure(boot->spec, sources, ensure_options(config, options, "load " + boot->spec.kind));
@@ -229,11 +281,15 @@ Result<PrepareOutcome> settle_instance(const Config& config, const InstancePaths
 Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths, const LoadOptions& caller_options)
 {
     // The shared attempt (instance lock, base and boot-file locks) shares one lock_wait.
-    const LoadOptions options = start_phase(config, caller_options);
+    LoadOptions options = start_phase(config, caller_options);
     LockHolder holder = options.holder;
     holder.purpose = "prepare instance";
     auto instance_lock = lock_context(paths.context, lock_wait_left(config, options), holder);
     if (!instance_lock) return std::move(instance_lock).error();
+    std::optional<FileLock> load_guard;
+    auto guarded = take_load_guard(config, paths, options, load_guard);
+    if (!guarded) return std::move(guarded).error();
+    options.may_load = *guarded;
 
     auto state = load_instance_state(paths.context.dir);
     std::optional<InstanceState> old;
@@ -265,11 +321,14 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
             return settle_instance(config, paths, InstanceMode::Shared, *shared_files, old,
                                    "host-local copy lost; back on the shared base", phase.log);
         };
-        auto back = on_shared_storage(config, start_phase(config, caller_options), back_on_shared, answered);
+        LoadOptions back_phase = start_phase(config, caller_options);
+        back_phase.may_load = options.may_load;
+        auto back = on_shared_storage(config, back_phase, back_on_shared, answered);
         if (back) {
             say(options, "its host-local copy was lost; it runs on the shared base again");
             return back;
         }
+        if (!options.may_load) return load_in_flight(paths);
         return make_error(files.error().code,
                           "domain " + paths.domain + " runs independently of the shared storage, but its host-local copy of base " +
                               paths.base.sha256.substr(0, 12) + " cannot be had (" + short_reason(files.error()) +
@@ -294,9 +353,11 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     // The fallback has a lock wait of its own: the shared attempt may have used all of it.
     LoadOptions fallback = start_phase(config, caller_options);
     fallback.skip_other_store = !storage_answered;
+    fallback.may_load = options.may_load;
     auto local_files = ensure_instance_files(config, paths, local, fallback);
     if (!local_files) {
         say(options, "no host-local copy can be made either: " + local_files.error().message);
+        if (!options.may_load) return load_in_flight(paths);
         return make_error(local_files.error().code,
                           "domain " + paths.domain + " cannot start: base " + paths.base.sha256.substr(0, 12) +
                               " cannot be had on the shared storage (" + short_reason(failed) +

@@ -305,3 +305,48 @@ TEST_CASE("a base larger than max_base_bytes is copied neither to the shared sto
         CHECK(again->mode == InstanceMode::Shared);
     }
 }
+
+// The hook runs the shared attempt in a worker that is abandoned on a stall but may live on
+// (blocked on a mount); it keeps the base's load guard while it lives. A holder of the guard
+// stands in for it here.
+TEST_CASE("a start copies nothing while another load of the same base is in flight on this host", "[lock_and_load][limits]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    fs::create_directories(fx.config.local_root);
+    const auto guard = load_guard_path(fx.config, fx.paths("web1"));
+    CHECK(guard.parent_path() == fx.config.local_root);
+
+    SECTION("nothing verified anywhere: refused, saying why, with nothing copied") {
+        const test::LockHolderProcess worker(guard, 30s, LockHolder{"thishost", 0, "web0", "load base on this host"});
+        std::vector<std::string> lines;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto out = prepare_instance(fx.config, fx.paths("web1"), load_options(&lines));
+        const auto took = std::chrono::steady_clock::now() - t0;
+        REQUIRE_FALSE(out);
+        CHECK(out.error().code == ErrorCode::LockTimeout);
+        CHECK_THAT(out.error().message, Catch::Contains("still being loaded on this host"));
+        CHECK_FALSE(holds_base_data(fx.config.shared_root));
+        CHECK_FALSE(holds_base_data(fx.config.local_root));
+        CHECK(took < 6s);
+        std::string log;
+        for (const auto& l : lines) log += l + "\n";
+        CHECK_THAT(log, Catch::Contains("waiting for a lock held by pid " + std::to_string(worker.pid())));
+    }
+    SECTION("the shared base already verified: the start runs on it") {
+        REQUIRE(prepare_instance(fx.config, fx.paths("web1"), load_options()));
+        const test::LockHolderProcess worker(guard, 30s);
+        auto out = prepare_instance(fx.config, fx.paths("web2"), load_options());
+        INFO((out ? std::string() : out.error().message));
+        REQUIRE(out);
+        CHECK(out->mode == InstanceMode::Shared);
+        CHECK_FALSE(out->base_loaded);
+    }
+    SECTION("released within the wait: the start loads as usual") {
+        const test::LockHolderProcess worker(guard, 700ms);
+        auto out = prepare_instance(fx.config, fx.paths("web1"), load_options());
+        REQUIRE(out);
+        CHECK(out->base_loaded);
+        CHECK(out->mode == InstanceMode::Shared);
+    }
+}
