@@ -3,6 +3,7 @@
 #include "base/bounded_call.hpp"
 #include "instance/config.hpp"
 #include "base/file_lock.hpp"
+#include "base/text.hpp"
 #include "hook/hook_log.hpp"
 #include "instance/instance_metadata.hpp"
 #include "instance/instance_paths.hpp"
@@ -20,7 +21,7 @@ HookResponse refuse(const Error& e)
 {
     HookResponse r;
     r.exit_status = e.exit_status();
-    r.stderr_text = e.message + "\n";
+    r.stderr_text = printable_message(e.message) + "\n";  // what virsh start shows: one line, escaped
     return r;
 }
 

@@ -350,3 +350,41 @@ TEST_CASE("a start copies nothing while another load of the same base is in flig
         CHECK(out->mode == InstanceMode::Shared);
     }
 }
+
+TEST_CASE("load errors name the source without the digest or size the definer could not know", "[lock_and_load][leaks]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    // The metadata names a source that is not the base: same size, one byte different.
+    const auto impostor = fx.source_dir / "impostor.qcow2";
+    fs::copy_file(fx.source_base, impostor);
+    test::flip_byte(impostor, fx.base_size - 1);
+    const auto impostor_sha = openssl_sha256(impostor);
+    auto meta = fx.metadata("web1");
+    meta.source_files = {impostor.string()};
+    const auto paths = fx.paths("web1", meta);
+    std::vector<std::string> lines;
+
+    // What `appshare reshare` reports (the whole chain of source failures)...
+    auto files = ensure_instance_files(fx.config, paths, BlobStore(fx.config.shared_root), load_options(&lines));
+    REQUIRE_FALSE(files);
+    CHECK_THAT(files.error().message, Catch::Contains(impostor.string()) &&
+                                          Catch::Contains("its content does not match the digest the metadata gives"));
+    CHECK_THAT(files.error().message, !Catch::Contains(impostor_sha) && !Catch::Contains(impostor_sha.substr(0, 12)));
+    // ...and what virsh start shows.
+    auto out = prepare_instance(fx.config, paths, load_options(&lines));
+    REQUIRE_FALSE(out);
+    CHECK_THAT(out.error().message, !Catch::Contains(impostor_sha.substr(0, 12)));
+    // The root-only log keeps the detail.
+    bool logged = false;
+    for (const auto& l : lines) logged = logged || l.find(impostor_sha) != std::string::npos;
+    CHECK(logged);
+
+    SECTION("a source of another size: no size told") {
+        test::write_file(impostor, std::string(fx.base_size + 12345, 'z'));
+        auto again = ensure_instance_files(fx.config, paths, BlobStore(fx.config.shared_root), load_options());
+        REQUIRE_FALSE(again);
+        CHECK_THAT(again.error().message, Catch::Contains(impostor.string()));
+        CHECK_THAT(again.error().message, !Catch::Contains(std::to_string(fx.base_size + 12345)));
+    }
+}
