@@ -26,4 +26,23 @@ nlohmann::json error_json(const Error& error)
 
 void report_notice(const std::string& line) { std::cerr << "appshare: " << printable_message(line) << "\n"; }
 
+int report_exceptions(const std::function<int()>& action) noexcept
+{
+    try {
+        return action();
+    } catch (const std::exception& e) {
+        try {
+            std::cerr << "appshare: failed unexpectedly (" << printable(e.what()) << "); please report this.\n";
+            return 1;
+        } catch (...) {
+        }
+    } catch (...) {
+    }
+    try {
+        std::cerr << "appshare: failed unexpectedly; please report this.\n";
+    } catch (...) {
+    }
+    return 1;
+}
+
 }  // namespace appshare::cli

@@ -117,4 +117,25 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
     return {};
 }
 
+HookResponse refuse_on_exception(const std::function<HookResponse()>& work) noexcept
+{
+    HookResponse response;
+    response.exit_status = 1;
+    try {
+        return work();
+    } catch (const std::exception& e) {
+        try {
+            response.stderr_text = "appshare-hook failed unexpectedly (" + printable(e.what()) +
+                                   "); the start was refused, please report this.\n";
+        } catch (...) {
+            response.stderr_text.clear();
+        }
+    } catch (...) {
+    }
+    if (response.stderr_text.empty()) {
+        response.stderr_text = "appshare-hook failed unexpectedly; the start was refused, please report this.\n";
+    }
+    return response;
+}
+
 }  // namespace appshare

@@ -7,6 +7,7 @@
 #include <functional>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 
 using namespace appshare;
 using namespace appshare::cli;
@@ -57,6 +58,16 @@ TEST_CASE("report_error prints one finished sentence and returns the exit status
     }
 }
 
+namespace {
+
+// What `action` prints on stderr through report_exceptions, and the status it returns.
+std::pair<std::string, int> guarded(const std::function<int()>& action)
+{
+    return on_stderr([&] { return report_exceptions(action); });
+}
+
+}  // namespace
+
 TEST_CASE("errors and notices from outside are escaped on their way to the terminal", "[cli][report]")
 {
     const std::string evil = "web\x1b[2J\nforged\r\xc2\x9b\xff";
@@ -72,4 +83,15 @@ TEST_CASE("errors and notices from outside are escaped on their way to the termi
         return 0;
     });
     CHECK(notice.first == "appshare: waiting for a lock held by pid 1 on " + escaped + "\n");
+}
+
+TEST_CASE("the command's catch-all turns anything thrown into one escaped sentence and exit 1", "[cli][report]")
+{
+    const auto [out, status] = guarded([]() -> int { throw std::runtime_error("boom\x1b[2J\nline"); });
+    CHECK(status == 1);
+    CHECK(out == "appshare: failed unexpectedly (boom\\x1b[2J\\x0aline); please report this.\n");
+    const auto [odd, odd_status] = guarded([]() -> int { throw 42; });
+    CHECK(odd_status == 1);
+    CHECK(odd == "appshare: failed unexpectedly; please report this.\n");
+    CHECK(guarded([] { return 7; }) == std::pair<std::string, int>{"", 7});
 }

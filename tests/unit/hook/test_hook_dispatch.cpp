@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 
 using namespace appshare;
 namespace fs = std::filesystem;
@@ -207,4 +208,19 @@ TEST_CASE("control characters and invalid UTF-8 from outside never reach the hoo
         CHECK(r.exit_status == 0);  // it falls back to a host-local copy
         check_outputs(r, "waiting for a lock held by pid 4242 on host\\x1b[2J\\x0d\\x09\\x7f\\xc2\\x9b (dom\\x0aforged line");
     }
+}
+
+TEST_CASE("the hook's catch-all turns anything thrown into one escaped sentence and exit 1", "[hook_dispatch]")
+{
+    const auto thrown = refuse_on_exception([]() -> HookResponse { throw std::runtime_error("boom\x1b[2J\nsecond line"); });
+    CHECK(thrown.exit_status == 1);
+    CHECK(thrown.stdout_text.empty());
+    CHECK(thrown.stderr_text ==
+          "appshare-hook failed unexpectedly (boom\\x1b[2J\\x0asecond line); the start was refused, please report this.\n");
+    const auto odd = refuse_on_exception([]() -> HookResponse { throw 42; });
+    CHECK(odd.exit_status == 1);
+    CHECK(odd.stderr_text == "appshare-hook failed unexpectedly; the start was refused, please report this.\n");
+    const auto fine = refuse_on_exception([] { return HookResponse{0, "out", ""}; });
+    CHECK(fine.exit_status == 0);
+    CHECK(fine.stdout_text == "out");
 }
