@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -189,4 +190,18 @@ TEST_CASE("http sources obey max_bytes and never read an error body to its end",
         CHECK(d.took < std::chrono::seconds(5));
         CHECK_THAT(d.result.error().message, Catch::Contains("answered HTTP 500"));
     }
+}
+
+TEST_CASE("a redirect's Location with control bytes is refused and shown escaped", "[remote_source][leaks][http]")
+{
+    test::TempDir dir;
+    fs::create_directories(dir / "www");
+    auto server = test::HttpServer::throttled(dir / "www", 1024.0 * 1024, dir.path());
+    // The server sends the Location header's bytes as given: ESC, DEL and a lone 0x9b.
+    const auto d = drain_counting(http_source(server.url("redirect?to=/base%1B%5B2J%7F%C2%9B"), {server.url()}));
+    REQUIRE_FALSE(d.result);
+    const auto& m = d.result.error().message;
+    CHECK(std::none_of(m.begin(), m.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }));
+    CHECK(m.find('\x9b') == std::string::npos);
+    CHECK_THAT(m, Catch::Contains("base\\x1b[2J\\x7f\\x9b"));
 }
