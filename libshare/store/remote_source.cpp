@@ -8,6 +8,7 @@
 #include "store/remote_source_reader.hpp"
 #include "store/trusted_paths.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -34,9 +35,19 @@ Result<void> read_file(const std::filesystem::path& file, const SourceLimits& li
         return make_error(ErrorCode::UnsafePath, name + " is not a regular file");
     }
     if (static_cast<std::uint64_t>(st.st_size) > limits.max_bytes) return source_too_large(name, limits.max_bytes);
-    const auto read_error = [&](int err) { return make_error(ErrorCode::Io, "cannot read " + name + ": " + std::strerror(err)); };
     const std::uint64_t limit = limits.max_bytes == std::numeric_limits<std::uint64_t>::max() ? limits.max_bytes : limits.max_bytes + 1;
-    return stream_fd(fd.get(), push, read_error, limit);
+    // Not stream_fd(): it beats the worker's heartbeat, whose pipe is not this thread's to write
+    // (two threads writing it would garble its messages); the waiting thread beats per chunk.
+    std::vector<std::byte> buf(kStreamChunk);
+    for (std::uint64_t done = 0; done < limit;) {
+        const ssize_t n = ::read(fd.get(), buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), limit - done)));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error(ErrorCode::Io, "cannot read " + name + ": " + std::strerror(errno));
+        if (n == 0) break;
+        done += static_cast<std::uint64_t>(n);
+        if (auto r = push(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n))); !r) return r;
+    }
+    return ok();
 }
 
 // Where a source file is: found on the reader thread too (resolving a path on a mount that
