@@ -340,7 +340,7 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
         auto files = ensure_instance_files(config, paths, shared, phase);
         if (!files) return std::move(files).error();
         auto settled = settle_instance(config, paths, InstanceMode::Shared, *files, old, "started on the shared base", phase.log);
-        if (settled) keep_local_boot_copies(config, paths, phase);
+        if (settled && phase.may_load) keep_local_boot_copies(config, paths, phase);
         return settled;
     };
     bool storage_answered = true;
