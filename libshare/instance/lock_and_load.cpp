@@ -151,11 +151,11 @@ Result<PrepareOutcome> on_shared_storage(const Config& config, const LoadOptions
     return outcome_from(*text);
 }
 
-// Takes the base's load guard within what is left of the phase's lock wait. True when held (until
-// `guard` goes; the shared-storage worker inherits it), false when another start or its abandoned
-// worker still holds it: this start must then load nothing.
+// Takes the base's load guard within `wait`. True when held (until `guard` goes; the
+// shared-storage worker inherits it), false when another start or its abandoned worker still
+// holds it: this start must then load nothing.
 Result<bool> take_load_guard(const Config& config, const InstancePaths& paths, const LoadOptions& options,
-                             std::optional<FileLock>& guard)
+                             std::chrono::milliseconds wait, std::optional<FileLock>& guard)
 {
     if (auto d = make_dirs(config.local_root); !d) {
         say(options, "cannot take the load guard of this base (" + message_clause(d.error().message) + "); going on without it");
@@ -164,7 +164,7 @@ Result<bool> take_load_guard(const Config& config, const InstancePaths& paths, c
     LockHolder holder = options.holder;
     holder.purpose = "load base on this host";
     const auto path = load_guard_path(config, paths);
-    auto lock = FileLock::acquire(path, lock_wait_left(config, options), holder, wait_notice(options.log));
+    auto lock = FileLock::acquire(path, wait, holder, wait.count() > 0 ? wait_notice(options.log) : FileLock::WaitNotice{});
     if (lock) {
         guard.emplace(std::move(*lock));
         return true;
@@ -177,8 +177,9 @@ Result<bool> take_load_guard(const Config& config, const InstancePaths& paths, c
                          "); going on without it");
         return true;
     }
-    say(options, "another load of base " + paths.base.sha256.substr(0, 12) + " is still in flight on this host (" +
-                     describe_lock_holder(path) + "); this start copies nothing and uses only a verified copy");
+    say(options, "another load of base " + paths.base.sha256.substr(0, 12) + " is in flight on this host (" +
+                     describe_lock_holder(path) + ")" +
+                     (wait.count() > 0 ? "; this start copies nothing" : "; trying the copies already verified first"));
     return false;
 }
 
@@ -278,18 +279,13 @@ Result<PrepareOutcome> settle_instance(const Config& config, const InstancePaths
     return out;
 }
 
-Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths, const LoadOptions& caller_options)
+namespace {
+
+// One attempt of prepare_instance, its caller holding the instance's lock and, unless
+// options.may_load is false, the base's load guard. The shared attempt's locks share what is
+// left of the phase `options` started (start_phase); each fallback has a lock_wait of its own.
+Result<PrepareOutcome> prepare_with_guard(const Config& config, const InstancePaths& paths, const LoadOptions& options)
 {
-    // The shared attempt (instance lock, base and boot-file locks) shares one lock_wait.
-    LoadOptions options = start_phase(config, caller_options);
-    LockHolder holder = options.holder;
-    holder.purpose = "prepare instance";
-    auto instance_lock = lock_context(paths.context, lock_wait_left(config, options), holder);
-    if (!instance_lock) return std::move(instance_lock).error();
-    std::optional<FileLock> load_guard;
-    auto guarded = take_load_guard(config, paths, options, load_guard);
-    if (!guarded) return std::move(guarded).error();
-    options.may_load = *guarded;
 
     auto state = load_instance_state(paths.context.dir);
     std::optional<InstanceState> old;
@@ -321,9 +317,7 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
             return settle_instance(config, paths, InstanceMode::Shared, *shared_files, old,
                                    "host-local copy lost; back on the shared base", phase.log);
         };
-        LoadOptions back_phase = start_phase(config, caller_options);
-        back_phase.may_load = options.may_load;
-        auto back = on_shared_storage(config, back_phase, back_on_shared, answered);
+        auto back = on_shared_storage(config, start_phase(config, options), back_on_shared, answered);
         if (back) {
             say(options, "its host-local copy was lost; it runs on the shared base again");
             return back;
@@ -351,9 +345,8 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     const std::string reason = message_clause(failed.message);
     say(options, "the shared base cannot be used (" + reason + "); making a host-local copy");
     // The fallback has a lock wait of its own: the shared attempt may have used all of it.
-    LoadOptions fallback = start_phase(config, caller_options);
+    LoadOptions fallback = start_phase(config, options);
     fallback.skip_other_store = !storage_answered;
-    fallback.may_load = options.may_load;
     auto local_files = ensure_instance_files(config, paths, local, fallback);
     if (!local_files) {
         say(options, "no host-local copy can be made either: " + local_files.error().message);
@@ -370,6 +363,35 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     say(options, "now runs independently on " + out->base.string() + "; run 'appshare reshare " + paths.domain +
                      "' while it is stopped to move it back onto the shared base");
     return out;
+}
+
+}  // namespace
+
+Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths, const LoadOptions& caller_options)
+{
+    const LoadOptions options = start_phase(config, caller_options);
+    LockHolder holder = options.holder;
+    holder.purpose = "prepare instance";
+    auto instance_lock = lock_context(paths.context, lock_wait_left(config, options), holder);
+    if (!instance_lock) return std::move(instance_lock).error();
+
+    // The load guard is needed only to load: when another start holds it, a copy already
+    // verified (shared or host-local) is used without waiting; only a start that must load
+    // waits for the guard, within a lock_wait of its own.
+    std::optional<FileLock> load_guard;
+    auto guarded = take_load_guard(config, paths, options, std::chrono::milliseconds(0), load_guard);
+    if (!guarded) return std::move(guarded).error();
+    if (*guarded) return prepare_with_guard(config, paths, options);
+    LoadOptions verified_only = options;
+    verified_only.may_load = false;
+    auto first = prepare_with_guard(config, paths, verified_only);
+    if (first || first.error().code == ErrorCode::Interrupted) return first;
+    // The guard's wait and the locks of the attempt after it share one lock_wait.
+    const LoadOptions waiting = start_phase(config, caller_options);
+    guarded = take_load_guard(config, paths, waiting, lock_wait_left(config, waiting), load_guard);
+    if (!guarded) return std::move(guarded).error();
+    if (!*guarded) return load_in_flight(paths);
+    return prepare_with_guard(config, paths, waiting);
 }
 
 }  // namespace appshare

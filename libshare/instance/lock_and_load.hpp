@@ -93,10 +93,11 @@ struct PrepareOutcome {
 
 // Lock-and-load for a starting instance, with the fallback described above, holding the base's
 // load guard. A start that finds the guard busy (another start on this host loads the base, or
-// its abandoned worker still lives) waits for it like for any lock, within lock_wait; if it
-// stays busy, the start goes on with may_load false: it runs on the shared base or a host-local
-// copy if one is already verified, and is otherwise refused with a sentence saying a load of
-// the base is still in progress on this host. Errors (the start must be refused): the instance
+// its abandoned worker still lives) first tries with may_load false: it runs on the shared base
+// or a host-local copy if one is already verified. Only if neither is does it wait for the
+// guard, like for any lock, within a lock_wait of its own, and then tries again with loads; a
+// guard still busy then refuses the start with a sentence saying a load of the base is still
+// in progress on this host. Errors (the start must be refused): the instance
 // lock cannot be had, no verified copy can be had (LoadFailed or the underlying code), the
 // overlay is backed by something else (UnsafeImage), Interrupted.
 [[nodiscard]] Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths,

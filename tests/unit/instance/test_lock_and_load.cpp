@@ -342,6 +342,21 @@ TEST_CASE("a start copies nothing while another load of the same base is in flig
         CHECK(out->mode == InstanceMode::Shared);
         CHECK_FALSE(out->base_loaded);
     }
+    SECTION("an independent instance with its host-local copy: it starts at once") {
+        const test::LockHolderProcess shared_busy(fx.shared_base_lock(), 4s);
+        auto first = prepare_instance(fx.config, fx.paths("web1"), load_options());
+        REQUIRE(first);
+        REQUIRE(first->mode == InstanceMode::Independent);
+        const test::LockHolderProcess worker(guard, 30s);
+        const auto t0 = std::chrono::steady_clock::now();
+        auto out = prepare_instance(fx.config, fx.paths("web1"), load_options());
+        const auto took = std::chrono::steady_clock::now() - t0;
+        INFO((out ? std::string() : out.error().message));
+        REQUIRE(out);
+        CHECK(out->mode == InstanceMode::Independent);
+        CHECK_FALSE(out->base_loaded);
+        CHECK(took < 1s);
+    }
     SECTION("released within the wait: the start loads as usual") {
         const test::LockHolderProcess worker(guard, 700ms);
         auto out = prepare_instance(fx.config, fx.paths("web1"), load_options());
