@@ -286,7 +286,6 @@ namespace {
 // left of the phase `options` started (start_phase); each fallback has a lock_wait of its own.
 Result<PrepareOutcome> prepare_with_guard(const Config& config, const InstancePaths& paths, const LoadOptions& options)
 {
-
     auto state = load_instance_state(paths.context.dir);
     std::optional<InstanceState> old;
     if (state) {
