@@ -1,6 +1,6 @@
 // appshare: install virtual appliances as thin contexts over one shared base.
-#include "base/text.hpp"
 #include "commands.hpp"
+#include "report.hpp"
 #include "base/installed_files.hpp"
 
 #include <iostream>
@@ -28,13 +28,5 @@ int main(int argc, char** argv)
         return rc == 0 ? 0 : 2;
     }
     if (!chosen) return 2;
-    try {
-        return chosen();
-    } catch (const std::exception& e) {
-        // Never an abort without a sentence.
-        std::cerr << "appshare: failed unexpectedly (" << appshare::printable(e.what()) << "); please report this.\n";
-    } catch (...) {
-        std::cerr << "appshare: failed unexpectedly; please report this.\n";
-    }
-    return 1;
+    return appshare::cli::report_exceptions(chosen);
 }

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <iostream>
 #include <string>
 
@@ -25,6 +26,10 @@ int report_error(const Error& error, bool as_json);
 // Prints "appshare: <line>" on stderr: an event worth telling while the command works (a lock
 // wait, a base being loaded). Fits where the library takes a LogFn.
 void report_notice(const std::string& line);
+
+// The command's catch-all: `action()`'s exit status, or, should it throw, one escaped sentence on
+// stderr ("appshare: failed unexpectedly (...); please report this.") and 1.
+[[nodiscard]] int report_exceptions(const std::function<int()>& action) noexcept;
 
 // The outcome of a command with --json (list, verify): on success `to_json(value)` on stdout
 // with `as_json`, else `to_text(value)`, and 0; on failure report_error(error, as_json).

@@ -57,13 +57,15 @@ std::string_view trim(std::string_view s) noexcept
     return s;
 }
 
-std::string printable(std::string_view s)
+namespace {
+
+std::string escape_for_output(std::string_view s, bool keep_backslash)
 {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
+        if (c >= 0x20 && c < 0x7f && (c != '\\' || keep_backslash)) {
             out.push_back(static_cast<char>(c));
             ++i;
         } else if (const std::size_t n = c >= 0x80 ? printable_utf8_length(s, i) : 0; n > 0) {
@@ -76,6 +78,12 @@ std::string printable(std::string_view s)
     }
     return out;
 }
+
+}  // namespace
+
+std::string printable(std::string_view s) { return escape_for_output(s, false); }
+
+std::string printable_message(std::string_view s) { return escape_for_output(s, true); }
 
 std::string in_quotes(std::string_view s, char quote, std::size_t max_bytes)
 {

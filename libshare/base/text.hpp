@@ -25,6 +25,12 @@ namespace appshare {
 // hide what it is.
 [[nodiscard]] std::string printable(std::string_view s);
 
+// A whole message or log line on its way out (to a log, a terminal, libvirt's error), assembled
+// from pieces some of which printable() already escaped: escapes control characters and invalid
+// UTF-8 as printable() does, but keeps backslashes, so nothing is escaped twice. The last word on
+// everything the hook logs or refuses with and the command prints as an error or notice.
+[[nodiscard]] std::string printable_message(std::string_view s);
+
 // printable(s) between `quote` characters, cut after `max_bytes` bytes of `s` with "..." before
 // the closing quote: "value", 'name'.
 [[nodiscard]] std::string in_quotes(std::string_view s, char quote = '"',

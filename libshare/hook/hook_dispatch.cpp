@@ -4,6 +4,7 @@
 #include "instance/config.hpp"
 #include "instance/domain_xml.hpp"
 #include "base/file_lock.hpp"
+#include "base/text.hpp"
 #include "hook/hook_log.hpp"
 #include "instance/instance_metadata.hpp"
 #include "instance/instance_paths.hpp"
@@ -21,7 +22,7 @@ HookResponse refuse(const Error& e)
 {
     HookResponse r;
     r.exit_status = e.exit_status();
-    r.stderr_text = e.message + "\n";
+    r.stderr_text = printable_message(e.message) + "\n";  // what virsh start shows: one line, escaped
     return r;
 }
 
@@ -120,6 +121,27 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
                     "at this start; run 'appshare reshare " + request.domain + "' while it is shut off to fix the definition");
     }
     return {};
+}
+
+HookResponse refuse_on_exception(const std::function<HookResponse()>& work) noexcept
+{
+    HookResponse response;
+    response.exit_status = 1;
+    try {
+        return work();
+    } catch (const std::exception& e) {
+        try {
+            response.stderr_text = "appshare-hook failed unexpectedly (" + printable(e.what()) +
+                                   "); the start was refused, please report this.\n";
+        } catch (...) {
+            response.stderr_text.clear();
+        }
+    } catch (...) {
+    }
+    if (response.stderr_text.empty()) {
+        response.stderr_text = "appshare-hook failed unexpectedly; the start was refused, please report this.\n";
+    }
+    return response;
 }
 
 }  // namespace appshare

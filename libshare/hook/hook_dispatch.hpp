@@ -19,6 +19,7 @@
 #include "hook/hook_call.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -42,5 +43,9 @@ struct HookResponse {
 // Handles one hook call. `config_path`: as for load_config (empty: $APPSHARE_CONFIG or
 // /etc/appshare/appshare.conf).
 [[nodiscard]] HookResponse run_hook(const HookRequest& request, const std::filesystem::path& config_path = {});
+
+// The hook's catch-all: `work()`, or, should it throw, a refusal with one escaped sentence and
+// exit status 1 (libvirt shows stderr to whoever started the domain; an abort would show nothing).
+[[nodiscard]] HookResponse refuse_on_exception(const std::function<HookResponse()>& work) noexcept;
 
 }  // namespace appshare

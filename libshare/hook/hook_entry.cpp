@@ -1,12 +1,10 @@
 // The C entry point the startup binary loads with dlopen() for calls that need work
 // (hook/hook_call.hpp): builds the request, runs it, writes what libvirt should see.
-#include "base/text.hpp"
 #include "base/write_all.hpp"
 #include "hook/hook_call.hpp"
 #include "hook/hook_dispatch.hpp"
 #include "base/interrupt.hpp"
 
-#include <exception>
 #include <type_traits>
 
 #include <unistd.h>
@@ -17,25 +15,17 @@ extern "C" __attribute__((visibility("default"))) int appshare_hook_entry(const 
                                                                           int truncated)
 {
     appshare::install_interrupt_handlers();
-    appshare::HookRequest request;
-    request.domain = domain;
-    request.op = op;
-    request.subop = subop;
-    request.extra = extra;
-    request.stdin_xml.assign(xml, xml_len);
-    request.stdin_truncated = truncated != 0;
-    appshare::HookResponse response;
-    try {
-        response = appshare::run_hook(request);
-    } catch (const std::exception& e) {
-        // Never an abort without a sentence: libvirt shows stderr to whoever started the domain.
-        response.exit_status = 1;
-        response.stderr_text = "appshare-hook failed unexpectedly (" + appshare::printable(e.what()) +
-                               "); the start was refused, please report this.\n";
-    } catch (...) {
-        response.exit_status = 1;
-        response.stderr_text = "appshare-hook failed unexpectedly; the start was refused, please report this.\n";
-    }
+    // Everything that may throw (even building the request: a large XML) inside the catch-all.
+    const appshare::HookResponse response = appshare::refuse_on_exception([&] {
+        appshare::HookRequest request;
+        request.domain = domain;
+        request.op = op;
+        request.subop = subop;
+        request.extra = extra;
+        request.stdin_xml.assign(xml, xml_len);
+        request.stdin_truncated = truncated != 0;
+        return appshare::run_hook(request);
+    });
     static_cast<void>(appshare::write_all(STDOUT_FILENO, response.stdout_text));
     static_cast<void>(appshare::write_all(STDERR_FILENO, response.stderr_text));
     return response.exit_status;

@@ -1,5 +1,6 @@
 #include "hook/hook_log.hpp"
 
+#include "base/text.hpp"
 #include "base/time_format.hpp"
 
 #include <iostream>
@@ -30,7 +31,9 @@ void HookLog::error(std::string_view message) const { write(LOG_ERR, "error", me
 
 void HookLog::write(int priority, std::string_view level, std::string_view message) const
 {
-    const std::string tagged = "domain " + domain_ + ": " + std::string(message);
+    // Domain names, metadata, lock notes and URLs are not ours: nothing in a line may forge
+    // another line or drive the terminal that shows the log.
+    const std::string tagged = "domain " + printable(domain_) + ": " + printable_message(message);
     if (syslog_open_) {
         syslog(priority, "%s", tagged.c_str());
         return;

@@ -88,6 +88,19 @@ Result<std::chrono::seconds> seconds_value(std::string_view v, std::string_view 
     return std::chrono::seconds(secs);
 }
 
+// A size in bytes from `min` up, without units (the key's name says bytes).
+Result<std::uint64_t> bytes_value(std::string_view v, std::string_view origin, int line, std::string_view key,
+                                  std::uint64_t min)
+{
+    std::uint64_t bytes = 0;
+    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), bytes);
+    if (ec != std::errc{} || ptr != v.data() + v.size() || bytes < min) {
+        return config_error(origin, line, "'" + std::string(key) + "' must be a whole number of bytes, at least " +
+                                              std::to_string(min));
+    }
+    return bytes;
+}
+
 constexpr long long kTenYears = 10LL * 366 * 86400;
 
 }  // namespace
@@ -126,6 +139,11 @@ Result<Config> parse_config(std::string_view text, std::string_view origin)
             (key == "lock_wait_seconds"      ? cfg.lock_wait
              : key == "load_timeout_seconds" ? cfg.load_timeout
                                              : cfg.storage_timeout) = *secs;
+        } else if (key == "max_base_bytes") {
+            // Below 1 MiB no real base (a qcow2 header and its tables) would ever load.
+            auto bytes = bytes_value(value, origin, line, key, std::uint64_t{1} << 20);
+            if (!bytes) return std::move(bytes).error();
+            cfg.max_base_bytes = *bytes;
         } else if (key == "gc_grace_seconds") {
             auto secs = seconds_value(value, origin, line, key, 0, kTenYears);
             if (!secs) return std::move(secs).error();

@@ -9,7 +9,8 @@
 //   context_root = "/var/lib/libvirt/images/appshare/contexts"
 //   local_root = "/var/lib/libvirt/images/appshare/local"
 //   lock_wait_seconds = 120
-//   load_timeout_seconds = 1800         # a fetch over http(s) must end within this
+//   load_timeout_seconds = 1800         # a load from one source (file or http) must end within this
+//   max_base_bytes = 34359738368        # a source larger than this (32 GiB) is never copied
 //   storage_timeout_seconds = 30        # no progress on shared storage for this long: give up on it
 //   uri = "qemu:///system"
 //   virt_type = "auto"                  # auto | kvm | qemu
@@ -23,6 +24,7 @@
 #include "base/result.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -30,12 +32,18 @@
 
 namespace appshare {
 
+inline constexpr std::uint64_t kDefaultMaxBaseBytes = std::uint64_t{32} << 30;  // 32 GiB
+
 struct Config {
     std::filesystem::path shared_root = "/var/lib/libvirt/images/appshare/shared";
     std::filesystem::path context_root = "/var/lib/libvirt/images/appshare/contexts";
     std::filesystem::path local_root = "/var/lib/libvirt/images/appshare/local";
     std::chrono::seconds lock_wait{120};
+    // A load from one source (a file, an http URL, the other store's copy) must end within this.
     std::chrono::seconds load_timeout{1800};
+    // Bases are loaded at a definer's word (digest and size come from the domain's metadata):
+    // a source larger than this is refused before copying, and no load copies more.
+    std::uint64_t max_base_bytes = kDefaultMaxBaseBytes;
     // A start gives up on the shared storage when its work there makes no progress for this
     // long (a network file system whose server is gone blocks every call on it).
     std::chrono::seconds storage_timeout{30};

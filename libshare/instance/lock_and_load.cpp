@@ -2,9 +2,10 @@
 
 #include "base/bounded_call.hpp"
 #include "store/remote_source.hpp"
+#include "base/atomic_file.hpp"
+#include "base/dir_handle.hpp"
 #include "base/time_format.hpp"
 #include "instance/stores.hpp"
-#include "base/dir_handle.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,14 @@ std::string short_reason(const Error& e)
     }
 }
 
+// What a start logs when it finds a lock busy: the holder, as the holder recorded itself.
+FileLock::WaitNotice wait_notice(const LogFn& log)
+{
+    return [log](const std::string& holder) {
+        if (log) log("waiting for a lock held by " + holder);
+    };
+}
+
 EnsureOptions ensure_options(const Config& config, const LoadOptions& o, const std::string& purpose)
 {
     EnsureOptions e;
@@ -57,9 +66,7 @@ EnsureOptions ensure_options(const Config& config, const LoadOptions& o, const s
     e.holder = o.holder;
     e.holder.purpose = purpose;
     e.log = o.log;
-    e.on_wait = [log = o.log](const std::string& holder) {
-        if (log) log("waiting for a lock held by " + holder);
-    };
+    e.on_wait = wait_notice(o.log);
     return e;
 }
 
@@ -117,7 +124,7 @@ Result<void> keep_local_boot_copies(const Config& config, const InstancePaths& p
     const BlobStore local = local_store(config);
     for (const auto* boot : paths.boot_files()) {
         const auto shared_copy = shared_store(config).path_of(boot->spec);
-        auto r = local.ensure(boot->spec, {store_file_source(shared_copy)},
+        auto r = local.ensure(boot->spec, {store_file_source(shared_copy, source_limits(config))},
                               ensure_options(config, options, "keep a local " + boot->spec.kind));
         if (!r) return std::move(r).error();
     }
@@ -149,6 +156,46 @@ Result<PrepareOutcome> on_shared_storage(const Config& config, const LoadOptions
     return outcome_from(*text);
 }
 
+// Takes the base's load guard within `wait`. True when held (until `guard` goes; the
+// shared-storage worker inherits it), false when another start or its abandoned worker still
+// holds it: this start must then load nothing.
+Result<bool> take_load_guard(const Config& config, const InstancePaths& paths, const LoadOptions& options,
+                             std::chrono::milliseconds wait, std::optional<FileLock>& guard)
+{
+    if (auto d = make_dirs(config.local_root, kStoreDirMode); !d) {
+        say(options, "cannot take the load guard of this base (" + message_clause(d.error().message) + "); going on without it");
+        return true;
+    }
+    LockHolder holder = options.holder;
+    holder.purpose = "load base on this host";
+    const auto path = load_guard_path(config, paths);
+    auto lock = FileLock::acquire(path, wait, holder, wait.count() > 0 ? wait_notice(options.log) : FileLock::WaitNotice{});
+    if (lock) {
+        guard.emplace(std::move(*lock));
+        return true;
+    }
+    if (lock.error().code == ErrorCode::Interrupted) return std::move(lock).error();
+    if (lock.error().code != ErrorCode::LockTimeout) {
+        // A host-local folder that cannot be written is no reason to refuse a start on the
+        // shared base; it only costs the guard.
+        say(options, "cannot take the load guard " + path.string() + " (" + message_clause(lock.error().message) +
+                         "); going on without it");
+        return true;
+    }
+    say(options, "another load of base " + paths.base.sha256.substr(0, 12) + " is in flight on this host (" +
+                     describe_lock_holder(path) + ")" +
+                     (wait.count() > 0 ? "; this start copies nothing" : "; trying the copies already verified first"));
+    return false;
+}
+
+Error load_in_flight(const InstancePaths& paths)
+{
+    return make_error(ErrorCode::LockTimeout, "domain " + paths.domain + " cannot start: base " +
+                                                  paths.base.sha256.substr(0, 12) +
+                                                  " is still being loaded on this host by another start and no verified"
+                                                  " copy is there yet (see the appshare-hook log); start it again once that load ends.");
+}
+
 }  // namespace
 
 std::chrono::milliseconds lock_wait_left(const Config& config, const LoadOptions& o)
@@ -167,15 +214,30 @@ LoadOptions start_phase(const Config& config, const LoadOptions& o)
     return p;
 }
 
+std::filesystem::path load_guard_path(const Config& config, const InstancePaths& paths)
+{
+    return config.local_root / (paths.base.sha256 + "." + paths.base.kind + ".load.lock");
+}
+
+SourceLimits source_limits(const Config& config)
+{
+    SourceLimits limits;
+    limits.deadline = Clock::now() + config.load_timeout;
+    limits.max_bytes = config.max_base_bytes;
+    return limits;
+}
+
 std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths, const BlobStore& target,
                                      const LoadOptions& options)
 {
     std::vector<BlobSource> sources;
+    if (!options.may_load) return sources;
+    const SourceLimits limits = source_limits(config);
     const auto other = other_store(config, target).path_of(paths.base);
-    if (!options.skip_other_store && regular_file_at(other)) sources.push_back(store_file_source(other));
-    for (const auto& f : paths.source_files) sources.push_back(allowed_file_source(f, config.allowed_source_dirs));
+    if (!options.skip_other_store && regular_file_at(other)) sources.push_back(store_file_source(other, limits));
+    for (const auto& f : paths.source_files) sources.push_back(allowed_file_source(f, config.allowed_source_dirs, limits));
     HttpOptions http;
-    http.deadline = Clock::now() + config.load_timeout;
+    http.limits = limits;
     for (const auto& u : paths.source_urls) sources.push_back(http_source(u, config.allowed_url_prefixes, http));
     return sources;
 }
@@ -191,8 +253,8 @@ Result<bool> ensure_instance_files(const Config& config, const InstancePaths& pa
     const auto other = other_store(config, store);
     for (const auto* boot : paths.boot_files()) {
         std::vector<BlobSource> sources;
-        if (!options.skip_other_store && regular_file_at(other.path_of(boot->spec))) {
-            sources.push_back(store_file_source(other.path_of(boot->spec)));
+        if (options.may_load && !options.skip_other_store && regular_file_at(other.path_of(boot->spec))) {
+            sources.push_back(store_file_source(other.path_of(boot->spec), source_limits(config)));
         }
         auto r = store.ensure(boot->spec, sources, ensure_options(config, options, "load " + boot->spec.kind));
         if (!r) return std::move(r).error();
@@ -222,15 +284,13 @@ Result<PrepareOutcome> settle_instance(const Config& config, const InstancePaths
     return out;
 }
 
-Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths, const LoadOptions& caller_options)
-{
-    // The shared attempt (instance lock, base and boot-file locks) shares one lock_wait.
-    const LoadOptions options = start_phase(config, caller_options);
-    LockHolder holder = options.holder;
-    holder.purpose = "prepare instance";
-    auto instance_lock = lock_context(paths.context, lock_wait_left(config, options), holder);
-    if (!instance_lock) return std::move(instance_lock).error();
+namespace {
 
+// One attempt of prepare_instance, its caller holding the instance's lock and, unless
+// options.may_load is false, the base's load guard. The shared attempt's locks share what is
+// left of the phase `options` started (start_phase); each fallback has a lock_wait of its own.
+Result<PrepareOutcome> prepare_with_guard(const Config& config, const InstancePaths& paths, const LoadOptions& options)
+{
     auto state = load_instance_state(paths.context.dir);
     std::optional<InstanceState> old;
     if (state) {
@@ -261,11 +321,12 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
             return settle_instance(config, paths, InstanceMode::Shared, *shared_files, old,
                                    "host-local copy lost; back on the shared base", phase.log);
         };
-        auto back = on_shared_storage(config, start_phase(config, caller_options), back_on_shared, answered);
+        auto back = on_shared_storage(config, start_phase(config, options), back_on_shared, answered);
         if (back) {
             say(options, "its host-local copy was lost; it runs on the shared base again");
             return back;
         }
+        if (!options.may_load) return load_in_flight(paths);
         return make_error(files.error().code,
                           "domain " + paths.domain + " runs independently of the shared storage, but its host-local copy of base " +
                               paths.base.sha256.substr(0, 12) + " cannot be had (" + short_reason(files.error()) +
@@ -276,7 +337,10 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     const auto start_on_shared = [&](const LoadOptions& phase) -> Result<PrepareOutcome> {
         auto files = ensure_instance_files(config, paths, shared, phase);
         if (!files) return std::move(files).error();
-        if (auto kept = keep_local_boot_copies(config, paths, phase); !kept) return std::move(kept).error();
+        // A start that may not load (another start on this host loads the base) copies nothing.
+        if (phase.may_load) {
+            if (auto kept = keep_local_boot_copies(config, paths, phase); !kept) return std::move(kept).error();
+        }
         return settle_instance(config, paths, InstanceMode::Shared, *files, old, "started on the shared base", phase.log);
     };
     bool storage_answered = true;
@@ -287,11 +351,12 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     const std::string reason = message_clause(failed.message);
     say(options, "the shared base cannot be used (" + reason + "); making a host-local copy");
     // The fallback has a lock wait of its own: the shared attempt may have used all of it.
-    LoadOptions fallback = start_phase(config, caller_options);
+    LoadOptions fallback = start_phase(config, options);
     fallback.skip_other_store = !storage_answered;
     auto local_files = ensure_instance_files(config, paths, local, fallback);
     if (!local_files) {
         say(options, "no host-local copy can be made either: " + local_files.error().message);
+        if (!options.may_load) return load_in_flight(paths);
         return make_error(local_files.error().code,
                           "domain " + paths.domain + " cannot start: base " + paths.base.sha256.substr(0, 12) +
                               " cannot be had on the shared storage (" + short_reason(failed) +
@@ -304,6 +369,35 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     say(options, "now runs independently on " + out->base.string() + "; run 'appshare reshare " + paths.domain +
                      "' while it is stopped to move it back onto the shared base");
     return out;
+}
+
+}  // namespace
+
+Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths, const LoadOptions& caller_options)
+{
+    const LoadOptions options = start_phase(config, caller_options);
+    LockHolder holder = options.holder;
+    holder.purpose = "prepare instance";
+    auto instance_lock = lock_context(paths.context, lock_wait_left(config, options), holder);
+    if (!instance_lock) return std::move(instance_lock).error();
+
+    // The load guard is needed only to load: when another start holds it, a copy already
+    // verified (shared or host-local) is used without waiting; only a start that must load
+    // waits for the guard, within a lock_wait of its own.
+    std::optional<FileLock> load_guard;
+    auto guarded = take_load_guard(config, paths, options, std::chrono::milliseconds(0), load_guard);
+    if (!guarded) return std::move(guarded).error();
+    if (*guarded) return prepare_with_guard(config, paths, options);
+    LoadOptions verified_only = options;
+    verified_only.may_load = false;
+    auto first = prepare_with_guard(config, paths, verified_only);
+    if (first || first.error().code == ErrorCode::Interrupted) return first;
+    // The guard's wait and the locks of the attempt after it share one lock_wait.
+    const LoadOptions waiting = start_phase(config, caller_options);
+    guarded = take_load_guard(config, paths, waiting, lock_wait_left(config, waiting), load_guard);
+    if (!guarded) return std::move(guarded).error();
+    if (!*guarded) return load_in_flight(paths);
+    return prepare_with_guard(config, paths, waiting);
 }
 
 }  // namespace appshare

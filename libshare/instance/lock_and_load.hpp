@@ -18,6 +18,7 @@
 #include "instance/instance_paths.hpp"
 #include "instance/instance_state.hpp"
 #include "base/result.hpp"
+#include "store/remote_source_limits.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -37,7 +38,20 @@ struct LoadOptions {
     // The other store's copy is no source: the shared storage stopped answering, and even a
     // look at it would block.
     bool skip_other_store = false;
+    // False while another load of this base is in flight on this host (its load guard, below,
+    // stayed busy): nothing is copied, only copies already verified are used.
+    bool may_load = true;
 };
+
+// The host-local lock that keeps loads of one base on this host to one at a time
+// (<local_root>/<sha256>.<kind>.load.lock). prepare_instance holds it for the whole start; the
+// shared-storage worker inherits it, so a worker abandoned on a stall keeps it until it is
+// really gone, and the next start on this host copies nothing while it lives.
+[[nodiscard]] std::filesystem::path load_guard_path(const Config& config, const InstancePaths& paths);
+
+// The limits every source of a load obeys (store/remote_source_limits.hpp): max_base_bytes,
+// and load_timeout from now for the whole load, files and http alike.
+[[nodiscard]] SourceLimits source_limits(const Config& config);
 
 // `options` for a new phase: its lock deadline is lock_wait from now.
 [[nodiscard]] LoadOptions start_phase(const Config& config, const LoadOptions& options);
@@ -58,7 +72,8 @@ struct PrepareOutcome {
 // (the shared base for the local store and vice versa) when a file is there and
 // options.skip_other_store is not set, then the
 // metadata's source files (checked against allowed_source_dirs when streamed), then its URLs
-// (checked against allowed_url_prefixes, also on every redirect).
+// (checked against allowed_url_prefixes, also on every redirect); all under source_limits().
+// None when options.may_load is false.
 [[nodiscard]] std::vector<BlobSource> base_sources(const Config& config, const InstancePaths& paths,
                                                    const BlobStore& target, const LoadOptions& options);
 
@@ -76,9 +91,15 @@ struct PrepareOutcome {
                                                      bool loaded, const std::optional<InstanceState>& old,
                                                      const std::string& reason, const LogFn& log);
 
-// Lock-and-load for a starting instance, with the fallback described above. Errors (the start
-// must be refused): the instance lock cannot be had, no verified copy can be had (LoadFailed
-// or the underlying code), the overlay is backed by something else (UnsafeImage), Interrupted.
+// Lock-and-load for a starting instance, with the fallback described above, holding the base's
+// load guard. A start that finds the guard busy (another start on this host loads the base, or
+// its abandoned worker still lives) first tries with may_load false: it runs on the shared base
+// or a host-local copy if one is already verified. Only if neither is does it wait for the
+// guard, like for any lock, within a lock_wait of its own, and then tries again with loads; a
+// guard still busy then refuses the start with a sentence saying a load of the base is still
+// in progress on this host. Errors (the start must be refused): the instance
+// lock cannot be had, no verified copy can be had (LoadFailed or the underlying code), the
+// overlay is backed by something else (UnsafeImage), Interrupted.
 [[nodiscard]] Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePaths& paths,
                                                       const LoadOptions& options);
 

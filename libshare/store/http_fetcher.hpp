@@ -4,6 +4,7 @@
 #pragma once
 
 #include "store/blob_store.hpp"
+#include "store/remote_source_limits.hpp"
 #include "base/result.hpp"
 
 #include <chrono>
@@ -14,12 +15,16 @@ namespace appshare {
 
 struct HttpOptions {
     std::chrono::seconds connect_timeout{15};
-    // A transfer slower than 1 KiB/s for this long is abandoned.
-    std::chrono::seconds stall_timeout{60};
     int max_redirects = 5;
-    // The whole fetch, redirects included, must end by then (max(): no limit).
-    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    // The whole fetch, redirects included, must end by limits.deadline; a transfer slower than
+    // 1 KiB/s for limits.stall_timeout is abandoned; a 200 answer whose Content-Length is above
+    // limits.max_bytes is refused before its body is read.
+    SourceLimits limits;
 };
+
+// At most this much of a non-200 answer's body (an error page, a redirect's note) is read before
+// the connection is dropped: it is never content, and a server must not keep a load busy with it.
+inline constexpr std::size_t kMaxHttpErrorBody = 4096;
 
 // Streams `url`'s body to `sink`. Before the request, and again for every redirect target
 // (followed by hand, at most max_redirects), the URL must pass check_allowed_url(url, prefixes);

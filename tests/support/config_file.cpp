@@ -35,6 +35,7 @@ std::string config_file_text(const Config& s)
     key(s.local_root != d.local_root, "local_root", quoted(s.local_root.string()));
     key(s.lock_wait != d.lock_wait, "lock_wait_seconds", std::to_string(s.lock_wait.count()));
     key(s.load_timeout != d.load_timeout, "load_timeout_seconds", std::to_string(s.load_timeout.count()));
+    key(s.max_base_bytes != d.max_base_bytes, "max_base_bytes", std::to_string(s.max_base_bytes));
     key(s.storage_timeout != d.storage_timeout, "storage_timeout_seconds", std::to_string(s.storage_timeout.count()));
     key(s.uri != d.uri, "uri", quoted(s.uri));
     key(s.virt_type != d.virt_type, "virt_type", quoted(s.virt_type));

@@ -1,6 +1,8 @@
 // A real web server on 127.0.0.1 for tests of http sources: python3's http.server serving a
 // directory, or a small throttled variant (rate in bytes/s) that also answers
-// /…/redirect?to=PATH with a 302 to PATH. Stopped (SIGKILL) on destruction. Header-only.
+// /…/redirect?to=PATH with a 302 to PATH, /…/endless-error with a 500 whose body never ends,
+// /…/huge with a Content-Length of 1 PiB and no body, and /nolength/NAME with NAME's content
+// but no Content-Length (its end is the connection's). Stopped (SIGKILL) on destruction. Header-only.
 #pragma once
 
 #include "support/test_support.hpp"
@@ -54,6 +56,22 @@ root, port, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
+        if url.path.endswith('/endless-error'):
+            # An error page that never ends, sent as fast as the client takes it.
+            self.send_response(500); self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b'x' * 65536)
+            except (BrokenPipeError, ConnectionResetError):
+                return
+        if url.path.endswith('/huge'):
+            # Announces far more than any limit, then sends nothing.
+            self.send_response(200); self.send_header('Content-Length', str(1 << 50)); self.end_headers()
+            try:
+                time.sleep(60)
+            except Exception:
+                pass
+            return
         if url.path.endswith('/redirect'):
             to = urllib.parse.parse_qs(url.query).get('to', ['/'])[0]
             self.send_response(302); self.send_header('Location', to); self.send_header('Content-Length', '0'); self.end_headers()
@@ -62,7 +80,10 @@ class H(http.server.BaseHTTPRequestHandler):
             data = open(os.path.join(root, os.path.basename(url.path)), 'rb').read()
         except OSError:
             self.send_error(404); return
-        self.send_response(200); self.send_header('Content-Length', str(len(data))); self.end_headers()
+        self.send_response(200)
+        if not url.path.startswith('/nolength/'):
+            self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
         chunk = 65536
         try:
             for i in range(0, len(data), chunk):

@@ -38,6 +38,17 @@ TEST_CASE("printable escapes what could disturb a terminal or a log", "[text]")
     }
 }
 
+TEST_CASE("printable_message escapes a whole message without escaping twice", "[text]")
+{
+    const std::string piece = printable("evil\x1b[2J\xff");
+    CHECK(piece == "evil\\x1b[2J\\xff");
+    // A message holding an escaped piece and raw bytes from elsewhere.
+    const std::string message = "loading from " + piece + " failed: line\nforged\r\x7f\xc2\x9b\xc3\xa9";
+    CHECK(printable_message(message) ==
+          "loading from evil\\x1b[2J\\xff failed: line\\x0aforged\\x0d\\x7f\\xc2\\x9b\xc3\xa9");
+    CHECK(printable_message(printable_message(message)) == printable_message(message));
+}
+
 TEST_CASE("quoted puts printable text in quotes and cuts long values", "[text]")
 {
     CHECK(in_quotes("a b") == "\"a b\"");

@@ -1,17 +1,22 @@
 #include "hook/hook_dispatch.hpp"
 
+#include "base/text.hpp"
 #include "instance/instance_state.hpp"
 #include "store/host_registry.hpp"
 #include "store/usage_records.hpp"
 #include "support/config_file.hpp"
 #include "support/hook_fixture.hpp"
+#include "support/lock_holder.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 
 using namespace appshare;
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 TEST_CASE("hook operations map to actions", "[hook_dispatch]")
 {
@@ -106,4 +111,116 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
         CHECK(r.exit_status == static_cast<int>(ErrorCode::Config));
         CHECK(run_hook(request("release", "end", xml), conf).exit_status == 0);
     }
+}
+
+namespace {
+
+// Whether `text` is safe on a terminal and in a log: no C0 control but the line ends, no DEL,
+// valid UTF-8 without C1 controls.
+bool clean_output(const std::string& text)
+{
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '\n') {
+            ++i;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f) return false;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+        if (n == 0 || i + n > text.size()) return false;
+        for (std::size_t k = 1; k < n; ++k) {
+            if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
+        }
+        if (c == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0) return false;  // C1
+        i += n;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("control characters and invalid UTF-8 from outside never reach the hook's log or refusal raw", "[hook_dispatch][leaks]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    fx.config.allowed_url_prefixes = {"http://127.0.0.1:1/"};
+    const auto conf = dir / "appshare.conf";
+    test::write_config_file(conf, fx.config);
+    const std::string evil = "\x1b[2J\r\t\x7f\xc2\x9b\xff";  // ESC, CR, TAB, DEL, C1 CSI, invalid UTF-8
+    const std::string xml_evil = "\n\t\r\xc2\x9b\xc2\x85";   // what an XML document can carry
+    const auto prepare = [&](const std::string& domain, const std::string& xml) {
+        return run_hook(HookRequest{domain, "prepare", "begin", "-", xml, false}, conf);
+    };
+    const auto check_outputs = [&](const HookResponse& r, const std::string& expect_in_log) {
+        const auto log = fs::exists(fx.log_file()) ? test::read_file(fx.log_file()) : std::string();
+        INFO("log:\n" << printable_message(log) << "\nstderr: " << printable_message(r.stderr_text));
+        CHECK(clean_output(log));
+        CHECK(clean_output(r.stderr_text));
+        CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == (r.stderr_text.empty() ? 0 : 1));
+        CHECK_THAT(log, Catch::Contains(expect_in_log));
+    };
+
+    SECTION("the domain name (from libvirt's arguments)") {
+        const auto r = prepare("web1" + evil, fx.domain_xml("web1"));
+        CHECK(r.exit_status != 0);
+        check_outputs(r, "web1\\x1b[2J\\x0d\\x09\\x7f\\xc2\\x9b\\xff");
+    }
+    SECTION("a source file path in the metadata") {
+        auto meta = fx.metadata("web1");
+        meta.source_files = {(fx.source_dir / ("base" + xml_evil + ".qcow2")).string()};
+        const auto r = prepare("web1", fx.domain_xml("web1", meta));
+        CHECK(r.exit_status != 0);
+        check_outputs(r, "base\\x0a\\x09\\x0d\\xc2\\x9b\\xc2\\x85.qcow2");
+    }
+    SECTION("a source URL in the metadata") {
+        auto meta = fx.metadata("web1");
+        meta.source_files.clear();
+        meta.source_urls = {"http://127.0.0.1:1/base" + xml_evil};
+        const auto r = prepare("web1", fx.domain_xml("web1", meta));
+        CHECK(r.exit_status != 0);
+        check_outputs(r, "http://127.0.0.1:1/base");
+    }
+    SECTION("the base's digest and names in the metadata") {
+        auto meta = fx.metadata("web1");
+        meta.base.sha256 = fx.base_sha.substr(0, 60) + xml_evil;
+        meta.appliance_name = "app" + xml_evil;
+        meta.appliance_version = "1" + xml_evil;
+        const auto r = prepare("web1", fx.domain_xml("web1", meta));
+        CHECK(r.exit_status != 0);
+        check_outputs(r, "domain web1: ");
+    }
+    SECTION("raw bytes that are not even XML") {
+        auto xml = fx.domain_xml("web1");
+        xml.insert(xml.find("<name>") + 6, evil);
+        const auto r = prepare("web1", xml);
+        check_outputs(r, "domain web1: ");
+    }
+    SECTION("the note of a lock holder on the shared storage") {
+        // A note is JSON, so valid UTF-8, but any control character may be in it.
+        const std::string in_json = "\x1b[2J\r\t\x7f\xc2\x9b";
+        const test::LockHolderProcess holder(fx.shared_base_lock(), 30s,
+                                             LockHolder{"host" + in_json, 4242, "dom\nforged line", "load" + in_json});
+        const auto r = prepare("web1", fx.domain_xml("web1"));
+        CHECK(r.exit_status == 0);  // it falls back to a host-local copy
+        check_outputs(r, "waiting for a lock held by pid 4242 on host\\x1b[2J\\x0d\\x09\\x7f\\xc2\\x9b (dom\\x0aforged line");
+    }
+}
+
+TEST_CASE("the hook's catch-all turns anything thrown into one escaped sentence and exit 1", "[hook_dispatch]")
+{
+    const auto thrown = refuse_on_exception([]() -> HookResponse { throw std::runtime_error("boom\x1b[2J\nsecond line"); });
+    CHECK(thrown.exit_status == 1);
+    CHECK(thrown.stdout_text.empty());
+    CHECK(thrown.stderr_text ==
+          "appshare-hook failed unexpectedly (boom\\x1b[2J\\x0asecond line); the start was refused, please report this.\n");
+    const auto odd = refuse_on_exception([]() -> HookResponse { throw 42; });
+    CHECK(odd.exit_status == 1);
+    CHECK(odd.stderr_text == "appshare-hook failed unexpectedly; the start was refused, please report this.\n");
+    const auto fine = refuse_on_exception([] { return HookResponse{0, "out", ""}; });
+    CHECK(fine.exit_status == 0);
+    CHECK(fine.stdout_text == "out");
 }

@@ -19,6 +19,7 @@ TEST_CASE("configuration file parsing", "[config]")
         CHECK(c->virt_type == "auto");
         CHECK(c->gc_grace == std::chrono::hours(24));
         CHECK(c->host_gone == std::chrono::hours(72));
+        CHECK(c->max_base_bytes == (std::uint64_t{32} << 30));
     }
     SECTION("every key") {
         auto c = parse_config(R"(# comment
@@ -34,6 +35,7 @@ allowed_url_prefixes = ["http://127.0.0.1:8080/"]
 log = "/var/log/appshare.log"
 gc_grace_seconds = 0
 host_gone_seconds = 7200
+max_base_bytes = 1073741824
 )", "test.conf");
         REQUIRE(c);
         CHECK(c->shared_root == "/mnt/shared/bases");
@@ -49,6 +51,7 @@ host_gone_seconds = 7200
         CHECK(c->log == "/var/log/appshare.log");
         CHECK(c->gc_grace == std::chrono::seconds(0));
         CHECK(c->host_gone == std::chrono::seconds(7200));
+        CHECK(c->max_base_bytes == (std::uint64_t{1} << 30));
     }
     SECTION("errors name the file, the line and the key") {
         struct Case { const char* text; const char* needle; };
@@ -62,6 +65,10 @@ host_gone_seconds = 7200
             {"gc_grace_seconds = -5", "gc_grace_seconds"},
             {"gc_grace_seconds = 999999999999", "gc_grace_seconds"},
             {"host_gone_seconds = 60", "from 3600"},
+            {"max_base_bytes = 1000", "at least 1048576"},
+            {"max_base_bytes = 32G", "max_base_bytes"},
+            {"max_base_bytes = -1", "max_base_bytes"},
+            {"max_base_bytes = 99999999999999999999999", "max_base_bytes"},
             {"color = \"blue\"", "unknown key 'color'"},
             {"just words", "key = value"},
             {"allowed_url_prefixes = [\"ftp://x/\"]", "allowed_url_prefixes"},

@@ -260,3 +260,148 @@ TEST_CASE("the locks of one start share one bounded wait", "[lock_and_load][dead
     CHECK(took >= 1800ms);
     CHECK(took < 3200ms);
 }
+
+namespace {
+
+// Files in `dir` (none when it does not exist), names only.
+std::vector<std::string> names_in(const fs::path& dir)
+{
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) out.push_back(e.path().filename().string());
+    return out;
+}
+
+bool holds_base_data(const fs::path& dir)
+{
+    for (const auto& n : names_in(dir)) {
+        if (n.find(".lock") == std::string::npos && n.find(".verified") == std::string::npos && n != "verified-shared") return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("a base larger than max_base_bytes is copied neither to the shared storage nor host-locally", "[lock_and_load][limits]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    REQUIRE(fx.base_size > (1U << 20));
+    fx.config.max_base_bytes = 1U << 20;
+    std::vector<std::string> lines;
+    auto out = prepare_instance(fx.config, fx.paths("web1"), load_options(&lines));
+    REQUIRE_FALSE(out);
+    CHECK_FALSE(holds_base_data(fx.config.shared_root));
+    CHECK_FALSE(holds_base_data(fx.config.local_root));
+    std::string log;
+    for (const auto& l : lines) log += l + "\n";
+    INFO(log);
+    CHECK_THAT(log, Catch::Contains(fx.source_base.string() + " is larger than max_base_bytes"));
+
+    SECTION("a base already verified in the store is still used: the limit bounds copying only") {
+        fx.config.max_base_bytes = kDefaultMaxBaseBytes;
+        REQUIRE(prepare_instance(fx.config, fx.paths("web1"), load_options()));
+        fx.config.max_base_bytes = 1U << 20;
+        auto again = prepare_instance(fx.config, fx.paths("web2"), load_options());
+        REQUIRE(again);
+        CHECK(again->mode == InstanceMode::Shared);
+    }
+}
+
+// The hook runs the shared attempt in a worker that is abandoned on a stall but may live on
+// (blocked on a mount); it keeps the base's load guard while it lives. A holder of the guard
+// stands in for it here.
+TEST_CASE("a start copies nothing while another load of the same base is in flight on this host", "[lock_and_load][limits]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    fs::create_directories(fx.config.local_root);
+    const auto guard = load_guard_path(fx.config, fx.paths("web1"));
+    CHECK(guard.parent_path() == fx.config.local_root);
+
+    SECTION("nothing verified anywhere: refused, saying why, with nothing copied") {
+        const test::LockHolderProcess worker(guard, 30s, LockHolder{"thishost", 0, "web0", "load base on this host"});
+        std::vector<std::string> lines;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto out = prepare_instance(fx.config, fx.paths("web1"), load_options(&lines));
+        const auto took = std::chrono::steady_clock::now() - t0;
+        REQUIRE_FALSE(out);
+        CHECK(out.error().code == ErrorCode::LockTimeout);
+        CHECK_THAT(out.error().message, Catch::Contains("still being loaded on this host"));
+        CHECK_FALSE(holds_base_data(fx.config.shared_root));
+        CHECK_FALSE(holds_base_data(fx.config.local_root));
+        CHECK(took < 6s);
+        std::string log;
+        for (const auto& l : lines) log += l + "\n";
+        CHECK_THAT(log, Catch::Contains("waiting for a lock held by pid " + std::to_string(worker.pid())));
+    }
+    SECTION("the shared base already verified: the start runs on it") {
+        REQUIRE(prepare_instance(fx.config, fx.paths("web1"), load_options()));
+        const test::LockHolderProcess worker(guard, 30s);
+        auto out = prepare_instance(fx.config, fx.paths("web2"), load_options());
+        INFO((out ? std::string() : out.error().message));
+        REQUIRE(out);
+        CHECK(out->mode == InstanceMode::Shared);
+        CHECK_FALSE(out->base_loaded);
+    }
+    SECTION("an independent instance with its host-local copy: it starts at once") {
+        const test::LockHolderProcess shared_busy(fx.shared_base_lock(), 4s);
+        auto first = prepare_instance(fx.config, fx.paths("web1"), load_options());
+        REQUIRE(first);
+        REQUIRE(first->mode == InstanceMode::Independent);
+        const test::LockHolderProcess worker(guard, 30s);
+        const auto t0 = std::chrono::steady_clock::now();
+        auto out = prepare_instance(fx.config, fx.paths("web1"), load_options());
+        const auto took = std::chrono::steady_clock::now() - t0;
+        INFO((out ? std::string() : out.error().message));
+        REQUIRE(out);
+        CHECK(out->mode == InstanceMode::Independent);
+        CHECK_FALSE(out->base_loaded);
+        CHECK(took < 1s);
+    }
+    SECTION("released within the wait: the start loads as usual") {
+        const test::LockHolderProcess worker(guard, 700ms);
+        auto out = prepare_instance(fx.config, fx.paths("web1"), load_options());
+        REQUIRE(out);
+        CHECK(out->base_loaded);
+        CHECK(out->mode == InstanceMode::Shared);
+    }
+}
+
+TEST_CASE("load errors name the source without the digest or size the definer could not know", "[lock_and_load][leaks]")
+{
+    test::TempDir dir;
+    test::HookFixture fx(dir.path());
+    // The metadata names a source that is not the base: same size, one byte different.
+    const auto impostor = fx.source_dir / "impostor.qcow2";
+    fs::copy_file(fx.source_base, impostor);
+    test::flip_byte(impostor, fx.base_size - 1);
+    const auto impostor_sha = openssl_sha256(impostor);
+    auto meta = fx.metadata("web1");
+    meta.source_files = {impostor.string()};
+    const auto paths = fx.paths("web1", meta);
+    std::vector<std::string> lines;
+
+    // What `appshare reshare` reports (the whole chain of source failures)...
+    auto files = ensure_instance_files(fx.config, paths, BlobStore(fx.config.shared_root), load_options(&lines));
+    REQUIRE_FALSE(files);
+    CHECK_THAT(files.error().message, Catch::Contains(impostor.string()) &&
+                                          Catch::Contains("its content does not match the digest the metadata gives"));
+    CHECK_THAT(files.error().message, !Catch::Contains(impostor_sha) && !Catch::Contains(impostor_sha.substr(0, 12)));
+    // ...and what virsh start shows.
+    auto out = prepare_instance(fx.config, paths, load_options(&lines));
+    REQUIRE_FALSE(out);
+    CHECK_THAT(out.error().message, !Catch::Contains(impostor_sha.substr(0, 12)));
+    // The root-only log keeps the detail.
+    bool logged = false;
+    for (const auto& l : lines) logged = logged || l.find(impostor_sha) != std::string::npos;
+    CHECK(logged);
+
+    SECTION("a source of another size: no size told") {
+        test::write_file(impostor, std::string(fx.base_size + 12345, 'z'));
+        auto again = ensure_instance_files(fx.config, paths, BlobStore(fx.config.shared_root), load_options());
+        REQUIRE_FALSE(again);
+        CHECK_THAT(again.error().message, Catch::Contains(impostor.string()));
+        CHECK_THAT(again.error().message, !Catch::Contains(std::to_string(fx.base_size + 12345)));
+    }
+}
