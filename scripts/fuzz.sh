@@ -35,7 +35,7 @@ bash scripts/sanitizer-build.sh "${targets[@]/#/fuzz_}"
 # Every finding is fatal and reported with a stack; leaks count (LeakSanitizer, on by default).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-runs=$build/fuzz-runs
+runs=$(realpath -m "$build")/fuzz-runs
 
 # fuzz TARGET: one run, in the background of the caller; its status goes to <run>/status.
 fuzz() {
