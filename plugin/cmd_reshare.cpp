@@ -25,6 +25,9 @@ int run_reshare(const std::string& name, const SessionOptions& s)
     } else {
         std::cout << name << " already runs on the shared base " << out->base.string() << ".\n";
     }
+    if (out->definition_updated) {
+        std::cout << name << "'s definition now spells out its backing chain: libvirt no longer relabels the base.\n";
+    }
     return 0;
 }
 

@@ -14,8 +14,8 @@ packages=(
     # libvirt and QEMU: the real runtime and the API we link
     libvirt-dev libvirt-daemon-system libvirt-clients
     qemu-system-x86 qemu-utils
-    # libraries: XML + RelaxNG, filesystem, hashing, HTTP, tar, JSON
-    libxml2-dev libxml2-utils libboost-filesystem-dev
+    # libraries: XML + RelaxNG, hashing, HTTP, tar, JSON (std::filesystem, not Boost: README)
+    libxml2-dev libxml2-utils
     libssl-dev libcurl4-openssl-dev libarchive-dev nlohmann-json3-dev
     # tests
     catch2 python3 util-linux e2fsprogs

@@ -7,7 +7,9 @@
 # How: private mount and PID namespaces (unshare --mount --propagation private --pid). Scratch
 # folders are bind-mounted over /etc/libvirt (a copy of the host's, hooks and autostart
 # emptied), /etc/appshare, /run/libvirt, /var/lib/libvirt, /var/log/libvirt and
-# /var/cache/libvirt. Inside, the command sees the private daemon at qemu:///system. On exit
+# /var/cache/libvirt. QEMU runs there as Debian runs it: as libvirt-qemu:kvm, with libvirt's DAC
+# driver relabelling what it opens; /dev/null is bound over /dev/kvm (guests run under TCG).
+# Inside, the command sees the private daemon at qemu:///system. On exit
 # (also on error or signal) networks the daemon started are stopped and every process of the
 # sandbox is killed: the sandbox's shell is PID 1 of its PID namespace, so even if it is killed
 # outright (SIGKILL, a ctest timeout) the kernel kills libvirtd, virtlogd and QEMU with it.
@@ -18,8 +20,10 @@
 # Environment seen by COMMAND:
 #   LIBVIRT_DEFAULT_URI=qemu:///system   APPSHARE_SANDBOX=<scratch dir>
 #
-# Not isolated: /dev and the rest of the file system. A domain whose console or disk names a
-# host path writes there (virtlogd replaces a console file: never point one at /dev/null).
+# Not isolated: /dev (but /dev/kvm) and the rest of the file system. A domain whose console or
+# disk names a host path writes there (virtlogd replaces a console file: never point one at
+# /dev/null), and libvirt chowns what QEMU must open to libvirt-qemu while the domain runs (its
+# folders must let that user pass: 0711 at least).
 set -euo pipefail
 
 usage() { echo "usage: $0 [--state DIR] [--] COMMAND [ARGS...]" >&2; exit 2; }

@@ -32,28 +32,40 @@ std::string temp_prefix_for(const std::filesystem::path& final_path)
 
 Result<TempFile> TempFile::create_beside(const std::filesystem::path& final_path, mode_t mode)
 {
-    static std::atomic<unsigned> counter{0};
-    const auto dir = final_path.parent_path().empty() ? std::filesystem::path(".") : final_path.parent_path();
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        const auto name = temp_prefix_for(final_path) + this_host_name() + "-" + std::to_string(getpid()) + "-" +
-                          std::to_string(counter++);
-        const auto p = dir / name;
-        UniqueFd fd(open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
-        if (fd.valid()) return TempFile(std::move(fd), p, final_path);
-        if (errno != EEXIST) return io_error("create a temporary file in", dir, errno);
+    const auto parent = final_path.parent_path().empty() ? std::filesystem::current_path() : final_path.parent_path();
+    auto dir = DirHandle::open(std::filesystem::absolute(parent));
+    if (!dir) {
+        if (dir.error().code != ErrorCode::NotFound) return std::move(dir).error();
+        return io_error("create a file in", parent, ENOENT);
     }
-    return make_error(ErrorCode::Io, "cannot create a temporary file in " + dir.string() + "; too many leftovers, remove its .part-* files.");
+    return create_in(*dir, final_path.filename().string(), mode);
+}
+
+Result<TempFile> TempFile::create_in(const DirHandle& dir, std::string_view final_name, mode_t mode)
+{
+    static std::atomic<unsigned> counter{0};
+    auto own = dir.duplicate();
+    if (!own) return std::move(own).error();
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const auto name = temp_prefix_for(std::string(final_name)) + this_host_name() + "-" + std::to_string(getpid()) +
+                          "-" + std::to_string(counter++);
+        UniqueFd fd(open_no_links(own->fd(), name, O_RDWR | O_CREAT | O_EXCL, mode));
+        if (fd.valid()) return TempFile(std::move(*own), std::move(fd), name, std::string(final_name));
+        if (errno != EEXIST) return io_error("create a temporary file in", dir.path(), errno);
+    }
+    return make_error(ErrorCode::Io, "cannot create a temporary file in " + dir.path().string() + "; too many leftovers, remove its .part-* files.");
 }
 
 TempFile::TempFile(TempFile&& o) noexcept
-    : fd_(std::move(o.fd_)), path_(std::move(o.path_)), final_(std::move(o.final_)), committed_(o.committed_)
+    : dir_(std::move(o.dir_)), fd_(std::move(o.fd_)), name_(std::move(o.name_)), final_name_(std::move(o.final_name_)),
+      path_(std::move(o.path_)), committed_(o.committed_)
 {
     o.committed_ = true;  // the moved-from object owns nothing
 }
 
 TempFile::~TempFile()
 {
-    if (!committed_ && !path_.empty()) ::unlink(path_.c_str());
+    if (!committed_ && !name_.empty()) (void)dir_.remove(name_);
 }
 
 Result<void> TempFile::write(std::string_view data)
@@ -62,30 +74,38 @@ Result<void> TempFile::write(std::string_view data)
     return ok();
 }
 
-Result<void> TempFile::finish(mode_t mode, bool replace)
+Result<void> TempFile::finish(mode_t mode, bool replace, struct stat* published)
 {
+    const auto final_path = dir_ / final_name_;
     if (fsync(fd_.get()) != 0) return io_error("flush", path_, errno);
     if (fchmod(fd_.get(), mode) != 0) return io_error("set permissions of", path_, errno);
+    struct stat mine {};
+    if (fstat(fd_.get(), &mine) != 0) return io_error("inspect", path_, errno);
     if (replace) {
-        if (std::rename(path_.c_str(), final_.c_str()) != 0) return io_error("rename into place", final_, errno);
+        if (auto r = dir_.rename(name_, final_name_); !r) return r;
     } else {
         // link() fails with EEXIST instead of replacing; then drop the temporary name.
-        if (::link(path_.c_str(), final_.c_str()) != 0) {
-            const int err = errno;
-            if (err == EEXIST) {
-                return make_error(ErrorCode::AlreadyExists, final_.string() + " already exists; choose another name or remove it first.");
-            }
-            return io_error("create", final_, err);
-        }
-        ::unlink(path_.c_str());
+        if (auto l = dir_.link(name_, final_name_); !l) return l;
+        (void)dir_.remove(name_);
     }
     committed_ = true;
+    // What is at the final name now must be the file written and checked through fd_: a file
+    // renamed over the temporary name meanwhile would otherwise be published in its place.
+    auto now = dir_.stat(final_name_);
+    if (!now) return std::move(now).error();
+    if (!*now || (*now)->st_ino != mine.st_ino || (*now)->st_dev != mine.st_dev) {
+        if (*now) (void)dir_.remove(final_name_);
+        return make_error(ErrorCode::UnsafePath, "another file took the place of " + final_path.string() +
+                                                     " while it was being written; it was removed, check who else writes to " +
+                                                     dir_.path().string() + " and try again.");
+    }
+    if (published != nullptr && fstat(fd_.get(), published) != 0) return io_error("inspect", final_path, errno);
     fd_.reset();
-    return fsync_dir(final_.parent_path().empty() ? std::filesystem::path(".") : final_.parent_path());
+    return dir_.sync();
 }
 
-Result<void> TempFile::commit(mode_t mode) { return finish(mode, true); }
-Result<void> TempFile::commit_no_replace(mode_t mode) { return finish(mode, false); }
+Result<void> TempFile::commit(mode_t mode, struct stat* published) { return finish(mode, true, published); }
+Result<void> TempFile::commit_no_replace(mode_t mode) { return finish(mode, false, nullptr); }
 
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode)
 {
@@ -97,26 +117,15 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
 
 Result<void> fsync_dir(const std::filesystem::path& dir)
 {
-    UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd.valid()) return io_error("open directory", dir, errno);
-    if (fsync(fd.get()) != 0 && errno != EINVAL) return io_error("flush directory", dir, errno);
-    return ok();
+    auto handle = DirHandle::open(std::filesystem::absolute(dir));
+    if (!handle) return std::move(handle).error();
+    return handle->sync();
 }
 
 Result<void> make_dirs(const std::filesystem::path& dir, mode_t mode)
 {
-    struct stat existing {};
-    if (::stat(dir.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) return ok();  // the usual case: one stat
-    std::filesystem::path cur;
-    for (const auto& part : dir) {
-        cur /= part;
-        if (cur == "/" || cur.empty()) continue;
-        if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return io_error("create directory", cur, errno);
-    }
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        return make_error(ErrorCode::Io, dir.string() + " is not a directory; move whatever is there out of the way.");
-    }
+    auto handle = DirHandle::open(std::filesystem::absolute(dir), DirHandle::Create::Yes, mode);
+    if (!handle) return std::move(handle).error();
     return ok();
 }
 

@@ -1,5 +1,7 @@
 #include "base/file_lock.hpp"
 
+#include "base/dir_handle.hpp"
+
 #include "base/heartbeat.hpp"
 #include "base/interrupt.hpp"
 #include "base/small_file.hpp"
@@ -64,9 +66,17 @@ std::optional<LockNote> parse_note(const std::string& text)
     return n;
 }
 
+// Opens (creating) the lock file without following a link anywhere in its path; anything but a
+// regular file there (a FIFO, a device planted on shared storage) is refused on the descriptor.
 UniqueFd open_lock_file(const std::filesystem::path& lock_file)
 {
-    return UniqueFd(open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+    UniqueFd fd(open_no_links(AT_FDCWD, lock_file, O_RDWR | O_CREAT, 0644));
+    struct stat st {};
+    if (fd.valid() && (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))) {
+        errno = EINVAL;
+        return UniqueFd{};
+    }
+    return fd;
 }
 
 // Whether the file locked through `fd` is still the one at `lock_file` (a holder may have
@@ -74,9 +84,9 @@ UniqueFd open_lock_file(const std::filesystem::path& lock_file)
 bool still_at_its_name(int fd, const std::filesystem::path& lock_file)
 {
     struct stat held {};
-    struct stat named {};
     if (fstat(fd, &held) != 0) return true;  // nothing better to know: keep the lock taken
-    return ::lstat(lock_file.c_str(), &named) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino;
+    const auto now = stat_no_links(lock_file);
+    return now && *now && (*now)->st_dev == held.st_dev && (*now)->st_ino == held.st_ino;
 }
 
 }  // namespace
@@ -88,21 +98,19 @@ LockHolder this_process_holder(std::string who, std::string purpose)
 
 std::optional<LockNote> read_lock_note(const std::filesystem::path& lock_file)
 {
-    UniqueFd fd(open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) return std::nullopt;
-    std::string text;
-    if (read_fd_head(fd.get(), kMaxHolderBytes, text) != 0 || text.empty()) return std::nullopt;
-    return parse_note(text);
+    const SmallFile note = read_file_head(lock_file, kMaxHolderBytes);
+    if (!note || note.text.empty()) return std::nullopt;
+    return parse_note(note.text);
 }
 
 bool lock_is_held(const std::filesystem::path& lock_file)
 {
-    UniqueFd fd(open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) return false;
+    auto fd = open_checked(lock_file, O_RDONLY, FileType::Regular);
+    if (!fd) return false;
     struct flock fl {};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    return fcntl(fd.get(), F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    return fcntl(fd->get(), F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
 std::string describe_lock_holder(const std::filesystem::path& lock_file)
@@ -118,7 +126,10 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& lock_file, std::
 {
     const auto open_error = [&](int err) {
         if (err == ELOOP) {
-            return make_error(ErrorCode::UnsafePath, "lock file " + lock_file.string() + " is a symbolic link; remove it, appshare never follows links on shared storage.");
+            return make_error(ErrorCode::UnsafePath, "lock file " + lock_file.string() + " is or passes through a symbolic link; remove it, appshare never follows links on shared storage.");
+        }
+        if (err == EINVAL) {
+            return make_error(ErrorCode::UnsafePath, "lock file " + lock_file.string() + " is not a regular file; remove it, only appshare puts files there.");
         }
         return make_error(ErrorCode::Io, "cannot open lock file " + lock_file.string() + ": " + std::strerror(err) +
                                              "; check that the shared storage is mounted and writable.");

@@ -77,6 +77,23 @@ std::string Sha256::hex_digest()
     return hex;
 }
 
+Result<std::string> sha256_fd(int fd, const std::string& what, const ProgressFn* progress)
+{
+    Sha256 hash;
+    const auto hash_chunk = [&](std::span<const std::byte> chunk) -> Result<void> {
+        hash.update(chunk);
+        if (progress != nullptr && *progress) (*progress)(chunk.size());
+        return ok();
+    };
+    const auto read_error = [&what](int err) {
+        return make_error(ErrorCode::Io, "cannot read " + what + " to compute its SHA-256: " + std::strerror(err) +
+                                             "; check the file and its storage");
+    };
+    if (::lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE) return read_error(errno);
+    if (auto r = stream_fd(fd, hash_chunk, read_error); !r) return std::move(r).error();
+    return hash.hex_digest();
+}
+
 Result<std::string> sha256_file(const std::filesystem::path& path, const ProgressFn* progress)
 {
     const auto fail = [&path](const char* what, int err) {
@@ -94,17 +111,7 @@ Result<std::string> sha256_file(const std::filesystem::path& path, const Progres
     }
     // O_NONBLOCK only kept the open from hanging on a FIFO; drop it for the reads.
     if (const int fl = ::fcntl(fd.get(), F_GETFL); fl >= 0) (void)::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
-
-    Sha256 hash;
-    const auto hash_chunk = [&](std::span<const std::byte> chunk) -> Result<void> {
-        hash.update(chunk);
-        if (progress != nullptr && *progress) (*progress)(chunk.size());
-        return ok();
-    };
-    if (auto r = stream_fd(fd.get(), hash_chunk, [&](int err) { return fail("read", err); }); !r) {
-        return std::move(r).error();
-    }
-    return hash.hex_digest();
+    return sha256_fd(fd.get(), path.string(), progress);
 }
 
 std::optional<std::string> normalize_sha256(std::string_view hex)

@@ -43,6 +43,11 @@ private:
 [[nodiscard]] Result<std::string> sha256_file(const std::filesystem::path& path,
                                               const ProgressFn* progress = nullptr);
 
+// The SHA-256 of what an open descriptor holds, read from offset 0 to its end (the caller
+// opened and checked it: store files are hashed through the descriptor that is then published
+// or recorded, never reopened by name). `what` names it in messages.
+[[nodiscard]] Result<std::string> sha256_fd(int fd, const std::string& what, const ProgressFn* progress = nullptr);
+
 // `hex` lowercased if it is a SHA-256 digest (64 hex digits, either case); nullopt otherwise.
 // The one check of a digest read from outside (manifests, domain metadata, store names).
 [[nodiscard]] std::optional<std::string> normalize_sha256(std::string_view hex);

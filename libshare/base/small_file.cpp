@@ -1,5 +1,6 @@
 #include "base/small_file.hpp"
 
+#include "base/dir_handle.hpp"
 #include "base/unique_handle.hpp"
 
 #include <algorithm>
@@ -17,9 +18,8 @@ namespace {
 // Opens `file` for reading as described in the header; on success `out.file_size` is set.
 UniqueFd open_regular(const std::filesystem::path& file, FollowLinks follow, SmallFile& out)
 {
-    int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    if (follow == FollowLinks::No) flags |= O_NOFOLLOW;
-    UniqueFd fd(::open(file.c_str(), flags));
+    UniqueFd fd(follow == FollowLinks::No ? open_no_links(AT_FDCWD, file, O_RDONLY)
+                                          : ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd.valid()) {
         out.err = errno;
         out.problem = out.err == ENOENT  ? FileProblem::Missing

@@ -1,6 +1,7 @@
 // Reading small files (records, configuration, state, lock-holder notes, image headers) the one
 // way appshare reads them: opened with O_NONBLOCK (a FIFO planted at the name never blocks),
-// O_NOCTTY and, unless the caller trusts links there, O_NOFOLLOW; checked to be a regular file
+// O_NOCTTY and, unless the caller trusts links there, without following a link at any component
+// of the path (base/dir_handle.hpp); checked to be a regular file
 // on the descriptor; read with EINTR retried and never more than the cap plus one byte.
 #pragma once
 

@@ -2,6 +2,7 @@
 
 #include "base/bounded_call.hpp"
 #include "instance/config.hpp"
+#include "instance/domain_xml.hpp"
 #include "base/file_lock.hpp"
 #include "hook/hook_log.hpp"
 #include "instance/instance_metadata.hpp"
@@ -113,6 +114,11 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
         log.warning("switched to the independent copy " + outcome->base.string() + " because " + outcome->reason);
     }
     log.info("prepared on " + outcome->base.string() + " (" + std::string(instance_mode_name(outcome->mode)) + ")");
+    if (!backing_chain_spelled_out(request.stdin_xml, paths->context.overlay, paths->context.base_link)) {
+        log.warning("the definition of domain " + request.domain +
+                    " does not name its base link with relabel='no' (an older appshare defined it), so libvirt chowns the base "
+                    "at this start; run 'appshare reshare " + request.domain + "' while it is shut off to fix the definition");
+    }
     return {};
 }
 

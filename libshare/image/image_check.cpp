@@ -181,4 +181,11 @@ Result<ImageFacts> check_image_file(const std::filesystem::path& file, std::stri
     return check_image_prefix(prefix->bytes, prefix->file_size, declared_format, file.string());
 }
 
+Result<ImageFacts> check_image_fd(int fd, std::string_view declared_format, std::string_view origin)
+{
+    auto prefix = read_fd_prefix(fd, kImageCheckPrefixBytes, origin);
+    if (!prefix) return std::move(prefix).error();
+    return check_image_prefix(prefix->bytes, prefix->file_size, declared_format, origin);
+}
+
 }  // namespace appshare

@@ -53,4 +53,8 @@ inline constexpr std::size_t kImageCheckPrefixBytes = kQcow2PrefixBytes;
 [[nodiscard]] Result<ImageFacts> check_image_file(const std::filesystem::path& file,
                                                   std::string_view declared_format);
 
+// The same for a descriptor the caller opened and will go on using (a store file is checked
+// through the descriptor it hashed and publishes); `origin` names it in messages.
+[[nodiscard]] Result<ImageFacts> check_image_fd(int fd, std::string_view declared_format, std::string_view origin);
+
 }  // namespace appshare

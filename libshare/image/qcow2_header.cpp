@@ -274,6 +274,26 @@ Result<FilePrefix> read_file_prefix(const std::filesystem::path& file, std::size
     return out;
 }
 
+Result<FilePrefix> read_fd_prefix(int fd, std::size_t max_bytes, std::string_view origin)
+{
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return make_error(ErrorCode::Io, "cannot examine " + std::string(origin) + ": " + std::strerror(errno) + "; check the file and its storage.");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return make_error(ErrorCode::UnsafeImage, std::string(origin) + " is not a regular file; an image must be a plain file.");
+    }
+    std::string head;
+    if (const int err = read_fd_head(fd, std::min<std::uint64_t>(max_bytes, static_cast<std::uint64_t>(st.st_size)), head); err != 0) {
+        return make_error(ErrorCode::Io, "cannot read " + std::string(origin) + ": " + std::strerror(err) + "; check the file and its storage.");
+    }
+    FilePrefix out;
+    out.file_size = static_cast<std::uint64_t>(st.st_size);
+    const auto bytes = std::as_bytes(std::span(head.data(), head.size()));
+    out.bytes.assign(bytes.begin(), bytes.end());
+    return out;
+}
+
 Result<Qcow2Header> read_qcow2_header(const std::filesystem::path& file)
 {
     auto prefix = read_file_prefix(file, kQcow2PrefixBytes);

@@ -82,4 +82,8 @@ struct FilePrefix {
 // min(max_bytes, size) bytes. Errors: Io when it cannot be opened, examined or read.
 [[nodiscard]] Result<FilePrefix> read_file_prefix(const std::filesystem::path& file, std::size_t max_bytes);
 
+// The same from a descriptor the caller opened (a store file, checked through the descriptor it
+// hashed); `origin` names it in messages.
+[[nodiscard]] Result<FilePrefix> read_fd_prefix(int fd, std::size_t max_bytes, std::string_view origin);
+
 }  // namespace appshare

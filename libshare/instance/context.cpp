@@ -1,13 +1,15 @@
 #include "instance/context.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/dir_handle.hpp"
+#include "base/error.hpp"
 #include "base/interrupt.hpp"
+#include "base/unique_handle.hpp"
 #include "base/text.hpp"
 #include "base/time_format.hpp"
 #include "image/image_check.hpp"
 #include "image/qcow2_header.hpp"
 #include "image/qcow2_overlay.hpp"
-#include "image/qemu_img.hpp"
 #include "instance/instance_state.hpp"
 
 #include <cctype>
@@ -15,6 +17,7 @@
 #include <cstring>
 
 #include <stdio.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,61 +48,99 @@ Result<void> stop_if_interrupted(const ContextLayout& layout)
                                                   "; nothing was kept, run the command again.");
 }
 
-std::string temp_name_in(const std::filesystem::path& final_path)
+std::string temp_name_for(const std::string& final_name)
 {
-    return (final_path.parent_path() / (temp_prefix_for(final_path) + std::to_string(::getpid()))).string();
+    return temp_prefix_for(final_name) + std::to_string(::getpid());
 }
 
-// The hook's overlay for a base that is there: as large as the base, written under the instance
-// lock after dropping what killed hooks left behind. An overlay that appeared meanwhile is kept.
+// The folder of a context file and the file's name in it, reached without links.
+Result<std::pair<DirHandle, std::string>> folder_of(const std::filesystem::path& file)
+{
+    auto dir = DirHandle::open(file.parent_path());
+    if (!dir) return std::move(dir).error();
+    return std::pair{std::move(*dir), file.filename().string()};
+}
+
+// Makes `dir` (and missing parents) and gives it exactly kContextDirMode: QEMU, running as
+// libvirt's user, passes through to the files libvirt hands it, and nobody else lists or reads
+// anything. An older appshare made contexts 0755; they are tightened here (on the descriptor of
+// the directory itself, never through a link).
+Result<void> make_private_dir(const std::filesystem::path& dir)
+{
+    auto handle = DirHandle::open(dir, DirHandle::Create::Yes, kContextDirMode);
+    if (!handle) return std::move(handle).error();
+    struct stat st {};
+    if (::fstat(handle->fd(), &st) != 0) return io_error("inspect", dir, errno);
+    if ((st.st_mode & 07777) != kContextDirMode && ::fchmod(handle->fd(), kContextDirMode) != 0) {
+        return io_error("restrict the permissions of", dir, errno);
+    }
+    return ok();
+}
+
+// Removes what killed writers of `final_path` left beside it (only run under the instance lock).
+void remove_leftovers_of(const std::filesystem::path& final_path)
+{
+    auto folder = folder_of(final_path);
+    if (!folder) return;
+    const auto& [dir, name] = *folder;
+    const auto prefix = temp_prefix_for(name);
+    auto names = dir.names();
+    if (!names) return;
+    for (const auto& entry : *names) {
+        if (entry.rfind(prefix, 0) == 0) (void)dir.remove(entry);
+    }
+}
+
+// An overlay made readable by others (an older appshare made them 0644) loses those bits: it
+// holds the guest's data. On its descriptor, never through a link.
+Result<void> keep_overlay_private(const ContextLayout& context)
+{
+    struct stat st {};
+    auto fd = open_checked(context.overlay, O_RDONLY, FileType::Regular, &st);
+    if (!fd || (st.st_mode & 0077) == 0) return ok();
+    if (::fchmod(fd->get(), st.st_mode & 0700) != 0) return io_error("restrict the permissions of", context.overlay, errno);
+    return ok();
+}
+
+// The hook's overlay for a base that is there: as large as the base, backed by the context's base
+// link, written under the instance lock after dropping what killed hooks left behind. An overlay
+// that appeared meanwhile is kept.
 Result<void> create_overlay_for(const ContextLayout& context, const ContextTarget& target)
 {
-    auto facts = check_image_file(target.base, target.base_format);
+    auto base = open_checked(target.base, O_RDONLY, FileType::Regular);
+    if (!base) return std::move(base).error();
+    auto facts = check_image_fd(base->get(), target.base_format, target.base.string());
     if (!facts) return std::move(facts).error();
-    std::error_code ec;
-    const auto prefix = temp_prefix_for(context.overlay);
-    for (const auto& entry : std::filesystem::directory_iterator(context.dir, ec)) {
-        if (entry.path().filename().string().rfind(prefix, 0) == 0) ::unlink(entry.path().c_str());
-    }
-    auto made = create_qcow2_overlay(context.overlay, target.base, target.base_format, facts->virtual_size);
+    remove_leftovers_of(context.overlay);
+    auto made = create_qcow2_overlay(context.overlay, context.base_link, target.base_format, facts->virtual_size);
     if (!made && made.error().code != ErrorCode::AlreadyExists) return made;
     return ok();
 }
 
-std::optional<std::filesystem::path> read_link(const std::filesystem::path& link)
-{
-    struct stat st {};
-    if (::lstat(link.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return std::nullopt;
-    std::error_code ec;
-    auto target = std::filesystem::read_symlink(link, ec);
-    if (ec) return std::nullopt;
-    return target;
-}
-
+// Points the symbolic link `link` at `target` atomically, in its folder opened without links:
+// a new link at a temporary name, renamed over it. Returns whether it changed.
 Result<bool> point_link(const std::filesystem::path& link, const std::filesystem::path& target)
 {
-    if (read_link(link) == target) return false;
+    auto folder = folder_of(link);
+    if (!folder) return std::move(folder).error();
+    const auto& [dir, name] = *folder;
+    if (dir.read_link(name) == target) return false;
     // Only a symlink (ours, pointing elsewhere) or nothing is replaced; any other file at that
     // name is not ours to destroy.
-    struct stat st {};
-    if (::lstat(link.c_str(), &st) == 0) {
-        if (!S_ISLNK(st.st_mode)) {
-            return make_error(ErrorCode::UnsafePath, "boot link " + link.string() +
-                                                         " is not a symbolic link; appshare will not replace it, move it away and start the domain again.");
-        }
-    } else if (errno != ENOENT) {
-        return make_error(ErrorCode::Io, "cannot inspect " + link.string() + ": " + std::strerror(errno) +
-                                             "; check permissions in " + link.parent_path().string() + ".");
+    auto st = dir.stat(name);
+    if (!st) return std::move(st).error();
+    if (*st && !S_ISLNK((*st)->st_mode)) {
+        return make_error(ErrorCode::UnsafePath, "link " + link.string() +
+                                                     " is not a symbolic link; appshare will not replace it, move it away and start the domain again.");
     }
-    const auto tmp = temp_name_in(link);
-    ::unlink(tmp.c_str());
-    if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), link.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        return make_error(ErrorCode::Io, "cannot point " + link.string() + " at " + target.string() + ": " +
-                                             std::strerror(err) + "; check permissions in " + link.parent_path().string() + ".");
+    const auto tmp = temp_name_for(name);
+    (void)dir.remove(tmp);
+    if (auto l = dir.symlink(target, tmp); !l) return std::move(l).error();
+    if (auto r = dir.rename(tmp, name); !r) {
+        (void)dir.remove(tmp);
+        return std::move(r).error();
     }
-    if (auto s = fsync_dir(link.parent_path()); !s) return std::move(s).error();
+    if (auto s = dir.sync(); !s) return std::move(s).error();
     return true;
 }
 
@@ -112,6 +153,7 @@ ContextLayout context_layout(const std::filesystem::path& context_root, std::str
     l.overlay = l.dir / "disk.qcow2";
     l.kernel_link = l.dir / "vmlinuz";
     l.initrd_link = l.dir / "initrd.img";
+    l.base_link = l.dir / "base";
     l.lock_file = l.dir / ".instance.lock";
     return l;
 }
@@ -133,7 +175,7 @@ Result<void> check_instance_name(std::string_view name)
 
 Result<FileLock> lock_context(const ContextLayout& context, std::chrono::milliseconds wait, const LockHolder& me)
 {
-    if (auto d = make_dirs(context.dir); !d) return std::move(d).error();
+    if (auto d = make_private_dir(context.dir); !d) return std::move(d).error();
     return FileLock::acquire(context.lock_file, wait, me);
 }
 
@@ -142,15 +184,19 @@ NewContext::NewContext(NewContext&& o) noexcept : dir_(std::move(o.dir_)), keep_
 NewContext::~NewContext()
 {
     if (keep_ || dir_.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    (void)fsync_dir(dir_.parent_path());
+    auto folder = folder_of(dir_);
+    if (!folder) return;
+    (void)folder->first.remove_tree(folder->second);
+    (void)folder->first.sync();
 }
 
 Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec)
 {
-    if (auto r = make_dirs(layout.dir.parent_path()); !r) return std::move(r).error();
-    if (::mkdir(layout.dir.c_str(), 0755) != 0) {
+    auto root = DirHandle::open(layout.dir.parent_path(), DirHandle::Create::Yes, kContextDirMode);
+    if (!root) return std::move(root).error();
+    const auto name = layout.dir.filename().string();
+    if (!is_single_name(name)) return make_error(ErrorCode::UnsafePath, "the context " + layout.dir.string() + " is not a plain name.");
+    if (::mkdirat(root->fd(), name.c_str(), kContextDirMode) != 0) {
         if (errno == EEXIST) {
             return make_error(ErrorCode::AlreadyExists,
                               "the context directory " + layout.dir.string() +
@@ -159,22 +205,26 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
         return io_error("create the context directory", layout.dir, errno);
     }
     NewContext ctx(layout.dir);  // from here on, every early return removes the directory
+    auto dir = root->sub(name);
+    if (!dir) return std::move(dir).error();
+    if (::fchmod(dir->fd(), kContextDirMode) != 0) return io_error("set the permissions of", layout.dir, errno);
 
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
-    // The base need not be there yet (a lazy install): the overlay records it without opening it.
-    if (auto r = create_qcow2_overlay(layout.overlay, spec.base, spec.base_format, spec.virtual_size); !r) {
+    // The overlay is backed by the base link; the base need not be there yet (a lazy install):
+    // neither the link nor the overlay opens it.
+    if (auto r = dir->symlink(spec.base, layout.base_link.filename().string()); !r) return std::move(r).error();
+    if (auto r = create_qcow2_overlay(layout.overlay, layout.base_link, spec.base_format, spec.virtual_size); !r) {
         if (r.error().code == ErrorCode::UnsafeImage) return make_error(ErrorCode::Io, r.error().message);
         return std::move(r).error();
     }
-    const auto link = [](const std::optional<std::filesystem::path>& target, const std::filesystem::path& at) -> Result<void> {
-        if (target && ::symlink(target->c_str(), at.c_str()) != 0) return io_error("create the link", at, errno);
-        return ok();
+    const auto link = [&dir](const std::optional<std::filesystem::path>& target, const std::filesystem::path& at) -> Result<void> {
+        return target ? dir->symlink(*target, at.filename().string()) : ok();
     };
     if (auto r = link(spec.kernel, layout.kernel_link); !r) return std::move(r).error();
     if (auto r = link(spec.initrd, layout.initrd_link); !r) return std::move(r).error();
     const InstanceState state{InstanceMode::Shared, utc_timestamp_now(), "installed", spec.base};
     if (auto r = save_instance_state(layout.dir, state); !r) return std::move(r).error();
-    if (auto r = fsync_dir(layout.dir); !r) return std::move(r).error();
+    if (auto r = dir->sync(); !r) return std::move(r).error();
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
     return ctx;
 }
@@ -188,37 +238,38 @@ Result<void> remove_context(const std::filesystem::path& context_root, const std
         return make_error(ErrorCode::UnsafePath, "the context " + dir.string() + " is not a directory directly inside the context root " +
                                                      context_root.string() + "; remove it by hand if it is really unused.");
     }
-    struct stat st {};
-    if (::lstat(d.c_str(), &st) != 0) {
-        if (errno == ENOENT) return ok();
-        return io_error("inspect", d, errno);
-    }
-    if (!S_ISDIR(st.st_mode)) {
+    auto parent = DirHandle::open(root);
+    if (!parent) return parent.error().code == ErrorCode::NotFound ? ok() : Result<void>(std::move(parent).error());
+    const auto name = d.filename().string();
+    auto st = parent->stat(name);
+    if (!st) return std::move(st).error();
+    if (!*st) return ok();
+    if (!S_ISDIR((*st)->st_mode)) {
         return make_error(ErrorCode::UnsafePath, "the context " + d.string() +
                                                      " is not a directory (a symlink?); remove it by hand if it is really unused.");
     }
-    std::error_code ec;
-    std::filesystem::remove_all(d, ec);
-    if (ec) {
-        return make_error(ErrorCode::Io, "cannot remove the context " + d.string() + ": " + ec.message() +
+    if (auto r = parent->remove_tree(name); !r) {
+        return make_error(ErrorCode::Io, "cannot remove the context " + d.string() + ": " + message_clause(r.error().message) +
                                              "; remove it by hand.");
     }
-    (void)fsync_dir(root);
+    (void)parent->sync();
     return ok();
 }
 
 Result<std::optional<OverlayBacking>> read_overlay_backing(const ContextLayout& context)
 {
-    struct stat st {};
-    if (::lstat(context.overlay.c_str(), &st) != 0) {
-        if (errno == ENOENT) return std::optional<OverlayBacking>{};
-        return make_error(ErrorCode::Io, "cannot inspect " + context.overlay.string() + ": " + std::strerror(errno) + ".");
+    auto fd = open_checked(context.overlay, O_RDONLY, FileType::Regular);
+    if (!fd) {
+        if (fd.error().code == ErrorCode::NotFound) return std::optional<OverlayBacking>{};
+        if (fd.error().code == ErrorCode::UnsafePath) {
+            return make_error(ErrorCode::UnsafePath, "overlay " + context.overlay.string() +
+                                                         " is not a regular file; appshare never follows links in a context.");
+        }
+        return std::move(fd).error();
     }
-    if (!S_ISREG(st.st_mode)) {
-        return make_error(ErrorCode::UnsafePath, "overlay " + context.overlay.string() +
-                                                     " is not a regular file; appshare never follows links in a context.");
-    }
-    auto header = read_qcow2_header(context.overlay);
+    auto prefix = read_fd_prefix(fd->get(), kQcow2PrefixBytes, context.overlay.string());
+    if (!prefix) return std::move(prefix).error();
+    auto header = parse_qcow2_header(prefix->bytes, prefix->file_size, context.overlay.string());
     if (!header) return std::move(header).error();
     OverlayBacking b;
     b.file = header->backing_file.value_or("");
@@ -228,16 +279,14 @@ Result<std::optional<OverlayBacking>> read_overlay_backing(const ContextLayout& 
 
 Result<bool> point_context_at(const ContextLayout& context, const ContextTarget& target, const LogFn& log)
 {
-    const std::string base = target.base.string();
-    bool changed = false;
+    const std::string link = context.base_link.string();
     auto backing = read_overlay_backing(context);
     if (!backing) return std::move(backing).error();
-    if (!*backing) {
-        if (auto c = create_overlay_for(context, target); !c) return std::move(c).error();
-        say(log, "created the overlay " + context.overlay.string() + " backed by " + base);
-        changed = true;
-    } else if ((*backing)->file != base || (*backing)->format != target.base_format) {
-        bool known = (*backing)->file == base;
+    // Only an overlay backed by the link or (made by an older appshare) by a copy of this very
+    // base is touched; the link is re-pointed before such an overlay is moved onto it.
+    bool legacy = false;
+    if (*backing && (*backing)->file != link) {
+        bool known = (*backing)->file == target.base.string();
         for (const auto& other : target.known_bases) known = known || (*backing)->file == other.string();
         if (!known) {
             return make_error(ErrorCode::UnsafeImage,
@@ -245,10 +294,24 @@ Result<bool> point_context_at(const ContextLayout& context, const ContextTarget&
                                   ((*backing)->file.empty() ? std::string("nothing") : printable((*backing)->file)) +
                                   ", not by a copy of " + target.base_label + "; appshare will not re-point it, reinstall the instance.");
         }
-        if (auto r = qemu_img_rebase_unsafe(context.overlay, target.base, target.base_format); !r) return std::move(r).error();
-        say(log, "re-pointed the overlay " + context.overlay.string() + " from " + printable((*backing)->file) + " to " + base);
+        legacy = true;
+    }
+    auto linked = point_link(context.base_link, target.base);
+    if (!linked) return std::move(linked).error();
+    bool changed = *linked;
+    if (*linked) say(log, "pointed " + link + " at " + target.base.string());
+    if (!*backing) {
+        if (auto c = create_overlay_for(context, target); !c) return std::move(c).error();
+        say(log, "created the overlay " + context.overlay.string() + " backed by " + link);
+        changed = true;
+    } else if (legacy || (*backing)->format != target.base_format) {
+        if (auto r = rewrite_qcow2_backing(context.overlay, context.base_link, target.base_format); !r) {
+            return std::move(r).error();
+        }
+        say(log, "re-pointed the overlay " + context.overlay.string() + " from " + printable((*backing)->file) + " to " + link);
         changed = true;
     }
+    if (auto p = keep_overlay_private(context); !p) return std::move(p).error();
     for (const auto& boot : target.boot_links) {
         auto r = point_link(boot.link, boot.target);
         if (!r) return std::move(r).error();

@@ -32,6 +32,45 @@ void remove_node(xmlNode* node)
     xmlFreeNode(node);
 }
 
+// Fills the template's <backingStore> with the backing file and its format.
+Result<void> fill_backing_store(xmlNode* backing, const std::filesystem::path& file, std::string_view format,
+                                const std::filesystem::path& template_file)
+{
+    xmlNode* format_node = first_child_element(backing, "format");
+    xmlNode* source = first_child_element(backing, "source");
+    if (format_node == nullptr || source == nullptr) {
+        return template_error(template_file, "lacks <format> or <source> in devices/disk/backingStore");
+    }
+    xmlSetProp(format_node, X("type"), X(std::string(format)));
+    xmlSetProp(source, X("file"), X(file.string()));
+    return ok();
+}
+
+// The <disk> whose source file is `overlay`, or nullptr.
+xmlNode* disk_of(const XmlDocument& doc, const std::filesystem::path& overlay)
+{
+    for (xmlNode* disk : child_elements(first_child_element(doc.root(), "devices"), "disk")) {
+        if (xml_attribute(first_child_element(disk, "source"), "file") == overlay.string()) return disk;
+    }
+    return nullptr;
+}
+
+// Whether `disk`'s backing chain is exactly `link` with relabel='no' for the DAC driver, and
+// nothing below it.
+bool chain_is(const xmlNode* disk, const std::filesystem::path& link)
+{
+    const auto chain = child_elements(disk, "backingStore");
+    if (chain.size() != 1) return false;
+    const xmlNode* source = first_child_element(chain[0], "source");
+    if (xml_attribute(source, "file") != link.string()) return false;
+    bool unlabelled = false;
+    for (const xmlNode* label : child_elements(source, "seclabel")) {
+        unlabelled = unlabelled || (xml_attribute(label, "model") == "dac" && xml_attribute(label, "relabel") == "no");
+    }
+    const auto below = child_elements(chain[0], "backingStore");
+    return unlabelled && below.size() == 1 && first_child_element(below[0], "source") == nullptr;
+}
+
 xmlNode* smbios_entry(xmlNode* system, std::string_view name)
 {
     for (xmlNode* e : child_elements(system, "entry")) {
@@ -123,6 +162,13 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
     }
 
     xmlSetProp(disk_source, X("file"), X(spec.disk.string()));
+    if (xmlNode* backing = first_child_element(disk, "backingStore")) {
+        if (spec.backing.empty()) {
+            remove_node(backing);
+        } else if (auto f = fill_backing_store(backing, spec.backing, spec.backing_format, template_file); !f) {
+            return std::move(f).error();
+        }
+    }
 
     // Network and console: the template holds the default devices; drop or adjust them.
     for (xmlNode* iface : child_elements(devices, "interface")) {
@@ -149,6 +195,39 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
         for (xmlNode* n : child_elements(devices, "console")) remove_node(n);
     }
     return serialize_xml(*doc);
+}
+
+bool backing_chain_spelled_out(std::string_view domain_xml, const std::filesystem::path& overlay,
+                               const std::filesystem::path& link)
+{
+    auto doc = parse_xml(domain_xml, "the domain XML");
+    if (!doc) return false;
+    const xmlNode* disk = disk_of(*doc, overlay);
+    return disk != nullptr && chain_is(disk, link);
+}
+
+Result<std::optional<std::string>> spell_out_backing_chain(std::string_view domain_xml, const std::filesystem::path& overlay,
+                                                          const std::filesystem::path& link, std::string_view format,
+                                                          const std::filesystem::path& template_file)
+{
+    auto doc = parse_xml(domain_xml, "the domain's definition");
+    if (!doc) return std::move(doc).error();
+    xmlNode* disk = disk_of(*doc, overlay);
+    if (disk == nullptr) {
+        return make_error(ErrorCode::BadManifest, "the domain's definition has no disk on its overlay " + overlay.string() +
+                                                      "; reinstall the instance.");
+    }
+    if (chain_is(disk, link)) return std::optional<std::string>{};
+    auto tmpl = parse_xml_file(template_file, ErrorCode::Config);
+    if (!tmpl) return std::move(tmpl).error();
+    xmlNode* wanted = first_child_element(first_child_element(first_child_element(tmpl->root(), "devices"), "disk"), "backingStore");
+    if (wanted == nullptr) return template_error(template_file, "lacks devices/disk/backingStore");
+    if (auto f = fill_backing_store(wanted, link, format, template_file); !f) return std::move(f).error();
+    for (xmlNode* old : child_elements(disk, "backingStore")) remove_node(old);
+    xmlNode* copy = xmlDocCopyNode(wanted, doc->get(), 1);
+    if (copy == nullptr) return make_error(ErrorCode::Internal, "out of memory while rewriting a domain definition.");
+    xmlAddNextSibling(first_child_element(disk, "source"), copy);
+    return std::optional<std::string>{serialize_xml(*doc)};
 }
 
 }  // namespace appshare

@@ -22,6 +22,8 @@ struct DomainSpec {
     std::string arch = "x86_64";
     std::string virt_type = "qemu";  // "kvm" or "qemu" (TCG)
     std::filesystem::path disk;      // the context overlay
+    std::filesystem::path backing;   // its backing file: the context's base link (empty: none)
+    std::string backing_format = "qcow2";
     std::optional<std::filesystem::path> kernel;
     std::optional<std::filesystem::path> initrd;
     std::optional<std::string> cmdline;
@@ -41,7 +43,25 @@ struct DomainSpec {
 // A new random (version 4) UUID, lowercase.
 [[nodiscard]] std::string random_uuid();
 
-// The domain XML for `spec`, from `template_file` (normally template_dir()/"domain.xml").
+// The domain XML for `spec`, from `template_file` (normally template_dir()/"domain.xml"). The
+// disk's <backingStore> (in the template: the link's path and format are filled in, its
+// seclabel relabel='no' kept) names spec.backing; without a backing it is removed.
 [[nodiscard]] Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesystem::path& template_file);
+
+// Whether the disk on `overlay` in `domain_xml` has the backing chain install writes: `link`
+// with relabel='no' for libvirt's DAC driver, and nothing below it. Domains an older appshare
+// defined have none: libvirt then probes the overlay's header and chowns the base it finds.
+[[nodiscard]] bool backing_chain_spelled_out(std::string_view domain_xml, const std::filesystem::path& overlay,
+                                             const std::filesystem::path& link);
+
+// `domain_xml` (a domain's persistent definition) with the disk on `overlay` given the backing
+// chain from `template_file` (link, format, relabel='no'), replacing any other; nullopt when it
+// already has it. Errors: BadManifest when the XML cannot be read or has no disk on `overlay`;
+// Config for a broken template.
+[[nodiscard]] Result<std::optional<std::string>> spell_out_backing_chain(std::string_view domain_xml,
+                                                                        const std::filesystem::path& overlay,
+                                                                        const std::filesystem::path& link,
+                                                                        std::string_view format,
+                                                                        const std::filesystem::path& template_file);
 
 }  // namespace appshare

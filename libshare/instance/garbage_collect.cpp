@@ -8,6 +8,8 @@
 #include "instance/instance_usage.hpp"
 #include "store/blob_gc.hpp"
 #include "store/host_usage.hpp"
+#include "instance/stores.hpp"
+#include "base/dir_handle.hpp"
 
 #include <algorithm>
 #include <map>
@@ -40,9 +42,9 @@ std::string who(const UsageRecord& r) { return "domain " + r.domain + " on host 
 
 std::optional<Clock::time_point> mtime_of(const std::filesystem::path& p)
 {
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
-    return Clock::from_time_t(st.st_mtim.tv_sec);
+    const auto st = stat_no_links(p);
+    if (!st || !*st) return std::nullopt;
+    return Clock::from_time_t((*st)->st_mtim.tv_sec);
 }
 
 class Collector {
@@ -70,7 +72,7 @@ public:
             report_.warnings.push_back("the shared storage " + config_.shared_root.string() +
                                        " is not there (not mounted?), so gc looked only at the host-local copies");
             if (config_.local_root != config_.shared_root) {
-                if (auto r = collect_store(BlobStore(config_.local_root), false, HostUsage{}); !r) return std::move(r).error();
+                if (auto r = collect_store(local_store(config_), false, HostUsage{}); !r) return std::move(r).error();
             }
             return std::move(report_);
         }
@@ -85,10 +87,10 @@ public:
         if (may_reconcile(usage)) reconcile(usage);
         note_hosts(usage);
 
-        const BlobStore shared(config_.shared_root);
+        const BlobStore shared = shared_store(config_);
         if (auto r = collect_store(shared, true, usage); !r) return std::move(r).error();
         if (config_.local_root != config_.shared_root && !report_.interrupted) {
-            const BlobStore local(config_.local_root);
+            const BlobStore local = local_store(config_);
             if (auto r = collect_store(local, false, usage); !r) return std::move(r).error();
         }
         if (!report_.interrupted) remove_record_temporaries(usage.temporary);
@@ -414,8 +416,8 @@ private:
 
     static std::uint64_t allocated_bytes(const std::filesystem::path& p)
     {
-        struct stat st {};
-        return ::lstat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
+        const auto st = stat_no_links(p);
+        return st && *st ? static_cast<std::uint64_t>((*st)->st_blocks) * 512 : 0;
     }
 
     static GcItem temporary_item(const std::filesystem::path& p, const std::string& sha, std::uint64_t bytes,
@@ -450,7 +452,7 @@ private:
             const auto m = mtime_of(t);
             if (!m || now_ - *m < kStaleRecordTemporary) continue;
             const auto bytes = allocated_bytes(t);
-            if (!o_.dry_run && ::unlink(t.c_str()) != 0) continue;
+            if (!o_.dry_run && !remove_no_links(t)) continue;
             removed(GcItem{"temporary file", t, "", bytes, "left by a record writer that did not finish, " + age_of(*m) + " ago"});
         }
     }

@@ -2,6 +2,7 @@
 
 #include "base/text.hpp"
 #include "store/trusted_paths.hpp"
+#include "instance/stores.hpp"
 
 namespace appshare {
 namespace {
@@ -20,7 +21,7 @@ Result<void> check_store_path(std::string_view domain, const BlobSpec& spec, con
     // a direct child of shared_root. Whatever is at that name (a link, a device) is the store's
     // business, under the file's lock, in the start's worker: a look at the shared storage from
     // here would block the start when that storage stops answering.
-    const auto expected = BlobStore(config.shared_root).path_of(spec);
+    const auto expected = shared_store(config).path_of(spec);
     if (recorded != expected) {
         return unsafe(domain, "the metadata's " + std::string(field) + " path " + printable(recorded.string()) +
                                   " is not the shared store's " + expected.string());
@@ -55,14 +56,15 @@ std::vector<const BootFile*> InstancePaths::boot_files() const
     return out;
 }
 
-ContextTarget context_target(const InstancePaths& paths, const BlobStore& store, const BlobStore& other)
+ContextTarget context_target(const InstancePaths& paths, const BlobStore& store, const BlobStore& other,
+                             const BlobStore& local)
 {
     ContextTarget t;
     t.base = store.path_of(paths.base);
     t.base_format = paths.base.image_format;
     t.known_bases = {other.path_of(paths.base)};
     t.base_label = "base " + paths.base.sha256.substr(0, 12);
-    for (const auto* boot : paths.boot_files()) t.boot_links.push_back({boot->link, store.path_of(boot->spec)});
+    for (const auto* boot : paths.boot_files()) t.boot_links.push_back({boot->link, local.path_of(boot->spec)});
     return t;
 }
 

@@ -57,8 +57,12 @@ struct InstancePaths {
 [[nodiscard]] Result<InstancePaths> trusted_instance_paths(const Config& config, std::string_view domain,
                                                            const InstanceMetadata& meta);
 
-// What the instance's context must point at to run on `store`'s copies of its files, switching
-// only from `other`'s copies of the same files.
-[[nodiscard]] ContextTarget context_target(const InstancePaths& paths, const BlobStore& store, const BlobStore& other);
+// What the instance's context must point at to run on `store`'s copy of its base, switching only
+// from `other`'s copy of the same base, with its boot links on the host-local store `local`'s
+// copies whatever the mode: libvirt's DAC driver chowns <kernel> and <initrd> to QEMU's user for
+// as long as the domain runs (there is no relabel='no' for them), so they never resolve to a
+// file other hosts share.
+[[nodiscard]] ContextTarget context_target(const InstancePaths& paths, const BlobStore& store, const BlobStore& other,
+                                           const BlobStore& local);
 
 }  // namespace appshare

@@ -78,7 +78,7 @@ Result<std::optional<InstanceState>> load_instance_state(const std::filesystem::
 
 Result<void> save_instance_state(const std::filesystem::path& context_dir, const InstanceState& state)
 {
-    return write_file_atomic(context_dir / kInstanceStateFile, format_instance_state(state), 0644);
+    return write_file_atomic(context_dir / kInstanceStateFile, format_instance_state(state), 0600);
 }
 
 }  // namespace appshare

@@ -39,7 +39,7 @@ struct InstanceState {
 // Reads <context_dir>/instance.json (never following a symlink). nullopt when it does not exist.
 [[nodiscard]] Result<std::optional<InstanceState>> load_instance_state(const std::filesystem::path& context_dir);
 
-// Writes <context_dir>/instance.json atomically (0644).
+// Writes <context_dir>/instance.json atomically (0600: only root reads it).
 [[nodiscard]] Result<void> save_instance_state(const std::filesystem::path& context_dir, const InstanceState& state);
 
 }  // namespace appshare

@@ -3,6 +3,7 @@
 #include "base/host_identity.hpp"
 #include "base/time_format.hpp"
 #include "instance/instance_state.hpp"
+#include "instance/stores.hpp"
 
 namespace appshare {
 
@@ -13,7 +14,7 @@ UsageRecord instance_usage_record(const Config& config, const InstancePaths& pat
     rec.domain = paths.domain;
     rec.base_sha256 = paths.base.sha256;
     rec.mode = "shared";
-    rec.path = BlobStore(config.shared_root).path_of(paths.base);
+    rec.path = shared_store(config).path_of(paths.base);
     if (auto s = load_instance_state(paths.context.dir); s && *s) {
         rec.mode = std::string(instance_mode_name((*s)->mode));
         if (!(*s)->base.empty()) rec.path = (*s)->base;

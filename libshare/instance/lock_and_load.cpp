@@ -3,6 +3,8 @@
 #include "base/bounded_call.hpp"
 #include "store/remote_source.hpp"
 #include "base/time_format.hpp"
+#include "instance/stores.hpp"
+#include "base/dir_handle.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -21,14 +23,14 @@ void say(const LoadOptions& o, const std::string& line)
 
 bool regular_file_at(const std::filesystem::path& p)
 {
-    struct stat st {};
-    return ::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    const auto st = stat_no_links(p);
+    return st && *st && S_ISREG((*st)->st_mode);
 }
 
 // The store that is not `target` (shared <-> local).
 BlobStore other_store(const Config& config, const BlobStore& target)
 {
-    return BlobStore(target.dir() == config.shared_root ? config.local_root : config.shared_root);
+    return target.dir() == config.shared_root ? local_store(config) : shared_store(config);
 }
 
 using Clock = std::chrono::steady_clock;
@@ -106,17 +108,20 @@ Result<PrepareOutcome> outcome_from(const std::string& text)
     return out;
 }
 
-// Keeps host-local copies of the boot files next to their shared ones (they are small), so an
-// instance can still boot as an independent entity when the shared storage stops answering.
-void keep_local_boot_copies(const Config& config, const InstancePaths& paths, const LoadOptions& options)
+// Keeps host-local copies of the boot files next to their shared ones (they are small). The
+// domain boots from them in either mode (instance/instance_paths.hpp, context_target: libvirt
+// chowns what <kernel> and <initrd> name), and they let an instance boot as an independent entity
+// when the shared storage stops answering.
+Result<void> keep_local_boot_copies(const Config& config, const InstancePaths& paths, const LoadOptions& options)
 {
-    const BlobStore local(config.local_root);
+    const BlobStore local = local_store(config);
     for (const auto* boot : paths.boot_files()) {
-        const auto shared_copy = BlobStore(config.shared_root).path_of(boot->spec);
+        const auto shared_copy = shared_store(config).path_of(boot->spec);
         auto r = local.ensure(boot->spec, {store_file_source(shared_copy)},
                               ensure_options(config, options, "keep a local " + boot->spec.kind));
-        if (!r) say(options, "no host-local copy of the " + boot->spec.kind + " for a fallback: " + r.error().message);
+        if (!r) return std::move(r).error();
     }
+    return ok();
 }
 
 // The shared attempt of a start, `work`, in a worker process that is abandoned when the shared
@@ -200,11 +205,11 @@ Result<PrepareOutcome> settle_instance(const Config& config, const InstancePaths
                                        bool loaded, const std::optional<InstanceState>& old, const std::string& reason,
                                        const LogFn& log)
 {
-    const BlobStore shared(config.shared_root);
-    const BlobStore local(config.local_root);
+    const BlobStore shared = shared_store(config);
+    const BlobStore local = local_store(config);
     const BlobStore& store = mode == InstanceMode::Shared ? shared : local;
     const BlobStore& other = mode == InstanceMode::Shared ? local : shared;
-    auto pointed = point_context_at(paths.context, context_target(paths, store, other), log);
+    auto pointed = point_context_at(paths.context, context_target(paths, store, other, local), log);
     if (!pointed) return std::move(pointed).error();
     PrepareOutcome out;
     out.mode = mode;
@@ -234,8 +239,8 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
         say(options, "ignoring unreadable state: " + state.error().message);
     }
 
-    const BlobStore shared(config.shared_root);
-    const BlobStore local(config.local_root);
+    const BlobStore shared = shared_store(config);
+    const BlobStore local = local_store(config);
 
     if (old && old->mode == InstanceMode::Independent) {
         // Stays independent until `appshare reshare` moves it back. Its start never looks at the
@@ -271,9 +276,8 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     const auto start_on_shared = [&](const LoadOptions& phase) -> Result<PrepareOutcome> {
         auto files = ensure_instance_files(config, paths, shared, phase);
         if (!files) return std::move(files).error();
-        auto settled = settle_instance(config, paths, InstanceMode::Shared, *files, old, "started on the shared base", phase.log);
-        if (settled) keep_local_boot_copies(config, paths, phase);
-        return settled;
+        if (auto kept = keep_local_boot_copies(config, paths, phase); !kept) return std::move(kept).error();
+        return settle_instance(config, paths, InstanceMode::Shared, *files, old, "started on the shared base", phase.log);
     };
     bool storage_answered = true;
     auto on_shared = on_shared_storage(config, options, start_on_shared, storage_answered);

@@ -6,8 +6,8 @@
 // Fallback to an independent entity: if the shared files cannot be had (lock timeout, load
 // failure, shared storage unwritable or full, damaged base without a working source), a
 // verified host-local copy is made in the local store instead (from the shared file if still
-// readable and intact, else from the sources), the overlay is rebased onto it (same digest, so
-// the switch is safe), the boot links re-pointed, and instance.json records the switch. An
+// readable and intact, else from the sources), the context's base link is re-pointed at it (same
+// digest, so the switch is safe), the boot links re-pointed, and instance.json records the switch. An
 // instance that is independent stays so until `appshare reshare` moves it back. Only when no
 // verified copy can be had anywhere is an error returned, and then the context is unchanged.
 #pragma once

@@ -1,6 +1,7 @@
 #include "instance/reshare.hpp"
 
 #include "instance/instance_state.hpp"
+#include "instance/stores.hpp"
 
 namespace appshare {
 namespace {
@@ -36,7 +37,7 @@ Result<ReshareOutcome> reshare_instance(const Config& config, const InstancePath
     ReshareOutcome out;
     out.was_independent = *state && (*state)->mode == InstanceMode::Independent;
 
-    auto files = ensure_instance_files(config, paths, BlobStore(config.shared_root), options);
+    auto files = ensure_instance_files(config, paths, shared_store(config), options);
     if (!files) {
         return make_error(files.error().code, "domain " + paths.domain + " stays on its host-local copy: " + files.error().message);
     }

@@ -1,9 +1,10 @@
 // `appshare reshare NAME`: move a stopped instance that runs independently (on a host-local copy
 // of its base, after a fallback at start) back onto the shared base. The shared base is
 // lock-and-loaded first (from the local copy itself, which also repairs the shared storage, or
-// from the sources), then the overlay is rebased onto it (same digest, so the switch is safe),
-// the boot links are re-pointed and instance.json says "shared" again. The local copy stays in
-// the local store (other instances may use it).
+// from the sources), then the context's base link is re-pointed at it (same digest, so the
+// switch is safe; an overlay an older appshare made is moved onto the link), the boot links are
+// re-pointed and instance.json says "shared" again. The local copy stays in the local store
+// (other instances may use it).
 #pragma once
 
 #include "instance/config.hpp"
@@ -27,6 +28,7 @@ struct ReshareOutcome {
     bool changed = false;          // the context was re-pointed or instance.json rewritten
     bool base_loaded = false;      // the shared base had to be (re)loaded
     std::filesystem::path base;    // the shared base it now uses
+    bool definition_updated = false;  // the domain's definition was given its backing chain (virt layer)
 };
 
 // Errors: DomainRunning when `stopped` says No, before or after the instance lock is had; the shared base's ensure errors (LockTimeout,

@@ -1,6 +1,7 @@
 #include "store/blob_gc.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/dir_handle.hpp"
 #include "base/sha256.hpp"
 #include "base/time_format.hpp"
 #include "store/verification_record.hpp"
@@ -39,30 +40,32 @@ std::optional<std::pair<BlobSpec, std::string_view>> split_blob_name(std::string
 
 std::uint64_t allocated(const std::filesystem::path& p)
 {
-    struct stat st {};
-    return ::lstat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
+    const auto st = stat_no_links(p);
+    return st && *st ? static_cast<std::uint64_t>((*st)->st_blocks) * 512 : 0;
+}
+
+// The temporary files of loads of `spec` (and of its record) in `dir`.
+void add_temporaries(const std::filesystem::path& dir, const BlobSpec& spec, std::vector<std::filesystem::path>& out)
+{
+    const auto file = spec.sha256 + "." + spec.kind;
+    const auto prefix = temp_prefix_for(file);
+    const auto record_prefix = temp_prefix_for(record_name_for(file));
+    const auto names = list_no_links(dir);
+    if (!names || !*names) return;
+    for (const auto& name : **names) {
+        if (name.rfind(prefix, 0) == 0 || name.rfind(record_prefix, 0) == 0) out.push_back(dir / name);
+    }
 }
 
 std::vector<std::filesystem::path> temporaries_of(const BlobStore& store, const BlobSpec& spec)
 {
-    const auto file = store.path_of(spec);
-    const auto prefix = temp_prefix_for(file);
-    const auto record_prefix = temp_prefix_for(record_path_for(file));
     std::vector<std::filesystem::path> out;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(store.dir(), ec)) {
-        const auto name = entry.path().filename().string();
-        if (name.rfind(prefix, 0) == 0 || name.rfind(record_prefix, 0) == 0) out.push_back(entry.path());
-    }
+    add_temporaries(store.dir(), spec, out);
+    if (store.records_dir() != store.dir()) add_temporaries(store.records_dir(), spec, out);
     return out;
 }
 
-Result<void> unlink_file(const std::filesystem::path& p)
-{
-    if (::unlink(p.c_str()) == 0 || errno == ENOENT) return ok();
-    return make_error(ErrorCode::Io, "cannot remove " + p.string() + ": " + std::strerror(errno) +
-                                         "; check that the storage is writable.");
-}
+Result<void> unlink_file(const std::filesystem::path& p) { return remove_no_links(p); }
 
 Result<std::vector<std::pair<std::filesystem::path, std::uint64_t>>> unlink_temporaries(const BlobStore& store,
                                                                                          const BlobSpec& spec)
@@ -87,11 +90,13 @@ Result<FileLock> lock_blob(const BlobStore& store, const BlobSpec& spec, const E
 Result<std::vector<StoredBlob>> list_stored_blobs(const BlobStore& store)
 {
     std::map<std::pair<std::string, std::string>, StoredBlob> blobs;
-    std::error_code ec;
-    std::filesystem::directory_iterator it(store.dir(), ec);
-    if (ec == std::errc::no_such_file_or_directory) return std::vector<StoredBlob>{};
-    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        const auto name = it->path().filename().string();
+    auto names = list_no_links(store.dir());
+    if (!names) {
+        return make_error(ErrorCode::Io, "cannot read the store " + store.dir().string() + ": " + message_clause(names.error().message) +
+                                             "; check that it is mounted and readable.");
+    }
+    if (!*names) return std::vector<StoredBlob>{};
+    for (const auto& name : **names) {
         const bool temporary = name.size() > 1 && name.front() == '.';
         auto split = split_blob_name(temporary ? std::string_view(name).substr(1) : std::string_view(name));
         if (!split) continue;
@@ -104,7 +109,7 @@ Result<std::vector<StoredBlob>> list_stored_blobs(const BlobStore& store)
         StoredBlob& b = blobs[{spec.sha256, spec.kind}];
         b.spec = spec;
         if (part) {
-            b.temporary.push_back(it->path());
+            b.temporary.push_back(store.dir() / name);
         } else if (rest.empty()) {
             b.published = true;
         } else if (rest == kRecordSuffix) {
@@ -112,10 +117,6 @@ Result<std::vector<StoredBlob>> list_stored_blobs(const BlobStore& store)
         } else {
             b.has_lock = true;
         }
-    }
-    if (ec) {
-        return make_error(ErrorCode::Io, "cannot read the store " + store.dir().string() + ": " + ec.message() +
-                                             "; check that it is mounted and readable.");
     }
     std::vector<StoredBlob> out;
     for (auto& [key, b] : blobs) out.push_back(std::move(b));
@@ -126,14 +127,13 @@ BlobFacts blob_facts(const BlobStore& store, const StoredBlob& blob)
 {
     BlobFacts f;
     const auto file = store.path_of(blob.spec);
-    struct stat st {};
-    if (::lstat(file.c_str(), &st) == 0) {
+    if (const auto st = stat_no_links(file); st && *st) {
         f.published = true;
-        f.modified = std::chrono::system_clock::from_time_t(st.st_mtim.tv_sec);
+        f.modified = std::chrono::system_clock::from_time_t((*st)->st_mtim.tv_sec);
     }
-    if (const auto record = read_record(file)) f.verified = parse_utc_timestamp(record->verified_at);
+    if (const auto record = store.record_of(blob.spec)) f.verified = parse_utc_timestamp(record->verified_at);
     f.last_lock = read_lock_note(store.lock_path_of(blob.spec));
-    f.bytes = allocated(file) + allocated(record_path_for(file)) + allocated(store.lock_path_of(blob.spec));
+    f.bytes = allocated(file) + allocated(store.record_path_of(blob.spec)) + allocated(store.lock_path_of(blob.spec));
     return f;
 }
 
@@ -153,7 +153,9 @@ Result<BlobRemoval> remove_unused_blob(const BlobStore& store, const StoredBlob&
     const auto file = store.path_of(blob.spec);
     out.bytes = facts.bytes;
     // The record first: from here on no check trusts the file, whatever happens next.
-    if (auto u = unlink_file(record_path_for(file)); !u) return std::move(u).error();
+    if (auto u = unlink_file(store.record_path_of(blob.spec)); !u) return std::move(u).error();
+    // A record next to the file, where earlier versions kept them (no longer read, only removed).
+    if (auto u = unlink_file(store.dir() / record_name_for(file.filename().string())); !u) return std::move(u).error();
     if (auto u = unlink_file(file); !u) return std::move(u).error();
     auto temporary = unlink_temporaries(store, blob.spec);
     if (!temporary) return std::move(temporary).error();

@@ -3,9 +3,15 @@
 //
 // Layout of a store directory:
 //   <sha256>.<kind>            the published file, 0444, complete and verified by construction
-//   <sha256>.<kind>.verified   its verification record (size, inode, mtime, digest)
 //   <sha256>.<kind>.lock       the lock every loader, checker and remover of it takes
 //   .<sha256>.<kind>.part-*    a load in progress (only while its writer holds the lock)
+// and, in the store's records folder (the store itself for a host-local store; a folder on this
+// host for the shared one: store/verification_record.hpp):
+//   <sha256>.<kind>.verified   its verification record (size, inode, mtime, ctime, digest)
+//
+// Every file is reached without following links (base/dir_handle.hpp) and checked through the
+// descriptor it was opened as: a file is hashed, checked and recorded through one descriptor,
+// and a load publishes the very inode it wrote and hashed (TempFile::commit checks the final name).
 //
 // ensure() is lock-and-load: take the lock (bounded wait), re-check under it, and if the file
 // is missing or damaged load it from the first source that works, hashing while copying into
@@ -23,6 +29,7 @@
 #include "base/byte_stream.hpp"
 #include "base/file_lock.hpp"
 #include "base/result.hpp"
+#include "store/verification_record.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -35,6 +42,10 @@
 #include <vector>
 
 namespace appshare {
+
+// The mode of a store directory appshare creates: QEMU (libvirt's user) passes through to the
+// files it is handed, nobody lists them. Published files are 0444.
+inline constexpr unsigned kStoreDirMode = 0711;
 
 // What a published file must be.
 struct BlobSpec {
@@ -67,11 +78,18 @@ struct EnsureOutcome {
 
 class BlobStore {
 public:
-    explicit BlobStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+    // A store in `dir` whose verification records live in `records_dir` (default: `dir`).
+    explicit BlobStore(std::filesystem::path dir, std::filesystem::path records_dir = {})
+        : dir_(std::move(dir)), records_dir_(records_dir.empty() ? dir_ : std::move(records_dir)) {}
 
     [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_; }
+    [[nodiscard]] const std::filesystem::path& records_dir() const noexcept { return records_dir_; }
     [[nodiscard]] std::filesystem::path path_of(const BlobSpec& spec) const;
     [[nodiscard]] std::filesystem::path lock_path_of(const BlobSpec& spec) const;
+    [[nodiscard]] std::filesystem::path record_path_of(const BlobSpec& spec) const;
+
+    // This host's verification record of the published file, if there is a readable one.
+    [[nodiscard]] std::optional<VerificationRecord> record_of(const BlobSpec& spec) const;
 
     // Cheap check without the lock: a regular file with the right size, a valid verification
     // record and (for images) a safe header. Never hashes.
@@ -89,6 +107,7 @@ public:
 
 private:
     std::filesystem::path dir_;
+    std::filesystem::path records_dir_;
 };
 
 }  // namespace appshare

@@ -1,6 +1,7 @@
 #include "store/host_registry.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/dir_handle.hpp"
 #include "base/host_identity.hpp"
 #include "base/installed_files.hpp"
 #include "base/text.hpp"
@@ -69,9 +70,9 @@ HostRecord this_host_record()
 Result<bool> refresh_host_record(const std::filesystem::path& shared_root, std::chrono::seconds min_interval)
 {
     HostRecord me = this_host_record();
-    struct stat st {};
-    if (::lstat(host_record_path(shared_root, me.name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        const auto written = std::chrono::system_clock::from_time_t(st.st_mtim.tv_sec);
+    const auto st = stat_no_links(host_record_path(shared_root, me.name));
+    if (st && *st && S_ISREG((*st)->st_mode)) {
+        const auto written = std::chrono::system_clock::from_time_t((*st)->st_mtim.tv_sec);
         const auto age = std::chrono::system_clock::now() - written;
         // A time in the future (another clock) does not count as fresh.
         if (age >= std::chrono::seconds(0) && age < min_interval) return false;

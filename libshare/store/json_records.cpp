@@ -1,5 +1,6 @@
 #include "store/json_records.hpp"
 
+#include "base/dir_handle.hpp"
 #include "base/small_file.hpp"
 #include "base/text.hpp"
 
@@ -8,18 +9,15 @@ namespace appshare {
 void scan_json_records(const std::filesystem::path& dir, std::size_t max_bytes, RecordDirScan& scan,
                        const RecordCheck& check)
 {
-    std::error_code ec;
-    std::filesystem::directory_iterator it(dir, ec);
-    if (ec) {
-        if (ec != std::errc::no_such_file_or_directory) {
-            scan.complete = false;
-            scan.skipped.push_back(printable(dir.string()) + ": cannot be read (" + ec.message() + ")");
-        }
+    const auto names = list_no_links(dir);
+    if (!names) {
+        scan.complete = false;
+        scan.skipped.push_back(printable(dir.string()) + ": cannot be read (" + message_clause(names.error().message) + ")");
         return;
     }
-    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        const auto& file = it->path();
-        const auto name = file.filename().string();
+    if (!*names) return;
+    for (const auto& name : **names) {
+        const auto file = dir / name;
         if (name.size() > 1 && name.front() == '.' && name.find(".part-") != std::string::npos) {
             scan.temporary.push_back(file);
             continue;
@@ -36,10 +34,6 @@ void scan_json_records(const std::filesystem::path& dir, std::size_t max_bytes, 
             why = j.is_discarded() || !j.is_object() ? std::string("is not a JSON object") : check(file, j);
         }
         if (!why.empty()) scan.skipped.push_back(printable(file.string()) + ": " + why);
-    }
-    if (ec) {
-        scan.complete = false;
-        scan.skipped.push_back(printable(dir.string()) + ": cannot be read to the end (" + ec.message() + ")");
     }
 }
 

@@ -1,16 +1,17 @@
 #include "store/usage_records.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/dir_handle.hpp"
 #include "base/host_identity.hpp"
 #include "base/sha256.hpp"
 #include "base/text.hpp"
 #include "base/time_format.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <tuple>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace appshare {
@@ -94,11 +95,7 @@ Result<void> remove_usage_record(const std::filesystem::path& shared_root, std::
 {
     if (!is_sha256_digest(base_sha256) || !plain(host) || !plain(domain)) return ok();  // never written
     const auto file = record_file(shared_root, base_sha256, host, domain);
-    if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
-        return make_error(ErrorCode::Io, "cannot remove usage record " + file.string() + ": " + std::strerror(errno) +
-                                             "; check that the shared storage is writable.");
-    }
-    return ok();
+    return remove_no_links(file);
 }
 
 UsageScan scan_usage_records(const std::filesystem::path& shared_root, std::string_view base_sha256)
@@ -106,20 +103,20 @@ UsageScan scan_usage_records(const std::filesystem::path& shared_root, std::stri
     UsageScan out;
     RecordDirScan& scan = out.dir;
     std::vector<std::filesystem::path> dirs;
-    std::error_code ec;
-    std::filesystem::directory_iterator it(shared_root / "usage", ec);
-    if (ec && ec != std::errc::no_such_file_or_directory) {
+    const auto usage = shared_root / "usage";
+    const auto names = list_no_links(usage);
+    if (!names) {
         scan.complete = false;
-        scan.skipped.push_back(printable((shared_root / "usage").string()) + ": cannot be read (" + ec.message() + ")");
+        scan.skipped.push_back(printable(usage.string()) + ": cannot be read (" + message_clause(names.error().message) + ")");
     }
-    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        const auto sha = it->path().filename().string();
+    for (const auto& sha : names && *names ? **names : std::vector<std::string>{}) {
         if (!is_sha256_digest(sha) || (!base_sha256.empty() && sha != base_sha256)) continue;
-        if (it->is_symlink(ec) || !it->is_directory(ec)) {
-            scan.skipped.push_back(printable(it->path().string()) + ": is not a directory");
+        const auto st = stat_no_links(usage / sha);
+        if (!st || !*st || !S_ISDIR((*st)->st_mode)) {
+            scan.skipped.push_back(printable((usage / sha).string()) + ": is not a directory");
             continue;
         }
-        dirs.push_back(it->path());
+        dirs.push_back(usage / sha);
     }
     for (const auto& dir : dirs) {
         const std::string sha = dir.filename().string();

@@ -19,10 +19,7 @@ std::int64_t ns_of(const struct timespec& ts)
 
 }  // namespace
 
-std::filesystem::path record_path_for(const std::filesystem::path& file)
-{
-    return file.parent_path() / (file.filename().string() + ".verified");
-}
+std::string record_name_for(std::string_view file_name) { return std::string(file_name) + ".verified"; }
 
 VerificationRecord make_record(const struct stat& st, std::string sha256)
 {
@@ -40,12 +37,13 @@ VerificationRecord make_record(const struct stat& st, std::string sha256)
 bool record_matches(const VerificationRecord& record, const struct stat& st, std::string_view sha256)
 {
     return record.sha256 == sha256 && record.size == static_cast<std::uint64_t>(st.st_size) &&
-           record.inode == static_cast<std::uint64_t>(st.st_ino) && record.mtime_ns == ns_of(st.st_mtim);
+           record.inode == static_cast<std::uint64_t>(st.st_ino) && record.mtime_ns == ns_of(st.st_mtim) &&
+           record.ctime_ns == ns_of(st.st_ctim);
 }
 
-std::optional<VerificationRecord> read_record(const std::filesystem::path& file)
+std::optional<VerificationRecord> read_record(const DirHandle& records, std::string_view file_name)
 {
-    const SmallFile record = read_small_file(record_path_for(file), kMaxRecordBytes);
+    const SmallFile record = read_small_file(records / record_name_for(file_name), kMaxRecordBytes);
     if (!record) return std::nullopt;
     const auto j = nlohmann::json::parse(record.text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return std::nullopt;
@@ -64,13 +62,16 @@ std::optional<VerificationRecord> read_record(const std::filesystem::path& file)
     }
 }
 
-Result<void> write_record(const std::filesystem::path& file, const VerificationRecord& r)
+Result<void> write_record(const DirHandle& records, std::string_view file_name, const VerificationRecord& r)
 {
     const nlohmann::json j = {{"sha256", r.sha256},        {"size", r.size},
                               {"inode", r.inode},          {"mtime_ns", r.mtime_ns},
                               {"ctime_ns", r.ctime_ns},    {"verified_at", r.verified_at},
                               {"verified_by", r.verified_by}};
-    return write_file_atomic(record_path_for(file), j.dump(2) + "\n", 0644);
+    auto tmp = TempFile::create_in(records, record_name_for(file_name));
+    if (!tmp) return std::move(tmp).error();
+    if (auto w = tmp->write(j.dump(2) + "\n"); !w) return w;
+    return tmp->commit(0600);
 }
 
 }  // namespace appshare

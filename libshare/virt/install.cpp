@@ -15,6 +15,7 @@
 #include "host/virt_type.hpp"
 #include "store/host_registry.hpp"
 #include "virt/domain.hpp"
+#include "instance/stores.hpp"
 
 #include <algorithm>
 
@@ -203,7 +204,7 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     // 1. The bundle, verified; a file the shared store already holds verified is not re-hashed.
     auto bundle = Bundle::open(r.bundle);
     if (!bundle) return std::move(bundle).error();
-    const BlobStore store(config.shared_root);
+    const BlobStore store = shared_store(config);
     VerifyOptions vo;
     vo.already_verified = [&store](const std::string& sha) { return already_in_store(store, sha); };
     vo.show_progress = r.show_progress;
@@ -230,17 +231,18 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     std::optional<BlobSpec> initrd_spec;
     if (v->kernel) kernel_spec = BlobSpec{v->kernel->sha256, "kernel", "", v->kernel->size};
     if (v->initrd) initrd_spec = BlobSpec{v->initrd->sha256, "initrd", "", v->initrd->size};
-    const BlobStore local(config.local_root);
+    const BlobStore local = local_store(config);
     for (auto [spec, file] : {std::pair{&kernel_spec, &v->kernel}, {&initrd_spec, &v->initrd}}) {
         if (!*spec) continue;
         auto published = publish(store, *bundle, **spec, (*file)->path, config, r);
         if (!published) return std::move(published).error();
-        // A host-local copy too, so the instance can boot as an independent entity when the
-        // shared storage does not answer at its start (the hook keeps these up to date).
+        // A host-local copy too: the domain boots from it (libvirt chowns the kernel and initrd
+        // while it runs, which must never be the shared files), also as an independent entity
+        // when the shared storage does not answer (the hook keeps these up to date).
         if (auto kept = publish(local, *bundle, **spec, (*file)->path, config, r); !kept) {
             out.warnings.push_back("no host-local copy of the " + (*spec)->kind + " was kept (" +
                                    message_clause(kept.error().message) +
-                                   "); the instance needs the shared storage to boot until its first start.");
+                                   "); the hook makes it at the instance's first start.");
         }
     }
     if (r.lazy) {
@@ -258,8 +260,9 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     cs.base = out.base;
     cs.base_format = m.image.format;
     cs.virtual_size = std::max(m.overlay_size, v->image.virtual_size);
-    if (kernel_spec) cs.kernel = store.path_of(*kernel_spec);
-    if (initrd_spec) cs.initrd = store.path_of(*initrd_spec);
+    // The boot links name the host-local copies (instance/instance_paths.hpp, context_target).
+    if (kernel_spec) cs.kernel = local.path_of(*kernel_spec);
+    if (initrd_spec) cs.initrd = local.path_of(*initrd_spec);
     auto ctx = create_context(layout, cs);
     if (!ctx) return std::move(ctx).error();
     out.context_dir = layout.dir;
@@ -282,6 +285,8 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     ds.arch = m.arch;
     ds.virt_type = out.virt_type;
     ds.disk = layout.overlay;
+    ds.backing = layout.base_link;
+    ds.backing_format = m.image.format;
     if (kernel_spec) ds.kernel = layout.kernel_link;
     if (initrd_spec) ds.initrd = layout.initrd_link;
     ds.cmdline = m.cmdline;

@@ -1,6 +1,8 @@
 #include "virt/reshare_domain.hpp"
 
 #include "base/file_lock.hpp"
+#include "base/installed_files.hpp"
+#include "instance/domain_xml.hpp"
 #include "instance/instance_paths.hpp"
 #include "virt/appshare_domain.hpp"
 #include "virt/domain.hpp"
@@ -27,7 +29,22 @@ Result<ReshareOutcome> reshare_domain(const Connection& conn, std::string_view n
         if (!state) return std::move(state).error();
         return *state == DomainState::ShutOff ? DomainStopped::Yes : DomainStopped::No;
     };
-    return reshare_instance(config, *paths, stopped, options);
+    auto out = reshare_instance(config, *paths, stopped, options);
+    if (!out) return out;
+    // A definition an older appshare wrote lets libvirt probe the overlay and chown the base it
+    // finds at every start: give it the backing chain install writes now.
+    auto xml = domain_xml(dom, DomainXmlKind::Inactive);
+    if (!xml) return std::move(xml).error();
+    auto spelled = spell_out_backing_chain(*xml, paths->context.overlay, paths->context.base_link,
+                                           paths->base.image_format, template_dir() / "domain.xml");
+    if (!spelled) return std::move(spelled).error();
+    if (*spelled) {
+        auto redefined = define_domain(conn, **spelled);
+        if (!redefined) return std::move(redefined).error();
+        out->definition_updated = true;
+        if (log) log("domain " + std::string(name) + " now names its base link with relabel='no' (libvirt no longer relabels its base)");
+    }
+    return out;
 }
 
 }  // namespace appshare

@@ -1,6 +1,7 @@
 // `appshare reshare NAME` on a libvirt domain: load it as an appshare instance
 // (virt/appshare_domain.hpp), check its paths against the configuration, and move it back onto
-// the shared base once it is shut off (instance/reshare.hpp).
+// the shared base once it is shut off (instance/reshare.hpp). A definition written by an older
+// appshare (no <backingStore> on the overlay) is given the backing chain install writes now.
 #pragma once
 
 #include "base/result.hpp"

@@ -10,6 +10,7 @@
 #   story_loader                               the host whose hook loaded the base
 #   story_waiters_naming HOST                  waits logged on other hosts naming HOST as holder
 #   story_hook_log HOST                        the host's hook log
+#   story_backing_of HOST NAME                 the file NAME's overlay is backed by (through its link)
 # shellcheck shell=bash
 
 story_init() {
@@ -86,4 +87,13 @@ story_waiters_naming() {
             sed "s/^/$h: /"
     done
     return 0
+}
+
+# The file the overlay of NAME on HOST is backed by (also while the guest runs: -U): its header's
+# backing file, through the context's link `base` when the header names that link.
+story_backing_of() {
+    local contexts=/var/lib/libvirt/images/appshare/contexts named
+    named=$(on-host "$1" qemu-img info -U --output=json "$contexts/$2/disk.qcow2" 2>/dev/null |
+        python3 -c 'import json,sys; j=json.load(sys.stdin); print(j.get("full-backing-filename") or j.get("backing-filename",""))' 2>/dev/null || true)
+    if [[ "$named" == "$contexts/$2/base" ]]; then on-host "$1" readlink "$named" 2>/dev/null || true; else echo "$named"; fi
 }

@@ -43,12 +43,17 @@ prepend_conf() {  # FILE, settings on stdin
     } >"$tmp"
     chmod 600 "$tmp"; mv -f "$tmp" "$file"
 }
-# QEMU runs as root here (the host-safe sandbox configuration). No cgroups: their paths (machine/qemu-ID-NAME) are
-# host-wide and would be shared with a host daemon's or another sandbox's domain of that name.
-# No MAC driver: AppArmor/SELinux profiles are host-wide too.
+# QEMU runs as libvirt's default on Debian: user libvirt-qemu, group kvm, with libvirt's DAC driver
+# relabelling (chown, and its remembered owners in trusted.libvirt.* xattrs) every file QEMU must
+# open and restoring it at stop, which is what users run. libvirt always stacks the DAC driver
+# when the daemon is privileged; "none" only leaves out a MAC driver: AppArmor/SELinux profiles
+# are host-wide. No cgroups: their paths (machine/qemu-ID-NAME) are host-wide and would be
+# shared with a host daemon's or another sandbox's domain of that name.
 prepend_conf "$state/etc/qemu.conf" <<'CONF'
-user = "root"
-group = "root"
+user = "libvirt-qemu"
+group = "kvm"
+dynamic_ownership = 1
+remember_owner = 1
 cgroup_controllers = [ ]
 security_driver = "none"
 CONF
@@ -64,6 +69,14 @@ CONF
 mkdir -p "$state/lib/images"
 
 # --- private folders ---------------------------------------------------------------------------
+# QEMU runs as libvirt-qemu: every folder above what it opens must let that user through.
+chmod 0711 "$state"
+for d in etc run lib log cache; do chmod 0755 "$state/$d"; done
+# The tests run TCG guests. Where /dev/kvm exists but KVM guests do not run (this machine kind),
+# libvirt probes QEMU again for its user at every define (about a minute each); /dev/null bound
+# over /dev/kvm in this mount namespace only (the host's /dev/kvm is untouched) makes libvirt
+# see a KVM it cannot use, once.
+if [[ -e /dev/kvm ]]; then mount --bind /dev/null /dev/kvm; fi
 mount --bind "$state/etc" /etc/libvirt
 # appshare's own configuration is private too: tests write their own appshare.conf.
 mkdir -p /etc/appshare

@@ -12,7 +12,7 @@
 # shellcheck disable=SC2154  # sandbox_name: set by the caller
 sandbox_require_root() {
     if [[ $(id -u) -ne 0 ]]; then
-        echo "$sandbox_name: run as root (libvirtd and QEMU run as root here)." >&2
+        echo "$sandbox_name: run as root (libvirtd runs as root here)." >&2
         exit 2
     fi
 }

@@ -4,8 +4,10 @@
 # /var/lib/libvirt/images, and leave the domain running. Afterwards the host's /etc/libvirt
 # (paths, modes, owners, contents, hooks included) must be identical, its
 # /var/lib/libvirt/images must hold no new file, no process of the sandbox (libvirtd,
-# virtlogd, QEMU) may be left, its scratch folder must be gone, and /dev/null must still be
-# the null device. Exits non-zero, saying why, if any of that fails. Run as root.
+# virtlogd, QEMU) may be left, its scratch folder must be gone, and /dev/null and /dev/kvm must
+# be exactly as before (the sandbox binds /dev/null over /dev/kvm in its own mount namespace
+# only, and QEMU runs there as libvirt-qemu with libvirt's DAC driver relabelling files).
+# Exits non-zero, saying why, if any of that fails. Run as root.
 #
 #   tests/integration/host_isolation.sh [SOURCE_DIR]
 set -euo pipefail
@@ -28,6 +30,10 @@ fingerprint /etc/libvirt >"$work/etc.before"
 fingerprint /etc/libvirt/hooks >"$work/hooks.before"
 listing /var/lib/libvirt/images >"$work/images.before"
 [[ -c /dev/null ]] || fail "/dev/null is not a character device before the test (fix the host first)"
+# Type, device numbers, mode, owner and inode: a bind mount that leaked out, a chown or a chmod by
+# libvirt's DAC driver would each change one (not the ctime: every write to /dev/null sets it).
+devices() { local d; for d in /dev/null /dev/kvm; do stat -c '%n %F %t:%T %a %u:%g %i' "$d" 2>/dev/null || echo "$d absent"; done; }
+devices >"$work/dev.before"
 
 name="appshare-isolation-$$"
 cat >"$work/inside.sh" <<'INSIDE'
@@ -66,6 +72,9 @@ virsh -q start "$name" >/dev/null
 virsh -q domstate "$name" >"$out/domstate"
 grep -q "^$name prepare" "$APPSHARE_SANDBOX/hook-ran" && echo yes >"$out/hook-ran"
 cat "/run/libvirt/qemu/$name.pid" >"$out/qemu-pid"
+# Inside, /dev/kvm (if the machine has one) is the null device, and QEMU runs as libvirt-qemu.
+if [[ -e /dev/kvm ]]; then stat -c '%t:%T' /dev/kvm >"$out/kvm-inside"; stat -c '%t:%T' /dev/null >"$out/null-inside"; fi
+awk '/^Uid:/ {print $2}' "/proc/$(cat "$out/qemu-pid")/status" >"$out/qemu-uid"
 # Leave the domain running: tearing it down is the sandbox's job.
 INSIDE
 
@@ -85,6 +94,14 @@ diff -u "$work/etc.before" "$work/etc.after" >&2 || fail "the host's /etc/libvir
 new_images=$(comm -13 "$work/images.before" "$work/images.after")
 [[ -z "$new_images" ]] || fail "new files in the host's /var/lib/libvirt/images: $new_images"
 [[ -c /dev/null ]] || fail "/dev/null is no longer a character device"
+devices >"$work/dev.after"
+diff -u "$work/dev.before" "$work/dev.after" >&2 || fail "the host's /dev/null or /dev/kvm changed"
+if [[ -e /dev/kvm ]]; then
+    [[ "$(cat "$work/kvm-inside" 2>/dev/null)" == "$(cat "$work/null-inside" 2>/dev/null)" ]] ||
+        fail "/dev/kvm inside the sandbox was not the null device ($(cat "$work/kvm-inside" 2>/dev/null))"
+fi
+[[ "$(cat "$work/qemu-uid" 2>/dev/null)" == "$(id -u libvirt-qemu)" ]] ||
+    fail "QEMU ran as uid $(cat "$work/qemu-uid" 2>/dev/null) inside the sandbox, not as libvirt-qemu"
 
 # Processes of this sandbox: libvirtd and virtlogd name its scratch folder on their command
 # line, QEMU names the domain.

@@ -280,6 +280,23 @@ TEST_CASE("e2e: three demo instances boot from one shared base with their own id
     CHECK(E2eEnv::files_in(env.local, ".kernel").size() == 1);
     CHECK(E2eEnv::files_in(env.local, ".initrd").size() == 1);
     CHECK(E2eEnv::files_in(env.local, ".qcow2").empty());
+    // What libvirt's DAC driver would change if it relabelled them: owner, mode, ctime. The base
+    // is named with relabel='no'; kernel and initrd are booted from the host-local copies.
+    const auto shared_files = [&] {
+        std::vector<fs::path> files{base};
+        for (const char* kind : {".kernel", ".initrd"}) {
+            for (const auto& f : E2eEnv::files_in(env.shared, kind)) files.push_back(f);
+        }
+        return files;
+    }();
+    REQUIRE(shared_files.size() == 3);
+    const auto label = [](const fs::path& p) {
+        const auto st = stat_of(p);
+        return std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) + " " + std::to_string(st.st_mode & 07777) +
+               " ctime " + std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+    };
+    std::vector<std::string> labels_before;
+    for (const auto& f : shared_files) labels_before.push_back(label(f));
 
     // First boots, in parallel: each its own hostname (= name) and instance-id (= domain UUID).
     const auto starts = start_parallel(names);
@@ -298,6 +315,18 @@ TEST_CASE("e2e: three demo instances boot from one shared base with their own id
     }
     CHECK(hosts.size() == 3);
     CHECK(ids.size() == 3);
+    // While they run: no shared file was relabelled; the boot links resolve to host-local copies,
+    // which libvirt hands to QEMU's user (and back at stop).
+    for (std::size_t i = 0; i < shared_files.size(); ++i) {
+        INFO(shared_files[i]);
+        CHECK(label(shared_files[i]) == labels_before[i]);
+    }
+    for (const char* link : {"vmlinuz", "initrd.img"}) {
+        const auto target = fs::read_symlink(env.contexts / names[0] / link);
+        INFO(link << " -> " << target);
+        CHECK(target.parent_path() == env.local);
+        CHECK(stat_of(target).st_uid != 0);
+    }
 
     // A hard stop and a second boot of the first: its writes persisted in its context.
     destroy(names[0]);
@@ -329,6 +358,13 @@ TEST_CASE("e2e: three demo instances boot from one shared base with their own id
     CHECK(E2eEnv::files_in(env.shared, ".qcow2").size() == 1);
     CHECK(openssl_sha256(base) == digest_before);
     CHECK(stat_of(base).st_ino == base_inode);
+    for (std::size_t i = 0; i < shared_files.size(); ++i) {
+        INFO(shared_files[i]);
+        CHECK(label(shared_files[i]) == labels_before[i]);
+    }
+    for (const char* kind : {".kernel", ".initrd"}) {
+        for (const auto& f : E2eEnv::files_in(env.local, kind)) CHECK(stat_of(f).st_uid == 0);
+    }
 }
 
 TEST_CASE("e2e: demo base missing from shared storage is loaded once by the hook for three parallel starts",
@@ -341,12 +377,13 @@ TEST_CASE("e2e: demo base missing from shared storage is loaded once by the hook
     for (const auto& n : names) install(bundle, n);
     reload_hooks();
 
-    // The shared base (and its verification record) disappear after install.
+    // The shared base (and this host's verification record of it) disappear after install.
     const fs::path base = env.shared / (bundle.sha256 + ".qcow2");
+    const fs::path record = env.local / "verified-shared" / (bundle.sha256 + ".qcow2.verified");
     REQUIRE(fs::exists(base));
-    REQUIRE(fs::exists(base.string() + ".verified"));
+    REQUIRE(fs::exists(record));
     fs::remove(base);
-    fs::remove(base.string() + ".verified");
+    fs::remove(record);
     REQUIRE(E2eEnv::files_in(env.shared, ".qcow2").empty());
 
     const auto starts = start_parallel(names);

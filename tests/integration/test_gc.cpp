@@ -60,6 +60,7 @@ TEST_CASE("gc removes unused bases and keeps those used here or on another live 
     REQUIRE(here.sha256 != unused.sha256);
     REQUIRE(other.sha256 != gone.sha256);
     const auto base = [&](const SampleBundle& b) { return (env.shared / (b.sha256 + ".qcow2")).string(); };
+    const auto record = [&](const SampleBundle& b) { return env.shared_records / (b.sha256 + ".qcow2.verified"); };
 
     const auto here_name = unique_name("gc-here");
     appshare_ok({"install", here.dir.string(), "--name", here_name});
@@ -77,6 +78,7 @@ TEST_CASE("gc removes unused bases and keeps those used here or on another live 
     write_file(part, std::string(64 * 1024, 'x'));
     // A day and more later.
     age_store(env.shared, hours(30));
+    age_store(env.shared_records, hours(30));
 
     // list --all-hosts: every host's instances, from the shared storage.
     const auto listing = appshare_json({"list", "--all-hosts", "--json"});
@@ -130,7 +132,7 @@ TEST_CASE("gc removes unused bases and keeps those used here or on another live 
         CHECK(has(busy.output, "appshare: waiting for a lock held by"));
         CHECK(has(busy.output, "skipped base " + base(unused) + ": its lock is held by"));
         CHECK(fs::exists(base(unused)));
-        CHECK(fs::exists(base(unused) + ".verified"));
+        CHECK(fs::exists(record(unused)));
         CHECK_FALSE(fs::exists(base(gone)));  // the rest went on
     }
     write_old_lock_note(base(unused) + ".lock", hours(30));
@@ -139,7 +141,7 @@ TEST_CASE("gc removes unused bases and keeps those used here or on another live 
     const auto removed = paths_of(done["removed"]);
     CHECK(contains(removed, base(unused)));
     CHECK_FALSE(fs::exists(base(unused)));
-    CHECK_FALSE(fs::exists(base(unused) + ".verified"));
+    CHECK_FALSE(fs::exists(record(unused)));
     CHECK_FALSE(fs::exists(base(unused) + ".lock"));
     CHECK(done["bytes_freed"].get<std::uint64_t>() >= unused.image_bytes);
     const auto kept = [&](const SampleBundle& b) {
@@ -188,6 +190,7 @@ TEST_CASE("gc --grace: what was used within it stays", "[gc][integration]")
     appshare_ok({"uninstall", n});
     const auto path = (env.shared / (b.sha256 + ".qcow2")).string();
     age_store(env.shared, hours(30));
+    age_store(env.shared_records, hours(30));
 
     const auto kept = appshare_json({"gc", "--grace", std::to_string(2 * 86400), "--json"});
     CHECK(kept["removed"].empty());

@@ -86,7 +86,7 @@ TEST_CASE("a loader killed with SIGKILL never leaves a partial base or a held lo
             // Published: complete and right. Remove it so the next round loads again.
             CHECK(openssl_sha256(final_path) == fx.base_sha);
             fs::remove(final_path);
-            fs::remove(final_path.string() + ".verified");
+            fs::remove(shared_store(fx.config).record_path_of(fx.base_spec()));
         } else if (count_parts(fx.config.shared_root, "." + final_path.filename().string() + ".part-") > 0) {
             ++killed_mid_load;
         }

@@ -3,6 +3,7 @@
 // with the base present copies and re-hashes nothing; --lazy leaves loading to the hook; the
 // domain XML carries user text escaped; the hook is registered and the reload advice is right.
 #include "instance/instance_metadata.hpp"
+#include "instance/domain_xml.hpp"
 #include "support/install_env.hpp"
 #include "virt/domain.hpp"
 #include "virt/libvirt_string.hpp"
@@ -75,13 +76,15 @@ TEST_CASE("three instances of one bundle share one base and run on it", "[instal
     CHECK(openssl_sha256(base) == bundle.sha256);
     CHECK(env.part_files().empty());
 
-    // Three overlays, each backed by it with the backing format recorded; three domains.
+    // Three overlays, each backed by it (through the context's link `base`) with the backing
+    // format recorded; three domains.
     for (const auto& n : names) {
         INFO(n);
         const auto overlay = env.context(n) / "disk.qcow2";
         const auto info = image_info(overlay);
         CHECK(info["format"] == "qcow2");
-        CHECK(info["backing-filename"] == base.string());
+        CHECK(info["backing-filename"] == (env.context(n) / "base").string());
+        CHECK(fs::read_symlink(env.context(n) / "base") == base);
         CHECK(info["backing-filename-format"] == "qcow2");
         CHECK(info["virtual-size"] == bundle.virtual_size);
         CHECK(fs::file_size(overlay) < (1u << 20));
@@ -99,7 +102,8 @@ TEST_CASE("three instances of one bundle share one base and run on it", "[instal
         auto dom = lookup_domain(conn, n);
         const std::string uuid = domain_uuid(*dom).value();
         CHECK(has(domain_xml(*dom, DomainXmlKind::Inactive).value(), "ds=nocloud;h=" + n + ";i=" + uuid + "<"));
-        CHECK_FALSE(has(domain_xml(*dom, DomainXmlKind::Inactive).value(), "<backingStore"));
+        // The chain is spelled out: the link, never relabelled by libvirt, and nothing below it.
+        CHECK(backing_chain_spelled_out(domain_xml(*dom, DomainXmlKind::Inactive).value(), overlay, env.context(n) / "base"));
     }
 
     // Each starts through libvirt (TCG; the blank base leaves it in SeaBIOS) and runs.
@@ -237,7 +241,8 @@ TEST_CASE("a lazy install leaves loading the base to the hook, with a source it 
         CHECK(meta.source_files.front() == image.string());
         CHECK(meta.base.path == env.shared / (bundle.sha256 + ".qcow2"));
         const auto info = image_info(env.context(name) / "disk.qcow2");
-        CHECK(info["backing-filename"] == meta.base.path.string());
+        CHECK(info["backing-filename"] == (env.context(name) / "base").string());
+        CHECK(fs::read_symlink(env.context(name) / "base") == meta.base.path);
         CHECK(info["backing-filename-format"] == "qcow2");
     }
 

@@ -104,11 +104,10 @@ echo "the base was loaded by $loader; $waits start(s) waited for a lock, $(story
 ((waits > unnamed)) || fail "none of the $waits waits named the holder's host and pid"
 echo "$unnamed of the waits could not name their holder yet"
 
-# Every overlay is backed by the one shared base.
+# Every overlay is backed by the one shared base (through its context's link).
 for hn in "${names[@]}"; do
     h=${hn%%:*} n=${hn#*:}
-    backing=$(on-host "$h" qemu-img info -U --output=json "/var/lib/libvirt/images/appshare/contexts/$n/disk.qcow2" |
-              sed -n 's/.*"backing-filename": "\([^"]*\)".*/\1/p' | head -1)
+    backing=$(story_backing_of "$h" "$n")
     [[ "$backing" == "$APPSHARE_BED_SHARED/$sha.qcow2" ]] || fail "$n on $h is backed by '$backing'"
 done
 for hn in "${names[@]}"; do on-host "${hn%%:*}" virsh -q destroy "${hn#*:}" >/dev/null 2>&1 || true; done

@@ -15,14 +15,9 @@ if [[ "${1:-}" != --inside ]]; then
     # shellcheck source=lib.sh
     source "$(dirname "$0")/lib.sh"
     mh_outer_begin "${1:-}" "${2:-}" /tmp/appshare-mh-damaged
-    say "making the demo bundle"
-    bash "$src/scripts/make-demo-bundle.sh" "$work/bundle" >"$work/bundle.log" 2>&1 ||
-        { cat "$work/bundle.log" >&2; echo "$shell_test_name: making the demo bundle failed." >&2; exit 2; }
+    mh_demo_bundle
     mh_conf "$work/appshare.conf" "lock_wait_seconds = 30" "allowed_source_dirs = [\"$work/bundle/images\"]"
-    export src build
-    rc=0
-    "$bed" --hosts 2 --conf "$work/appshare.conf" -- bash "$0" --inside "$work" || rc=$?
-    ((rc == 0)) || fail "$rc check(s) inside the bed failed"
+    mh_run_bed 2
     shell_test_end "a base damaged through host 1's mount was detected by host 2's next start, reloaded from its source, and the guest booted."
     exit 0
 fi
@@ -83,7 +78,7 @@ fi
 sum=$(sha256sum <"$APPSHARE_BED_BRICK/$base" 2>/dev/null | cut -d' ' -f1)
 [[ "$sum" == "$digest" ]] || ifail "after host 2's start, the brick's $base has digest '$sum', not the base's"
 read -r mode _ <<<"$(instance_mode "$h2" dmg-2)"
-backing=$(backing_of "$h2" dmg-2)
+backing=$(story_backing_of "$h2" dmg-2)
 say "dmg-2: mode '$mode', backing '$backing'"
 [[ "$mode" == shared && "$backing" == "$SHARED/$base" ]] || ifail "dmg-2 is not on the reloaded shared base (mode '$mode', backing '$backing')"
 on-host "$h2" virsh -q destroy dmg-2 >/dev/null 2>&1 || true

@@ -21,6 +21,22 @@ mh_outer_begin() {
         { echo "$shell_test_name: $build has no bin/appshare or libexec/appshare/appshare-hook; build first." >&2; exit 2; }
 }
 
+# mh_run_bed HOSTS [ARG]...: runs this script again inside a bed of HOSTS hosts (with
+# $work/appshare.conf) as `SCRIPT --inside $work ARG...`; fails the test when a check inside failed.
+mh_run_bed() {
+    local hosts="$1" rc=0; shift
+    export src build
+    "$bed" --hosts "$hosts" --conf "$work/appshare.conf" -- bash "$0" --inside "$work" "$@" || rc=$?
+    ((rc == 0)) || fail "$rc check(s) inside the bed failed"
+}
+
+# mh_demo_bundle: makes the demo appliance bundle in $work/bundle (its log in $work/bundle.log).
+mh_demo_bundle() {
+    say "making the demo bundle"
+    bash "$src/scripts/make-demo-bundle.sh" "$work/bundle" >"$work/bundle.log" 2>&1 ||
+        { cat "$work/bundle.log" >&2; echo "$shell_test_name: making the demo bundle failed." >&2; exit 2; }
+}
+
 # mh_conf FILE [LINE]...: an appshare.conf with the bed's roots and log, plus LINEs.
 mh_conf() {
     local file="$1"; shift
@@ -79,11 +95,5 @@ instance_mode() {
     on-host "$1" python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j.get("mode",""), j.get("base",""))' \
         "$CONTEXTS/$2/instance.json" 2>/dev/null || true
 }
-# backing_of H NAME: the overlay's backing file (works while the guest runs: -U).
-backing_of() {
-    on-host "$1" qemu-img info -U --output=json "$CONTEXTS/$2/disk.qcow2" 2>/dev/null |
-        python3 -c 'import json,sys; j=json.load(sys.stdin); print(j.get("full-backing-filename") or j.get("backing-filename",""))' 2>/dev/null || true
-}
-
 # Files of the volume as the server stores them (without .glusterfs), "size path" per line.
 brick_files() { (cd "$APPSHARE_BED_BRICK" && find . -path ./.glusterfs -prune -o -type f -printf '%s %P\n' | sort -k2); }

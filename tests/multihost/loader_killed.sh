@@ -41,10 +41,7 @@ if [[ "${1:-}" != --inside ]]; then
     "$build/bin/appshare" verify "$big" >/dev/null || { echo "$shell_test_name: the big bundle does not verify." >&2; exit 2; }
     say "big base: $bytes bytes, sha256 $sha"
     mh_conf "$work/appshare.conf" "lock_wait_seconds = $lock_wait" "allowed_source_dirs = [\"$big/images\"]"
-    export src build
-    rc=0
-    "$bed" --hosts 2 --conf "$work/appshare.conf" -- bash "$0" --inside "$work" "$sha" "$bytes" || rc=$?
-    ((rc == 0)) || fail "$rc check(s) inside the bed failed"
+    mh_run_bed 2 "$sha" "$bytes"
     shell_test_end "a loader killed mid-load left no partial base and no lock; host 2's waiting start loaded the base and booted."
     exit 0
 fi
@@ -134,7 +131,7 @@ if ((rc2 == 0)); then
     if ready=$(story_wait_ready "$h2" big-2 180); then say "big-2 booted on $h2: $ready"
     else ifail "big-2 printed no ready line on $h2"; fi
     read -r mode _ <<<"$(instance_mode "$h2" big-2)"
-    say "big-2 runs in mode '$mode' (backing $(backing_of "$h2" big-2))"
+    say "big-2 runs in mode '$mode' (backing $(story_backing_of "$h2" big-2))"
     if [[ "$mode" != shared ]]; then say "NOTE: $h2 fell back instead of loading the shared base"; fi
 fi
 echo "--- $h2's hook log of that start:"; log_since "$h2" "$mark2" | sed 's/^/    /'

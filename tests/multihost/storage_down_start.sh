@@ -23,15 +23,10 @@ if [[ "${1:-}" != --inside ]]; then
     # shellcheck source=lib.sh
     source "$(dirname "$0")/lib.sh"
     mh_outer_begin "${1:-}" "${2:-}" /tmp/appshare-mh-storage-down
-    say "making the demo bundle"
-    bash "$src/scripts/make-demo-bundle.sh" "$work/bundle" >"$work/bundle.log" 2>&1 ||
-        { cat "$work/bundle.log" >&2; echo "$shell_test_name: making the demo bundle failed." >&2; exit 2; }
+    mh_demo_bundle
     mh_conf "$work/appshare.conf" "storage_timeout_seconds = $storage_timeout" "lock_wait_seconds = 10" \
         "allowed_source_dirs = [\"$work/bundle/images\"]"
-    export src build
-    rc=0
-    "$bed" --hosts 2 --conf "$work/appshare.conf" -- bash "$0" --inside "$work" || rc=$?
-    ((rc == 0)) || fail "$rc check(s) inside the bed failed"
+    mh_run_bed 2
     shell_test_end "with the storage down, starts of a cold and of a warm base returned in time and booted independent; reshare brought them back to the shared base."
     exit 0
 fi
@@ -69,7 +64,7 @@ independent_start() {
         if ready=$(story_wait_ready "$h1" "$name" 180); then say "[$what] the guest booted: $ready"
         else ifail "[$what] $name printed no ready line within 180 s of its start"; fi
         read -r mode _ <<<"$(instance_mode "$h1" "$name")"
-        backing=$(backing_of "$h1" "$name")
+        backing=$(story_backing_of "$h1" "$name")
         say "[$what] instance.json mode: '${mode}'; overlay backing: '$backing'"
         [[ "$mode" == independent ]] || ifail "[$what] instance.json of $name says mode '$mode', not independent"
         [[ "$backing" == "$LOCAL"/* ]] || ifail "[$what] the overlay of $name is backed by '$backing', not a file under $LOCAL"
@@ -85,7 +80,7 @@ independent_start() {
     fi
     say "[$what] reshare took $(($(now_ms) - t0)) ms"
     read -r mode _ <<<"$(instance_mode "$h1" "$name")"
-    backing=$(backing_of "$h1" "$name")
+    backing=$(story_backing_of "$h1" "$name")
     say "[$what] after reshare: mode '$mode', overlay backing '$backing'"
     [[ "$mode" == shared ]] || ifail "[$what] after reshare, instance.json of $name says mode '$mode', not shared"
     [[ "$backing" == "$SHARED"/* ]] || ifail "[$what] after reshare, the overlay of $name is backed by '$backing', not a file under $SHARED"

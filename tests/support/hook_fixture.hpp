@@ -10,6 +10,7 @@
 #include "instance/instance_paths.hpp"
 #include "instance/instance_state.hpp"
 #include "instance/lock_and_load.hpp"
+#include "instance/stores.hpp"
 #include "base/file_lock.hpp"
 #include "base/installed_files.hpp"
 #include "base/sha256.hpp"
@@ -57,8 +58,8 @@ struct HookFixture {
     }
 
     [[nodiscard]] BlobSpec base_spec() const { return BlobSpec{base_sha, "qcow2", "qcow2", base_size}; }
-    [[nodiscard]] std::filesystem::path shared_base() const { return BlobStore(config.shared_root).path_of(base_spec()); }
-    [[nodiscard]] std::filesystem::path local_base() const { return BlobStore(config.local_root).path_of(base_spec()); }
+    [[nodiscard]] std::filesystem::path shared_base() const { return shared_store(config).path_of(base_spec()); }
+    [[nodiscard]] std::filesystem::path local_base() const { return local_store(config).path_of(base_spec()); }
     [[nodiscard]] std::filesystem::path context_dir(const std::string& name) const { return config.context_root / name; }
     [[nodiscard]] std::filesystem::path overlay(const std::string& name) const { return context_dir(name) / "disk.qcow2"; }
     [[nodiscard]] std::filesystem::path log_file() const { return config.log; }
@@ -77,8 +78,15 @@ struct HookFixture {
         return m;
     }
 
-    // A TCG domain XML of 32 MiB without network, from the real template.
-    [[nodiscard]] std::string domain_xml(const std::string& name, const InstanceMetadata& meta) const
+    // The context's link to the base, which the overlay is backed by.
+    [[nodiscard]] std::filesystem::path base_link(const std::string& name) const { return context_dir(name) / "base"; }
+
+    // A TCG domain XML of 32 MiB without network, from the real template, its disk's backing
+    // chain spelled out (the base link, relabel='no') as install writes it; with Chain::Legacy, as an
+    // older appshare wrote it: no <backingStore>, libvirt probes the overlay's header.
+    enum class Chain { Spelled, Legacy };
+    [[nodiscard]] std::string domain_xml(const std::string& name, const InstanceMetadata& meta,
+                                         Chain chain = Chain::Spelled) const
     {
         DomainSpec s;
         s.name = name;
@@ -88,6 +96,7 @@ struct HookFixture {
         s.vcpus = 1;
         s.virt_type = "qemu";
         s.disk = meta.overlay;
+        if (chain == Chain::Spelled) s.backing = base_link(name);
         s.smbios_serial = nocloud_serial(name, s.uuid);
         s.product = "hooktest";
         s.product_version = "1.0";
@@ -98,13 +107,16 @@ struct HookFixture {
         REQUIRE(xml);
         return *xml;
     }
-    [[nodiscard]] std::string domain_xml(const std::string& name) const { return domain_xml(name, metadata(name)); }
+    [[nodiscard]] std::string domain_xml(const std::string& name, Chain chain = Chain::Spelled) const
+    {
+        return domain_xml(name, metadata(name), chain);
+    }
 
     // The base's lock in the shared store (the store's folder made, so another process can hold it).
     [[nodiscard]] std::filesystem::path shared_base_lock() const
     {
         std::filesystem::create_directories(config.shared_root);
-        return BlobStore(config.shared_root).lock_path_of(base_spec());
+        return shared_store(config).lock_path_of(base_spec());
     }
 
     // The instance paths the hook would use for domain `name` with `meta` (checked, must pass).
@@ -148,7 +160,7 @@ inline LoadOptions load_options(std::vector<std::string>* lines = nullptr, const
 }
 
 // The backing file the overlay's header names (via qemu-img info, independent of our reader).
-inline std::string backing_of(const std::filesystem::path& overlay)
+inline std::string header_backing_of(const std::filesystem::path& overlay)
 {
     const auto out = run_ok({"qemu-img", "info", "-U", "--output=json", overlay.string()});
     const auto key = std::string("\"backing-filename\": \"");
@@ -156,6 +168,19 @@ inline std::string backing_of(const std::filesystem::path& overlay)
     if (pos == std::string::npos) return "";
     const auto end = out.find('"', pos + key.size());
     return out.substr(pos + key.size(), end - pos - key.size());
+}
+
+// The file the overlay is really backed by: the header's backing file, through the context's
+// base link when the header names that link (it must: a test fails otherwise).
+inline std::string backing_of(const std::filesystem::path& overlay)
+{
+    const std::string named = header_backing_of(overlay);
+    const auto link = overlay.parent_path() / "base";
+    INFO("the overlay " << overlay << " must be backed by its context's base link " << link);
+    CHECK(named == link.string());
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(link, ec);
+    return ec ? named : target.string();
 }
 
 }  // namespace appshare::test

@@ -30,6 +30,9 @@ struct InstallEnv {
     std::filesystem::path root = std::filesystem::path("/var/lib/libvirt/images") / unique_name("appshare-test");
     std::filesystem::path shared = root / "shared";
     std::filesystem::path contexts = root / "contexts";
+    std::filesystem::path local = root / "local";
+    // This host's verification records of shared files (instance/stores.hpp).
+    std::filesystem::path shared_records = local / "verified-shared";
     std::filesystem::path config = root / "appshare.conf";
     std::filesystem::path hook;     // the startup binary install registers
     TempDir scratch;
@@ -40,7 +43,7 @@ struct InstallEnv {
         Config settings;
         settings.shared_root = shared;
         settings.context_root = contexts;
-        settings.local_root = root / "local";
+        settings.local_root = local;
         settings.lock_wait = std::chrono::seconds(5);
         write_config_file(config, settings);
         ::setenv("APPSHARE_CONFIG", config.c_str(), 1);

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -26,6 +27,9 @@ TempDir::TempDir()
     const char* tmp = std::getenv("TMPDIR");
     std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/appshare-test.XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    // 0711, not mkdtemp's 0700: QEMU runs as libvirt-qemu in the integration tests' sandbox and
+    // must pass through to the files a test hands it (kernels, disks, consoles); nobody lists it.
+    if (::chmod(tmpl.c_str(), 0711) != 0) throw std::runtime_error("chmod of a scratch folder failed");
     path_ = tmpl;
 }
 

@@ -123,10 +123,10 @@ TEST_CASE("create_qcow2_overlay writes what qemu-img create writes", "[qcow2_ove
             CHECK(header->incompatible_features == 0);
             CHECK(header->compression_type == 0);
 
-            struct stat st_ours {}, st_theirs {};
+            // Unlike qemu-img's 0666 minus the umask: the overlay holds the guest's data.
+            struct stat st_ours {};
             REQUIRE(::stat(ours.c_str(), &st_ours) == 0);
-            REQUIRE(::stat(theirs.c_str(), &st_theirs) == 0);
-            CHECK((st_ours.st_mode & 07777) == (st_theirs.st_mode & 07777));
+            CHECK((st_ours.st_mode & 07777) == 0600);
             CHECK(files_in(dir.path()) == std::vector<std::string>{"base.img", "ours.qcow2", "theirs.qcow2"});
         }
     }
@@ -233,5 +233,159 @@ TEST_CASE("create_qcow2_overlay refuses what qcow2 cannot record", "[qcow2_overl
     {
         refused(create_qcow2_overlay(target, "/b", "vmdk", 1 << 20), "vmdk");
         refused(create_qcow2_overlay(target, "/b", "", 1 << 20), "format");
+    }
+}
+
+TEST_CASE("create_qcow2_overlay makes the overlay 0600 whatever the umask", "[qcow2_overlay]")
+{
+    TempDir dir;
+    for (const mode_t mask : {mode_t{0}, mode_t{022}, mode_t{077}}) {
+        INFO("umask " << mask);
+        const mode_t old = ::umask(mask);
+        const auto overlay = dir / ("overlay-" + std::to_string(mask) + ".qcow2");
+        auto r = create_qcow2_overlay(overlay, "/base.qcow2", "qcow2", 1 << 20);
+        ::umask(old);
+        REQUIRE(r);
+        struct stat st {};
+        REQUIRE(::lstat(overlay.c_str(), &st) == 0);
+        CHECK((st.st_mode & 07777) == 0600);
+    }
+}
+
+TEST_CASE("rewrite_qcow2_backing writes what qemu-img rebase -u writes", "[qcow2_overlay]")
+{
+    TempDir dir;
+    const auto ours = dir / "ours.qcow2";
+    const auto theirs = dir / "theirs.qcow2";
+    struct Case {
+        const char* from_format;
+        std::string to;
+        const char* to_format;
+    };
+    const std::vector<Case> cases{
+        {"qcow2", (dir / "ctx" / "base").string(), "qcow2"},            // a longer name
+        {"qcow2", "/b", "qcow2"},                                        // a shorter one
+        {"raw", "/srv/appliances/x.raw", "qcow2"},                      // the format changes too
+        {"qcow2", "/" + std::string(1022, 'y'), "raw"},                  // the longest qcow2 allows
+    };
+    for (const auto& c : cases) {
+        DYNAMIC_SECTION("from a " << c.from_format << " base to " << c.to.size() << " bytes, " << c.to_format)
+        {
+            const auto from = dir / (std::string("from.") + c.from_format);
+            run_ok({"qemu-img", "create", "-q", "-f", c.from_format, from.string(), "256M"});
+            REQUIRE(create_qcow2_overlay(ours, from, c.from_format, 256 << 20));
+            // The guest wrote through it (QEMU itself opened it read-write): still ours.
+            run_ok({"qemu-io", "-f", "qcow2", "-c", "write -P 0x42 0 1M", ours.string()});
+            std::filesystem::copy_file(ours, theirs);
+            REQUIRE(rewrite_qcow2_backing(ours, c.to, c.to_format));
+            run_ok({"qemu-img", "rebase", "-q", "-f", "qcow2", "-u", "-F", c.to_format, "-b", c.to, theirs.string()});
+            CHECK(first_difference(read_file(ours), read_file(theirs)) == -1);
+            auto header = read_qcow2_header(ours);
+            REQUIRE(header);
+            CHECK(header->backing_file == c.to);
+            CHECK(header->backing_format == std::string(c.to_format));
+            // Rewriting to what it already says changes nothing.
+            const auto before = read_file(ours);
+            REQUIRE(rewrite_qcow2_backing(ours, c.to, c.to_format));
+            CHECK(read_file(ours) == before);
+        }
+    }
+}
+
+TEST_CASE("rewrite_qcow2_backing keeps the guest's data and QEMU reads it through the new backing file", "[qcow2_overlay]")
+{
+    TempDir dir;
+    const auto a = dir / "a.raw";
+    run_ok({"qemu-img", "create", "-q", "-f", "raw", a.string(), "16M"});
+    run_ok({"qemu-io", "-f", "raw", "-c", "write -P 0x61 1M 64k", a.string()});
+    const auto b = dir / "b.raw";
+    std::filesystem::copy_file(a, b);
+    const auto overlay = dir / "overlay.qcow2";
+    REQUIRE(create_qcow2_overlay(overlay, a, "raw", 16 << 20));
+    run_ok({"qemu-io", "-f", "qcow2", "-c", "write -P 0x42 0 64k", overlay.string()});
+    std::filesystem::remove(a);
+    REQUIRE(rewrite_qcow2_backing(overlay, b, "raw"));
+    run_ok({"qemu-io", "-f", "qcow2", "-c", "read -P 0x42 0 64k", "-c", "read -P 0x61 1M 64k", overlay.string()});
+}
+
+TEST_CASE("rewrite_qcow2_backing refuses a header appshare did not write and leaves the file alone", "[qcow2_overlay]")
+{
+    TempDir dir;
+    const auto target = dir / "overlay.qcow2";
+    const auto refused = [&](ErrorCode code, const std::string& fragment) {
+        const bool was_file = std::filesystem::is_regular_file(std::filesystem::symlink_status(target));
+        const auto before = was_file ? read_file(target) : std::string();
+        auto r = rewrite_qcow2_backing(target, "/new/base", "qcow2");
+        test::require_refused(r, code, {fragment, target.string()});
+        if (was_file) CHECK(read_file(target) == before);
+    };
+    const auto qemu_img = [&](std::vector<std::string> args) {  // options, then the image of 1 MiB
+        std::vector<std::string> argv{"qemu-img", "create", "-q", "-f", "qcow2"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.push_back(target.string());
+        argv.push_back("1M");
+        run_ok(argv);
+    };
+    SECTION("lazy refcounts (a compatible feature)")
+    {
+        qemu_img({"-o", "lazy_refcounts=on", "-F", "qcow2", "-b", "/b", "-u"});
+        refused(ErrorCode::UnsafeImage, "laid out otherwise");
+    }
+    SECTION("an external data file")
+    {
+        qemu_img({"-o", "data_file=" + (dir / "data.raw").string(), "-F", "qcow2", "-b", "/b", "-u"});
+        refused(ErrorCode::UnsafeImage, "");
+    }
+    SECTION("an internal snapshot taken by qemu-img")
+    {
+        run_ok({"qemu-img", "create", "-q", "-f", "raw", (dir / "b.raw").string(), "1M"});
+        REQUIRE(create_qcow2_overlay(target, dir / "b.raw", "raw", 1 << 20));
+        run_ok({"qemu-img", "snapshot", "-c", "s1", target.string()});
+        refused(ErrorCode::UnsafeImage, "laid out otherwise");
+    }
+    SECTION("a stray byte after the backing file name")
+    {
+        REQUIRE(create_qcow2_overlay(target, "/b", "qcow2", 1 << 20));
+        auto bytes = read_file(target);
+        bytes[4096] = 'x';
+        write_file(target, bytes);
+        refused(ErrorCode::UnsafeImage, "laid out otherwise");
+    }
+    SECTION("no backing file")
+    {
+        qemu_img({});
+        refused(ErrorCode::UnsafeImage, "no backing file");
+    }
+    SECTION("not qcow2 at all")
+    {
+        write_file(target, std::string(70000, 'x'));
+        refused(ErrorCode::UnsafeImage, "");
+    }
+    SECTION("shorter than a cluster")
+    {
+        write_file(target, std::string("QFI\xfb\0\0\0\3", 8));
+        refused(ErrorCode::UnsafeImage, "shorter than its header cluster");
+    }
+    SECTION("a symbolic link to an overlay is not followed")
+    {
+        const auto real = dir / "real.qcow2";
+        REQUIRE(create_qcow2_overlay(real, "/b", "qcow2", 1 << 20));
+        const auto before = read_file(real);
+        std::filesystem::create_symlink(real, target);
+        refused(ErrorCode::UnsafeImage, "symbolic link");
+        CHECK(read_file(real) == before);
+    }
+    SECTION("a FIFO never blocks")
+    {
+        REQUIRE(::mkfifo(target.c_str(), 0600) == 0);
+        refused(ErrorCode::UnsafeImage, "not a regular file");
+    }
+    SECTION("a backing name qcow2 cannot record")
+    {
+        REQUIRE(create_qcow2_overlay(target, "/b", "qcow2", 1 << 20));
+        const auto before = read_file(target);
+        CHECK_FALSE(rewrite_qcow2_backing(target, "/" + std::string(1023, 'x'), "qcow2"));
+        CHECK_FALSE(rewrite_qcow2_backing(target, "/b", "vmdk"));
+        CHECK(read_file(target) == before);
     }
 }

@@ -113,6 +113,35 @@ TEST_CASE("domain XML rendering fills the template", "[domain_xml]")
         spec.serial_log.clear();
         CHECK_THAT(render(spec), !Catch::Contains("<log "));
     }
+    SECTION("the overlay's backing chain: the base link, never relabelled, and nothing below") {
+        spec.backing = "/var/lib/libvirt/images/appshare/contexts/web-1/base";
+        spec.backing_format = "raw";
+        const auto xml = render(spec);
+        auto doc = parse_xml(xml, "rendered");
+        REQUIRE(doc);
+        xmlNode* disk = first_child_element(first_child_element(doc->root(), "devices"), "disk");
+        REQUIRE(disk != nullptr);
+        CHECK(xml_attribute(first_child_element(disk, "source"), "file") == spec.disk.string());
+        const auto chain = child_elements(disk, "backingStore");
+        REQUIRE(chain.size() == 1);
+        CHECK(xml_attribute(chain[0], "type") == "file");
+        CHECK(xml_attribute(first_child_element(chain[0], "format"), "type") == "raw");
+        xmlNode* source = first_child_element(chain[0], "source");
+        REQUIRE(source != nullptr);
+        CHECK(xml_attribute(source, "file") == spec.backing.string());
+        const auto labels = child_elements(source, "seclabel");
+        REQUIRE(labels.size() == 1);
+        CHECK(xml_attribute(labels[0], "model") == "dac");
+        CHECK(xml_attribute(labels[0], "relabel") == "no");
+        // The chain ends there: an empty <backingStore/> tells libvirt not to probe further.
+        const auto end = child_elements(chain[0], "backingStore");
+        REQUIRE(end.size() == 1);
+        CHECK(end[0]->children == nullptr);
+        CHECK_FALSE(xml_attribute(end[0], "type").has_value());
+    }
+    SECTION("no backing file: no backingStore") {
+        CHECK_THAT(render(spec), !Catch::Contains("backingStore"));
+    }
     SECTION("kvm") {
         spec.virt_type = "kvm";
         CHECK_THAT(render(spec), Catch::Contains("<domain type=\"kvm\""));

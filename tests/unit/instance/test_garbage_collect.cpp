@@ -36,7 +36,7 @@ struct GcBed {
     BlobStore local;
     LocalDomains here;
 
-    GcBed() : shared(dir / "shared"), local(dir / "local")
+    GcBed() : shared(dir / "shared", dir / "local" / "verified-shared"), local(dir / "local")
     {
         config.shared_root = shared.dir();
         config.local_root = local.dir();
@@ -75,7 +75,7 @@ struct GcBed {
         REQUIRE(::lstat(file.c_str(), &st) == 0);
         auto record = make_record(st, spec.sha256);
         record.verified_at = test::timestamp_ago(ago);
-        REQUIRE(write_record(file, record));
+        REQUIRE(write_record(*DirHandle::open(store.records_dir()), file.filename().string(), record));
         test::write_old_lock_note(store.lock_path_of(spec), ago);
     }
 
@@ -121,7 +121,7 @@ bool warned(const GcReport& r, const std::string& text)
 bool all_traces_gone(const BlobStore& store, const BlobSpec& spec)
 {
     const auto file = store.path_of(spec);
-    return !fs::exists(fs::symlink_status(file)) && !fs::exists(record_path_for(file)) && !fs::exists(store.lock_path_of(spec));
+    return !fs::exists(fs::symlink_status(file)) && !fs::exists(store.record_path_of(spec)) && !fs::exists(store.lock_path_of(spec));
 }
 
 }  // namespace
@@ -164,7 +164,7 @@ TEST_CASE("gc removes an unused base and provably keeps the used ones", "[gc]")
             const auto* k = find_item(r.kept, bed.shared.path_of(s));
             REQUIRE(k);
             CHECK(fs::exists(bed.shared.path_of(s)));
-            CHECK(fs::exists(record_path_for(bed.shared.path_of(s))));
+            CHECK(fs::exists(bed.shared.record_path_of(s)));
             return k->reason;
         };
         CHECK_THAT(kept_for(other), Catch::Contains("used by domain web-other on host otherhost (running)"));
@@ -250,7 +250,7 @@ TEST_CASE("gc racing a lock holder waits, looks again under the lock, or skips: 
         CHECK_THAT(r.skipped[0].reason, Catch::Contains("its lock is held by pid 4242 on otherhost"));
         CHECK(r.removed.empty());
         CHECK(fs::exists(bed.shared.path_of(base)));
-        CHECK(fs::exists(record_path_for(bed.shared.path_of(base))));
+        CHECK(fs::exists(bed.shared.record_path_of(base)));
         o.dry_run = true;
         test::LockHolderProcess again(bed.shared.lock_path_of(base), 10000ms);
         CHECK(bed.gc(o).skipped.size() == 1);

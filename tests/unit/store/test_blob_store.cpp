@@ -1,5 +1,6 @@
 #include "store/blob_store.hpp"
 
+#include "base/dir_handle.hpp"
 #include "store/verification_record.hpp"
 #include "support/test_support.hpp"
 
@@ -7,7 +8,9 @@
 
 #include <fstream>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,7 +103,7 @@ TEST_CASE_METHOD(StoreFixture, "blob store: lock-and-load publishes complete, ve
         struct stat st {};
         REQUIRE(stat(r->path.c_str(), &st) == 0);
         CHECK((st.st_mode & 0777) == 0444);
-        CHECK(read_record(r->path).has_value());
+        CHECK(store.record_of(spec).has_value());
         CHECK(store.is_verified(spec));
 
         auto again = store.ensure(spec, {good}, quick_options());
@@ -157,7 +160,7 @@ TEST_CASE_METHOD(StoreFixture, "blob store: lock-and-load publishes complete, ve
     }
     SECTION("record stale but content intact: re-hashed, not reloaded") {
         REQUIRE(store.ensure(spec, {good}, quick_options()));
-        std::filesystem::remove(record_path_for(store.path_of(spec)));
+        std::filesystem::remove(store.record_path_of(spec));
         auto r = store.ensure(spec, {good}, quick_options());
         REQUIRE(r);
         CHECK(r->action == EnsureOutcome::Action::Reverified);
@@ -198,7 +201,7 @@ TEST_CASE_METHOD(StoreFixture, "blob store: a spec with the wrong size never del
     };
     SECTION("with a valid verification record") {}
     SECTION("without one (a full re-hash shows the digest is right)") {
-        std::filesystem::remove(record_path_for(p));
+        std::filesystem::remove(store.record_path_of(spec));
     }
     std::vector<std::string> log;
     auto r = store.ensure(lying, {good}, quick_options(&log));
@@ -260,4 +263,179 @@ TEST_CASE_METHOD(StoreFixture, "blob store: the load is done once while others w
     const auto lines = test::read_file(copies);
     CHECK(std::count(lines.begin(), lines.end(), '\n') == 1);
     CHECK(store.is_verified(spec));
+}
+
+// Issue 10: what a writer of the shared storage can put there must not make the root-run
+// loader hang, read devices, follow links, or accept a changed base.
+namespace {
+
+// The shared store as a host sees it: files on shared storage, records on this host.
+struct SharedFixture : StoreFixture {
+    BlobStore shared{dir / "shared", dir / "local" / "verified-shared"};
+    std::filesystem::path base() const { return shared.path_of(spec); }
+    std::filesystem::path lock() const { return shared.lock_path_of(spec); }
+};
+
+// Changes one byte of a published file in place and puts size and mtime back, as a writer
+// who wants the change to go unnoticed would.
+void edit_in_place_keeping_mtime(const std::filesystem::path& file, std::uint64_t offset)
+{
+    struct stat before {};
+    REQUIRE(::stat(file.c_str(), &before) == 0);
+    REQUIRE(::chmod(file.c_str(), 0644) == 0);
+    test::flip_byte(file, offset);
+    REQUIRE(::chmod(file.c_str(), before.st_mode & 07777) == 0);
+    const struct timespec times[2] = {before.st_atim, before.st_mtim};
+    REQUIRE(::utimensat(AT_FDCWD, file.c_str(), times, 0) == 0);
+    struct stat after {};
+    REQUIRE(::stat(file.c_str(), &after) == 0);
+    REQUIRE(after.st_size == before.st_size);
+    REQUIRE(after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(SharedFixture, "blob store: records live on this host, not next to the shared file", "[blob_store][untrusted]")
+{
+    REQUIRE(shared.ensure(spec, {good}, quick_options()));
+    CHECK(std::filesystem::exists(dir / "local" / "verified-shared" / (spec.sha256 + ".qcow2.verified")));
+    CHECK_FALSE(std::filesystem::exists(base().string() + ".verified"));
+    struct stat st {};
+    REQUIRE(::stat((dir / "local" / "verified-shared").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+    REQUIRE(::stat(shared.record_path_of(spec).c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+
+    SECTION("a record forged next to the file for a changed base is not trusted") {
+        edit_in_place_keeping_mtime(base(), 70000);
+        std::filesystem::remove(shared.record_path_of(spec));
+        struct stat now {};
+        REQUIRE(::stat(base().c_str(), &now) == 0);
+        const BlobStore forged_here(dir / "shared");  // a store that would read records there
+        auto forged = DirHandle::open(dir / "shared");
+        REQUIRE(forged);
+        REQUIRE(write_record(*forged, spec.sha256 + ".qcow2", make_record(now, spec.sha256)));
+        REQUIRE(forged_here.is_verified(spec));  // what trusting it would have meant
+        CHECK_FALSE(shared.is_verified(spec));
+        std::vector<std::string> log;
+        auto r = shared.ensure(spec, {good}, quick_options(&log));
+        REQUIRE(r);
+        CHECK(r->action == EnsureOutcome::Action::Loaded);  // the damage was found by hashing
+        CHECK(test::read_file(base()) == *image);
+    }
+}
+
+TEST_CASE_METHOD(SharedFixture, "blob store: an in-place edit that restores size and mtime is found", "[blob_store][untrusted]")
+{
+    REQUIRE(shared.ensure(spec, {good}, quick_options()));
+    REQUIRE(shared.is_verified(spec));
+    edit_in_place_keeping_mtime(base(), 70000);
+    CHECK_FALSE(shared.is_verified(spec));
+    std::vector<std::string> log;
+    auto r = shared.ensure(spec, {good}, quick_options(&log));
+    REQUIRE(r);
+    CHECK(r->action == EnsureOutcome::Action::Loaded);
+    CHECK(uses == 2);
+    CHECK(test::read_file(base()) == *image);
+    CHECK(std::any_of(log.begin(), log.end(), [](const std::string& l) { return test::has(l, "changed since this host verified it"); }));
+}
+
+TEST_CASE_METHOD(SharedFixture, "blob store: FIFOs, devices and links at its names never block or get followed",
+                 "[blob_store][untrusted]")
+{
+    REQUIRE(shared.ensure(spec, {good}, quick_options()));
+    const auto record = shared.record_path_of(spec);
+    const auto started = std::chrono::steady_clock::now();
+
+    SECTION("a FIFO as the record: re-hashed, not waited on") {
+        std::filesystem::remove(record);
+        REQUIRE(::mkfifo(record.c_str(), 0600) == 0);
+        auto r = shared.ensure(spec, {good}, quick_options());
+        REQUIRE(r);
+        CHECK(r->action != EnsureOutcome::Action::Loaded);
+    }
+    SECTION("a link to /dev/zero as the record: not read") {
+        std::filesystem::remove(record);
+        std::filesystem::create_symlink("/dev/zero", record);
+        auto r = shared.ensure(spec, {good}, quick_options());
+        REQUIRE(r);
+    }
+    SECTION("a device as the record: not read") {
+        std::filesystem::remove(record);
+        REQUIRE(::mknod(record.c_str(), S_IFCHR | 0600, makedev(1, 5)) == 0);
+        auto r = shared.ensure(spec, {good}, quick_options());
+        REQUIRE(r);
+    }
+    SECTION("a FIFO as the base: removed and loaded again") {
+        std::filesystem::remove(base());
+        REQUIRE(::mkfifo(base().c_str(), 0600) == 0);
+        auto r = shared.ensure(spec, {good}, quick_options());
+        REQUIRE(r);
+        CHECK(r->action == EnsureOutcome::Action::Loaded);
+        CHECK(test::read_file(base()) == *image);
+    }
+    SECTION("a link as the base: the link is removed, its target untouched") {
+        test::write_file(dir / "precious", "not yours");
+        std::filesystem::remove(base());
+        std::filesystem::create_symlink(dir / "precious", base());
+        auto r = shared.ensure(spec, {good}, quick_options());
+        REQUIRE(r);
+        CHECK(r->action == EnsureOutcome::Action::Loaded);
+        CHECK(test::read_file(dir / "precious") == "not yours");
+    }
+    SECTION("a FIFO as the lock file: refused at once") {
+        std::filesystem::remove(lock());
+        REQUIRE(::mkfifo(lock().c_str(), 0600) == 0);
+        auto r = shared.ensure(spec, {good}, quick_options());
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::UnsafePath);
+    }
+    SECTION("a device as the lock file: refused") {
+        std::filesystem::remove(lock());
+        REQUIRE(::mknod(lock().c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0);  // like /dev/null
+        auto r = shared.ensure(spec, {good}, quick_options());
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::UnsafePath);
+    }
+    CHECK(std::chrono::steady_clock::now() - started < 20s);
+}
+
+TEST_CASE_METHOD(SharedFixture, "blob store: a shared folder replaced by a link is refused, not followed",
+                 "[blob_store][untrusted]")
+{
+    std::filesystem::create_directories(dir / "elsewhere");
+    std::filesystem::create_directory_symlink(dir / "elsewhere", dir / "shared");
+    auto r = shared.ensure(spec, {good}, quick_options());
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::UnsafePath);
+    CHECK(std::filesystem::is_empty(dir / "elsewhere"));
+    CHECK(uses == 0);
+}
+
+TEST_CASE_METHOD(SharedFixture, "blob store: a base libvirt relabelled for an older definition is given back to root",
+                 "[blob_store][untrusted]")
+{
+    REQUIRE(shared.ensure(spec, {good}, quick_options()));
+    REQUIRE(::chown(base().c_str(), 64055, 107) == 0);  // libvirt-qemu:kvm, as libvirt's DAC driver leaves it
+    REQUIRE(::chmod(base().c_str(), 0644) == 0);
+
+    SECTION("found changed: re-hashed, then handed back") {}
+    SECTION("recorded that way by an earlier check: handed back without a re-hash") {
+        struct stat now {};
+        REQUIRE(::stat(base().c_str(), &now) == 0);
+        auto records = DirHandle::open(shared.records_dir());
+        REQUIRE(records);
+        REQUIRE(write_record(*records, spec.sha256 + ".qcow2", make_record(now, spec.sha256)));
+    }
+    std::vector<std::string> log;
+    auto r = shared.ensure(spec, {good}, quick_options(&log));
+    REQUIRE(r);
+    CHECK(r->action != EnsureOutcome::Action::Loaded);
+    struct stat st {};
+    REQUIRE(::stat(base().c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    CHECK(st.st_gid == 0);
+    CHECK((st.st_mode & 07777) == 0444);
+    CHECK(std::any_of(log.begin(), log.end(), [](const std::string& l) { return test::has(l, "back to root"); }));
+    CHECK(shared.is_verified(spec));  // the record follows the change it made
 }

@@ -118,3 +118,40 @@ TEST_CASE("usage records say which host and domain use which base", "[usage_reco
         CHECK(scan.dir.skipped.empty());
     }
 }
+
+// Issue 10: another host (or a tenant of the export) replaces the usage folder, or a base's
+// folder in it, by a link: the root-run hook must not create, write or delete files behind it.
+TEST_CASE("usage records are never written or removed through a link", "[usage_records][untrusted]")
+{
+    test::TempDir dir;
+    const std::string a(64, 'a');
+    const auto shared = dir / "shared";
+    const auto outside = dir / "outside";
+    fs::create_directories(outside);
+    fs::create_directories(shared);
+    const auto record = test::usage_record("h1", "web1", a);
+
+    SECTION("usage/ is a link") {
+        fs::create_directory_symlink(outside, shared / "usage");
+    }
+    SECTION("usage/<sha> is a link") {
+        fs::create_directories(shared / "usage");
+        fs::create_directory_symlink(outside, shared / "usage" / a);
+        test::write_file(outside / "h1@web1.json", "a file of someone else's");
+        CHECK_FALSE(remove_usage_record(shared, a, "h1", "web1"));
+        CHECK(fs::exists(outside / "h1@web1.json"));
+        fs::remove(outside / "h1@web1.json");
+        const auto scan = scan_usage_records(shared);
+        CHECK(scan.records.empty());
+        CHECK_FALSE(scan.dir.skipped.empty());
+    }
+    SECTION("shared_root itself is a link") {
+        fs::remove(shared);
+        fs::create_directory_symlink(outside, shared);
+    }
+    auto w = write_usage_record(shared, record);
+    REQUIRE_FALSE(w);
+    CHECK(w.error().code == ErrorCode::UnsafePath);
+    CHECK_THAT(w.error().message, Catch::Contains("symbolic link"));
+    CHECK(fs::is_empty(outside));
+}
