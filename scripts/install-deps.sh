@@ -19,6 +19,9 @@ packages=(
     libssl-dev libcurl4-openssl-dev libarchive-dev nlohmann-json3-dev
     # tests
     catch2 python3 util-linux e2fsprogs
+    # the sanitizer build and fuzz targets (scripts/fuzz.sh): clang with its runtimes (ASan,
+    # UBSan and libFuzzer's libclang_rt.fuzzer come in libclang-rt-dev, i.e. libclang-rt-14-dev)
+    clang libclang-rt-dev
     # multi-host test bed (scripts/multihost-sandbox.sh): a GlusterFS volume shared by the
     # simulated hosts, served from its own network namespace (ip, from iproute2)
     glusterfs-server glusterfs-client iproute2

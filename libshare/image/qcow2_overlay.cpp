@@ -73,7 +73,8 @@ std::size_t put_extension(std::string& buf, std::size_t at, std::uint32_t type, 
 {
     put32(buf, at, type);
     put32(buf, at + 4, static_cast<std::uint32_t>(data.size()));
-    std::memcpy(buf.data() + at + 8, data.data(), data.size());
+    // The end marker has no data, and an empty view's data() may be null: memcpy must not see it.
+    if (!data.empty()) std::memcpy(buf.data() + at + 8, data.data(), data.size());
     return at + 8 + pad8(data.size());
 }
 

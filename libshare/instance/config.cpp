@@ -71,7 +71,7 @@ Result<std::filesystem::path> absolute_dir(std::string_view v, std::string_view 
     if (!s) return std::move(s).error();
     std::filesystem::path p(*s);
     if (!p.is_absolute() || p.lexically_normal() != p || s->find("..") != std::string::npos) {
-        return config_error(origin, line, "'" + std::string(key) + "' must be an absolute, normalised path, not '" + *s + "'");
+        return config_error(origin, line, "'" + std::string(key) + "' must be an absolute, normalised path, not " + in_quotes(*s, '\''));
     }
     return p;
 }
@@ -158,7 +158,7 @@ Result<Config> parse_config(std::string_view text, std::string_view origin)
             auto s = string_value(value, origin, line, key);
             if (!s) return std::move(s).error();
             if (key == "virt_type" && *s != "auto" && *s != "kvm" && *s != "qemu") {
-                return config_error(origin, line, "'virt_type' must be \"auto\", \"kvm\" or \"qemu\", not \"" + *s + "\"");
+                return config_error(origin, line, "'virt_type' must be \"auto\", \"kvm\" or \"qemu\", not " + in_quotes(*s));
             }
             if (key == "log" && *s != "syslog" && *s != "stderr" && !std::filesystem::path(*s).is_absolute()) {
                 return config_error(origin, line, "'log' must be \"syslog\", \"stderr\" or an absolute file path");
@@ -171,7 +171,7 @@ Result<Config> parse_config(std::string_view text, std::string_view origin)
             for (const auto& item : *items) {
                 std::filesystem::path p(item);
                 if (!p.is_absolute() || item.find("..") != std::string::npos) {
-                    return config_error(origin, line, "'allowed_source_dirs' entries must be absolute paths, not '" + item + "'");
+                    return config_error(origin, line, "'allowed_source_dirs' entries must be absolute paths, not " + in_quotes(item, '\''));
                 }
                 cfg.allowed_source_dirs.push_back(p.lexically_normal());
             }
@@ -180,12 +180,12 @@ Result<Config> parse_config(std::string_view text, std::string_view origin)
             if (!items) return std::move(items).error();
             for (const auto& item : *items) {
                 if (item.rfind("http://", 0) != 0 && item.rfind("https://", 0) != 0) {
-                    return config_error(origin, line, "'allowed_url_prefixes' entries must start with http:// or https://, not '" + item + "'");
+                    return config_error(origin, line, "'allowed_url_prefixes' entries must start with http:// or https://, not " + in_quotes(item, '\''));
                 }
             }
             cfg.allowed_url_prefixes = std::move(*items);
         } else {
-            return config_error(origin, line, "unknown key '" + std::string(key) + "'");
+            return config_error(origin, line, "unknown key " + in_quotes(key, '\''));
         }
     }
     return cfg;

@@ -1,6 +1,7 @@
 #include "instance/instance_metadata.hpp"
 
 #include "base/sha256.hpp"
+#include "base/text.hpp"
 #include "store/blob_store.hpp"
 #include "base/unique_handle.hpp"
 #include "xml/xml_document.hpp"
@@ -65,7 +66,7 @@ Result<std::filesystem::path> absolute_attr(const xmlNode* n, const char* attr, 
     if (!v) return std::move(v).error();
     std::filesystem::path p(*v);
     if (!p.is_absolute() || p.lexically_normal() != p) {
-        return bad(origin, "path '" + *v + "' in <" + std::string(xml_name(n)) + "> is not absolute and normalised");
+        return bad(origin, "path " + in_quotes(*v, '\'') + " in <" + std::string(xml_name(n)) + "> is not absolute and normalised");
     }
     return p;
 }
@@ -90,7 +91,7 @@ Result<StoredFile> read_stored(const xmlNode* n, std::string_view origin, bool i
     if (is_base) {
         auto fmt = required_attr(n, "format", origin);
         if (!fmt) return std::move(fmt).error();
-        if (*fmt != "qcow2" && *fmt != "raw") return bad(origin, "base format '" + *fmt + "' is neither qcow2 nor raw");
+        if (*fmt != "qcow2" && *fmt != "raw") return bad(origin, "base format " + in_quotes(*fmt, '\'') + " is neither qcow2 nor raw");
         f.format = *fmt;
     } else {
         auto link = absolute_attr(n, "link", origin);

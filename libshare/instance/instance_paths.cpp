@@ -1,14 +1,16 @@
 #include "instance/instance_paths.hpp"
 
+#include "base/text.hpp"
 #include "store/trusted_paths.hpp"
 #include "instance/stores.hpp"
 
 namespace appshare {
 namespace {
 
+// The domain's name comes from whoever defined it: libvirt refuses a new line in it, not a tab.
 Error unsafe(std::string_view domain, const std::string& what)
 {
-    return make_error(ErrorCode::UnsafePath, "domain " + std::string(domain) + ": " + what +
+    return make_error(ErrorCode::UnsafePath, "domain " + printable(domain) + ": " + what +
                                                  "; appshare refuses it, reinstall the instance with 'appshare install'.");
 }
 
@@ -21,7 +23,7 @@ Result<void> check_store_path(std::string_view domain, const BlobSpec& spec, con
     // here would block the start when that storage stops answering.
     const auto expected = shared_store(config).path_of(spec);
     if (recorded != expected) {
-        return unsafe(domain, "the metadata's " + std::string(field) + " path " + recorded.string() +
+        return unsafe(domain, "the metadata's " + std::string(field) + " path " + printable(recorded.string()) +
                                   " is not the shared store's " + expected.string());
     }
     return ok();
@@ -32,15 +34,15 @@ Result<void> check_exact(std::string_view domain, std::string_view field, const 
                          const std::filesystem::path& expected)
 {
     if (named == expected) return ok();
-    return unsafe(domain, "the metadata's " + std::string(field) + " " + named.string() + " is not " +
-                              expected.string() + ", the " + std::string(field) + " of domain " + std::string(domain) +
+    return unsafe(domain, "the metadata's " + std::string(field) + " " + printable(named.string()) + " is not " +
+                              expected.string() + ", the " + std::string(field) + " of domain " + printable(domain) +
                               " (a copy of another domain's definition keeps that domain's metadata)");
 }
 
 Result<std::uint64_t> required_size(std::string_view domain, const StoredFile& f, std::string_view field)
 {
     if (f.size > 0) return f.size;
-    return make_error(ErrorCode::BadManifest, "domain " + std::string(domain) + ": the metadata's " +
+    return make_error(ErrorCode::BadManifest, "domain " + printable(domain) + ": the metadata's " +
                                                   std::string(field) + " has no size; reinstall the instance with 'appshare install'.");
 }
 

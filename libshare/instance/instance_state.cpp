@@ -2,6 +2,7 @@
 
 #include "base/atomic_file.hpp"
 #include "base/small_file.hpp"
+#include "base/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -35,7 +36,7 @@ Result<InstanceState> parse_instance_state(std::string_view text, std::string_vi
     } else if (mode == "independent") {
         s.mode = InstanceMode::Independent;
     } else {
-        return bad_state(origin, "has mode \"" + mode + "\" (expected \"shared\" or \"independent\")");
+        return bad_state(origin, "has mode " + quoted_value(mode) + " (expected \"shared\" or \"independent\")");
     }
     const auto str = [&](const char* key, std::string& out) -> bool {
         if (!j.contains(key)) return true;

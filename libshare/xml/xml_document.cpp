@@ -1,6 +1,7 @@
 #include "xml/xml_document.hpp"
 
 #include "base/small_file.hpp"
+#include "base/text.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -71,7 +72,8 @@ struct ErrorSink {
         if (e == nullptr || have_error || e->level < XML_ERR_ERROR) return;
         have_error = true;
         line = e->line;
-        message = clean_message(e->message);
+        // libxml2 may quote the input (a bad comment's text): shown escaped, as all input is.
+        message = printable(clean_message(e->message));
         if (e->node != nullptr) {
             const auto* node = static_cast<const xmlNode*>(e->node);
             if (node->type == XML_ELEMENT_NODE) {

@@ -84,6 +84,28 @@ max_base_bytes = 1073741824
     }
 }
 
+TEST_CASE("configuration errors show what came from the file escaped", "[config]")
+{
+    // Found by fuzzing (tests/fuzz/fuzz_config.cpp): the key and the values were copied raw into
+    // the message, which the hook logs and libvirt shows.
+    struct Case { std::string text; const char* escaped; };
+    const Case cases[] = {
+        {"\x1b[2Jkey = 1", "'\\x1b[2Jkey'"},
+        {"shared_root = \"rel\x07tive\"", "'rel\\x07tive'"},
+        {"virt_type = \"x\x1b[31m\"", "\"x\\x1b[31m\""},
+        {"log = \"\x7f\"", "'log'"},
+        {"allowed_source_dirs = [\"a\x1b\"]", "'a\\x1b'"},
+        {"allowed_url_prefixes = [\"ftp://\x1b\"]", "'ftp://\\x1b'"},
+    };
+    for (const auto& k : cases) {
+        INFO(k.text);
+        auto c = parse_config(k.text + "\n", "bad.conf");
+        REQUIRE_FALSE(c);
+        CHECK_THAT(c.error().message, Catch::Contains(k.escaped));
+        CHECK(c.error().message.find_first_of("\x07\x1b\x7f") == std::string::npos);
+    }
+}
+
 TEST_CASE("configuration file lookup", "[config]")
 {
     test::TempDir dir;

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace appshare;
 
@@ -35,6 +37,25 @@ TEST_CASE("instance metadata from a domain XML", "[metadata]")
                                    "stdin");
         REQUIRE_FALSE(m);
         CHECK_THAT(m.error().message, Catch::Contains("../x"));
+    }
+    SECTION("what the metadata gives is shown escaped") {
+        // Found by fuzzing (tests/fuzz/fuzz_hook_metadata.cpp): attribute values (which may hold
+        // new lines and tabs as character references) were copied raw into the message the hook
+        // logs, so whoever defines a domain could forge log lines.
+        const std::string ns = "xmlns:a='urn:appshare:domain:1'";
+        const std::string base = "<a:appliance name='x'/><a:base sha256='" + std::string(64, 'b') + "' size='1' ";
+        for (const auto& [attrs, escaped] : std::vector<std::pair<std::string, std::string>>{
+                 {"format='qcow2' path='rel&#10;appshare-hook[1]: forged'", "'rel\\x0aappshare-hook[1]: forged'"},
+                 {"format='q&#9;&#13;' path='/x'", "'q\\x09\\x0d'"},
+             }) {
+            auto m = read_instance_metadata("<domain><metadata><a:instance " + ns + ">" + base + attrs +
+                                                "/></a:instance></metadata></domain>",
+                                            "stdin");
+            INFO(attrs);
+            REQUIRE_FALSE(m);
+            CHECK_THAT(m.error().message, Catch::Contains(escaped));
+            CHECK(m.error().message.find_first_of("\n\t\r") == std::string::npos);
+        }
     }
     SECTION("metadata element text round-trips") {
         InstanceMetadata meta;

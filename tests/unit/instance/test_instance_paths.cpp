@@ -36,6 +36,25 @@ TEST_CASE("instance paths from metadata are checked against the configuration", 
         meta.base.path = fx.config.shared_root / ("0" + fx.base_sha.substr(1) + ".qcow2");
         refused(meta, "base");
     }
+    SECTION("paths the metadata gives are shown escaped") {
+        // Found by fuzzing (tests/fuzz/fuzz_hook_metadata.cpp): a path from the metadata (where a
+        // new line is a character reference away) went raw into the message the hook logs.
+        meta.base.path = "/etc/x\nappshare-hook[1]: forged";
+        refused(meta, "/etc/x\\x0aappshare-hook[1]: forged");
+        meta = fx.metadata("web1");
+        meta.overlay = "/var/lib/o\x1b[2J.qcow2";
+        refused(meta, "/var/lib/o\\x1b[2J.qcow2");
+        for (const auto& m : {meta, [&] { auto b = fx.metadata("web1"); b.base.path = "/e\n"; return b; }()}) {
+            const auto p = trusted_instance_paths(fx.config, "web1", m);
+            REQUIRE_FALSE(p);
+            CHECK(p.error().message.find_first_of("\n\x1b") == std::string::npos);
+        }
+        // The domain's name too (libvirt refuses a new line in it, not a tab or DEL).
+        const auto p = trusted_instance_paths(fx.config, "web\t1\x7f", fx.metadata("web1"));
+        REQUIRE_FALSE(p);
+        CHECK_THAT(p.error().message, Catch::Contains("web\\x091\\x7f"));
+        CHECK(p.error().message.find_first_of("\t\x7f") == std::string::npos);
+    }
     SECTION("a context directory that is not a direct child of the context root") {
         meta.context_dir = fx.config.context_root / "a" / "b";
         meta.overlay = meta.context_dir / "disk.qcow2";

@@ -62,3 +62,13 @@ TEST_CASE("instance.json is saved atomically and read back from the context", "[
         CHECK_FALSE(load_instance_state(dir.path()));
     }
 }
+
+TEST_CASE("instance.json errors show its mode escaped", "[instance_state]")
+{
+    // Found by fuzzing (tests/fuzz/fuzz_instance_state.cpp): an unknown mode was copied raw into
+    // the message, so a context's owner could write escape sequences and new lines into logs.
+    auto s = parse_instance_state(R"({"mode":"\u001b[2J\nforged line"})", "ctx/instance.json");
+    REQUIRE_FALSE(s);
+    CHECK_THAT(s.error().message, Catch::Contains("\"\\x1b[2J\\x0aforged line\""));
+    CHECK(s.error().message.find_first_of("\x1b\n") == std::string::npos);
+}

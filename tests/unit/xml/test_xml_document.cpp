@@ -81,6 +81,14 @@ TEST_CASE("parse_xml refuses bad or dangerous input with one clear sentence", "[
                                           Catch::Contains("mismatch"));
         CHECK(r.error().message.find('\n') == std::string::npos);
     }
+    SECTION("what libxml2 quotes from the input is shown escaped") {
+        // Found by fuzzing (tests/fuzz/fuzz_manifest.cpp): libxml2 quotes the text of a bad
+        // comment in its message, and DEL is a valid XML character.
+        auto r = parse_xml("<!-- x\x7f[2J -- --><a/>", "bad.xml");
+        REQUIRE_FALSE(r);
+        CHECK_THAT(r.error().message, Catch::Contains("<!-- x\\x7f"));
+        CHECK(r.error().message.find('\x7f') == std::string::npos);
+    }
     SECTION("empty input") {
         auto r = parse_xml("", "empty.xml");
         REQUIRE_FALSE(r);
