@@ -4,6 +4,7 @@
 
 #include "base/heartbeat.hpp"
 #include "base/interrupt.hpp"
+#include "base/json_text.hpp"
 #include "base/small_file.hpp"
 #include "base/time_format.hpp"
 
@@ -49,7 +50,7 @@ void record_holder(int fd, const LockHolder& me)
 {
     const nlohmann::json j = {{"host", me.host}, {"pid", me.pid}, {"domain", me.domain},
                               {"purpose", me.purpose}, {"since", utc_timestamp_now()}};
-    write_note(fd, j.dump() + "\n");
+    write_note(fd, json_text(j) + "\n");
 }
 
 std::optional<LockNote> parse_note(const std::string& text)

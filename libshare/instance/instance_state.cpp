@@ -1,6 +1,7 @@
 #include "instance/instance_state.hpp"
 
 #include "base/atomic_file.hpp"
+#include "base/json_text.hpp"
 #include "base/small_file.hpp"
 #include "base/text.hpp"
 
@@ -58,7 +59,7 @@ std::string format_instance_state(const InstanceState& state)
                               {"since", state.since},
                               {"reason", state.reason},
                               {"base", state.base.string()}};
-    return j.dump() + "\n";
+    return json_text(j) + "\n";
 }
 
 Result<std::optional<InstanceState>> load_instance_state(const std::filesystem::path& context_dir)

@@ -4,6 +4,7 @@
 #include "store/remote_source.hpp"
 #include "base/atomic_file.hpp"
 #include "base/dir_handle.hpp"
+#include "base/json_text.hpp"
 #include "base/time_format.hpp"
 #include "instance/stores.hpp"
 
@@ -97,7 +98,7 @@ std::string outcome_text(const Result<PrepareOutcome>& r)
     } else {
         j = {{"error", static_cast<int>(r.error().code)}, {"message", r.error().message}};
     }
-    return j.dump();
+    return json_text(j);
 }
 
 Result<PrepareOutcome> outcome_from(const std::string& text)

@@ -4,6 +4,7 @@
 #include "base/dir_handle.hpp"
 #include "base/host_identity.hpp"
 #include "base/installed_files.hpp"
+#include "base/json_text.hpp"
 #include "base/text.hpp"
 #include "base/time_format.hpp"
 #include "store/usage_records.hpp"
@@ -59,7 +60,7 @@ Result<void> write_host_record(const std::filesystem::path& shared_root, const H
                               {"machine_id", record.machine_id},
                               {"last_seen", record.last_seen},
                               {"appshare_version", record.appshare_version}};
-    return write_file_atomic(host_record_path(shared_root, record.name), j.dump() + "\n", 0644);
+    return write_file_atomic(host_record_path(shared_root, record.name), json_text(j) + "\n", 0644);
 }
 
 HostRecord this_host_record()

@@ -3,6 +3,7 @@
 #include "base/atomic_file.hpp"
 #include "base/dir_handle.hpp"
 #include "base/host_identity.hpp"
+#include "base/json_text.hpp"
 #include "base/sha256.hpp"
 #include "base/text.hpp"
 #include "base/time_format.hpp"
@@ -87,7 +88,7 @@ Result<void> write_usage_record(const std::filesystem::path& shared_root, const 
                         {"mode", record.mode},   {"path", record.path.string()},    {"since", record.since},
                         {"state", record.state}, {"machine_id", record.machine_id}};
     if (record.boot_sha256) j["boot"] = *record.boot_sha256;
-    return write_file_atomic(usage_record_path(shared_root, record), j.dump() + "\n", 0644);
+    return write_file_atomic(usage_record_path(shared_root, record), json_text(j) + "\n", 0644);
 }
 
 Result<void> remove_usage_record(const std::filesystem::path& shared_root, std::string_view base_sha256,

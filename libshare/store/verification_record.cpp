@@ -2,6 +2,7 @@
 
 #include "base/atomic_file.hpp"
 #include "base/file_lock.hpp"
+#include "base/json_text.hpp"
 #include "base/small_file.hpp"
 #include "base/time_format.hpp"
 
@@ -70,7 +71,7 @@ Result<void> write_record(const DirHandle& records, std::string_view file_name, 
                               {"verified_by", r.verified_by}};
     auto tmp = TempFile::create_in(records, record_name_for(file_name));
     if (!tmp) return std::move(tmp).error();
-    if (auto w = tmp->write(j.dump(2) + "\n"); !w) return w;
+    if (auto w = tmp->write(json_text(j, 2) + "\n"); !w) return w;
     return tmp->commit(0600);
 }
 

@@ -167,3 +167,15 @@ TEST_CASE("a lock file removed by its holder: the waiter locks the file now at t
     auto next = FileLock::acquire(lock, 0ms, LockHolder{"host-c", 3, "web3", "load base"});
     CHECK_FALSE(next);
 }
+
+TEST_CASE("file lock: a holder whose name is not UTF-8 is written, not thrown on", "[lock]")
+{
+    test::TempDir dir;
+    const auto file = dir / "x.lock";
+    LockHolder me{"host", 1, std::string("web\xff"), "load base"};
+    auto lock = FileLock::acquire(file, 100ms, me);
+    REQUIRE(lock);
+    const auto note = read_lock_note(file);
+    REQUIRE(note);
+    CHECK(note->holder.domain == "web\xef\xbf\xbd");
+}
