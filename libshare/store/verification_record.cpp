@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+
 namespace appshare {
 namespace {
 
@@ -44,9 +46,12 @@ bool record_matches(const VerificationRecord& record, const struct stat& st, std
 
 std::optional<VerificationRecord> read_record(const DirHandle& records, std::string_view file_name)
 {
-    const SmallFile record = read_small_file(records / record_name_for(file_name), kMaxRecordBytes);
-    if (!record) return std::nullopt;
-    const auto j = nlohmann::json::parse(record.text, nullptr, false);
+    // In the folder that was opened, not by its path again: a regular file, at most the cap.
+    auto fd = records.open_file(record_name_for(file_name), O_RDONLY, FileType::Regular);
+    if (!fd) return std::nullopt;
+    std::string text;
+    if (read_fd_head(fd->get(), kMaxRecordBytes + 1, text) != 0 || text.size() > kMaxRecordBytes) return std::nullopt;
+    const auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return std::nullopt;
     try {
         VerificationRecord r;
