@@ -352,6 +352,9 @@ Result<PrepareOutcome> prepare_with_guard(const Config& config, const InstancePa
     const std::string reason = message_clause(failed.message);
     say(options, "the shared base cannot be used (" + reason + "); making a host-local copy");
     // The fallback has a lock wait of its own: the shared attempt may have used all of it.
+    // A start that may not load can only use a host-local copy that is there already: with none,
+    // the host-local store is not touched at all (not even its lock file made).
+    if (!options.may_load && !regular_file_at(local.path_of(paths.base))) return load_in_flight(paths);
     LoadOptions fallback = start_phase(config, options);
     fallback.skip_other_store = !storage_answered;
     auto local_files = ensure_instance_files(config, paths, local, fallback);
