@@ -1,4 +1,4 @@
-// appshare install BUNDLE --name NAME [--memory SIZE] [--vcpus N] [--virt-type kvm|qemu|auto]
+// appshare install BUNDLE (--name NAME [--name NAME...] | --count N --name-prefix P) [--memory SIZE] [--vcpus N] [--virt-type kvm|qemu|auto]
 //                  [--lazy] [--title T] [--description D] [--connect URI] [--config FILE]
 #include "commands.hpp"
 #include "report.hpp"
@@ -10,15 +10,20 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <cstdlib>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace appshare::cli {
 namespace {
 
 struct InstallArgs {
     std::string bundle;
-    std::string name;
+    std::vector<std::string> names;
+    std::optional<unsigned> count;
+    std::string name_prefix;
     std::string memory;
     std::optional<unsigned> vcpus;
     std::string virt_type;
@@ -27,13 +32,33 @@ struct InstallArgs {
     std::optional<std::string> description;
 };
 
+// On a terminal, one line redrawn per instance done: "installing: 37/100 (web37)".
+InstanceDoneFn terminal_progress()
+{
+    if (isatty(STDERR_FILENO) == 0 || std::getenv("APPSHARE_NO_PROGRESS") != nullptr) return {};
+    return [](std::size_t done, std::size_t total, const std::string& name, const Error* failure) {
+        std::cerr << "\r\x1b[Kinstalling: " << done << "/" << total << " (" << name << (failure ? " failed" : "") << ")"
+                  << (done == total ? "\r\x1b[K" : "") << std::flush;
+    };
+}
+
+Result<std::vector<std::string>> instance_names(const InstallArgs& a)
+{
+    if (!a.count) return a.names;
+    return numbered_instance_names(a.name_prefix, *a.count);
+}
+
 int run_install(const InstallArgs& a, const SessionOptions& s)
 {
     auto config = session_config(s);
     if (!config) return report_error(config.error());
+    // Every name is checked before libvirt is asked anything.
+    auto names = instance_names(a);
+    if (!names) return report_error(names.error());
+    if (auto c = check_instance_names(*config, *names); !c) return report_error(c.error());
     InstallRequest r;
     r.bundle = a.bundle;
-    r.name = a.name;
+    r.name = names->front();
     if (!a.memory.empty()) {
         auto bytes = parse_size_text(a.memory, "MiB", "the command line", "--memory", ErrorCode::Usage);
         if (!bytes) return report_error(bytes.error());
@@ -48,10 +73,17 @@ int run_install(const InstallArgs& a, const SessionOptions& s)
     r.notice = report_notice;
     auto conn = session_connection(s, *config);
     if (!conn) return report_error(conn.error());
-    auto result = install_appliance(*conn, *config, r);
+    if (names->size() == 1) {
+        auto result = install_appliance(*conn, *config, r);
+        if (!result) return report_error(result.error());
+        std::cout << install_summary(*result);
+        return 0;
+    }
+    auto result = install_appliances(*conn, *config, r, *names, terminal_progress());
     if (!result) return report_error(result.error());
-    std::cout << install_summary(*result);
-    return 0;
+    std::cout << bulk_install_summary(*result);
+    // Non-zero when any instance failed: the first failure's status.
+    return result->failed.empty() ? 0 : result->failed.front().error.exit_status();
 }
 
 }  // namespace
@@ -62,7 +94,16 @@ void register_install(CLI::App& app, Action& chosen)
     auto a = std::make_shared<InstallArgs>();
     auto s = add_session_options(sub);
     sub->add_option("BUNDLE", a->bundle, "bundle directory or tar archive")->required();
-    sub->add_option("-n,--name", a->name, "instance name: libvirt domain name and guest hostname")->required();
+    auto* name = sub->add_option("-n,--name", a->names,
+                                 "instance name: libvirt domain name and guest hostname; repeat it to install several "
+                                 "instances at once (one verification, one base, all or nothing per instance)");
+    auto* count = sub->add_option("--count", a->count,
+                                  "install N instances named <prefix>1 .. <prefix>N (with --name-prefix; refused "
+                                  "before anything is made if any of those names is taken)");
+    auto* prefix = sub->add_option("--name-prefix", a->name_prefix, "prefix of the names --count makes, e.g. web");
+    count->needs(prefix)->excludes(name);
+    prefix->needs(count);
+
     sub->add_option("--memory", a->memory, "memory, e.g. 512M or 2G (default unit MiB; default: the manifest's)");
     sub->add_option("--vcpus", a->vcpus, "virtual CPUs (default: the manifest's)");
     sub->add_option("--virt-type", a->virt_type, "kvm, qemu (TCG) or auto (default: the configuration's virt_type)")

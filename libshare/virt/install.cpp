@@ -18,11 +18,14 @@
 #include "instance/stores.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <unistd.h>
 
 namespace appshare {
 namespace {
+
+constexpr std::size_t kMaxInstancesAtOnce = 10000;
 
 Result<void> stop_if_interrupted(std::string_view name)
 {
@@ -49,7 +52,6 @@ private:
 
 Result<void> check_request(const InstallRequest& r)
 {
-    if (auto n = check_instance_name(r.name); !n) return n;
     if (r.memory_bytes && *r.memory_bytes < (1ULL << 20)) {
         return make_error(ErrorCode::Usage, "--memory must be at least 1 MiB; give for example --memory 512M.");
     }
@@ -59,15 +61,19 @@ Result<void> check_request(const InstallRequest& r)
     return ok();
 }
 
-Result<void> check_name_free(const Connection& conn, std::string_view name)
+// No domain of any of `names` in libvirt (one listing of all domains for any number of names).
+Result<void> check_names_free(const Connection& conn, const std::vector<std::string>& names)
 {
-    auto existing = lookup_domain(conn, name);
-    if (existing) {
-        return make_error(ErrorCode::AlreadyExists, "a domain named '" + std::string(name) + "' already exists in libvirt at " +
+    auto domains = list_domains(conn);
+    if (!domains) return std::move(domains).error();
+    std::set<std::string> taken;
+    for (const auto& d : *domains) taken.insert(domain_name(d));
+    for (const auto& name : names) {
+        if (taken.count(name) == 0) continue;
+        return make_error(ErrorCode::AlreadyExists, "a domain named '" + name + "' already exists in libvirt at " +
                                                         connection_uri(conn) +
                                                         "; choose another --name (the existing domain was not touched).");
     }
-    if (existing.error().code != ErrorCode::NotFound) return std::move(existing).error();
     return ok();
 }
 
@@ -164,13 +170,12 @@ Result<EnsureOutcome> publish(const BlobStore& store, const Bundle& bundle, cons
     return outcome;
 }
 
-// On the shared storage: this host as live, and that the new domain uses its base (stopped),
-// so gc on any host keeps the base while the domain is defined here. Not being able to write
-// them does not undo the install: it is said, and `appshare gc` here writes the record later.
-void record_installed(const Config& config, const std::string& name, const InstanceMetadata& meta,
-                      std::vector<std::string>& warnings)
+// On the shared storage: that the new domain uses its base (stopped), so gc on any host keeps
+// the base while the domain is defined here. Not being able to write it does not undo the
+// install: it is said, and `appshare gc` here writes the record later.
+void record_usage(const Config& config, const std::string& name, const InstanceMetadata& meta,
+                  std::vector<std::string>& warnings)
 {
-    if (auto h = refresh_host_record(config.shared_root, std::chrono::seconds(0)); !h) warnings.push_back(h.error().message);
     auto paths = trusted_instance_paths(config, name, meta);
     if (!paths) {
         warnings.push_back(paths.error().message);
@@ -188,19 +193,22 @@ StoredFile stored(const BlobStore& store, const BlobSpec& spec, std::filesystem:
 
 }  // namespace
 
-Result<InstallResult> install_appliance(const Connection& conn, const Config& config, const InstallRequest& r)
-{
-    if (auto c = check_request(r); !c) return std::move(c).error();
-    auto virt_type = choose_virt_type(r.virt_type, config.virt_type);
-    if (!virt_type) return std::move(virt_type).error();
-    if (auto c = check_name_free(conn, r.name); !c) return std::move(c).error();
-    const ContextLayout layout = context_layout(config.context_root, r.name);
-    std::error_code ec;
-    if (std::filesystem::exists(std::filesystem::symlink_status(layout.dir, ec))) {
-        return make_error(ErrorCode::AlreadyExists, "the context directory " + layout.dir.string() +
-                                                        " already exists (left by an earlier instance of that name?); remove it or choose another --name.");
-    }
+namespace {
 
+// What every instance of one install shares: the bundle verified, its base and boot files
+// published (or deferred), the hook registered; `common` is the result each instance starts from.
+struct Prepared {
+    VerifiedBundle verified;
+    BlobSpec base_spec;
+    std::optional<BlobSpec> kernel_spec;
+    std::optional<BlobSpec> initrd_spec;
+    std::filesystem::path local_kernel;  // the host-local boot files the links name
+    std::filesystem::path local_initrd;
+    InstallResult common;
+};
+
+Result<Prepared> prepare_install(const Config& config, const InstallRequest& r, std::string virt_type)
+{
     // 1. The bundle, verified; a file the shared store already holds verified is not re-hashed.
     auto bundle = Bundle::open(r.bundle);
     if (!bundle) return std::move(bundle).error();
@@ -211,28 +219,27 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     auto v = verify_bundle(*bundle, vo);
     if (!v) return std::move(v).error();
     if (auto c = stop_if_interrupted(r.name); !c) return std::move(c).error();
-    const Manifest& m = v->manifest;
-
-    InstallResult out;
-    out.name = r.name;
+    // The base as the store knows it: digest, format, size.
+    BlobSpec base_spec{v->manifest.image.sha256, v->manifest.image.format, v->manifest.image.format, v->image_file.size};
+    Prepared p{std::move(*v), std::move(base_spec), {}, {}, {}, {}, {}};
+    const VerifiedBundle& vb = p.verified;
+    const Manifest& m = vb.manifest;
+    InstallResult& out = p.common;
     out.appliance = m.name;
     out.version = m.version;
-    out.virt_type = *virt_type;
+    out.virt_type = std::move(virt_type);
     out.source_files = m.source_files;
     out.source_urls = m.source_urls;
     if (r.lazy) {
-        if (auto c = add_lazy_sources(*bundle, *v, config, out); !c) return std::move(c).error();
+        if (auto c = add_lazy_sources(*bundle, vb, config, out); !c) return std::move(c).error();
     }
 
     // 2. Shared storage: boot files always (small), the base unless deferred to the first start.
-    const BlobSpec base_spec{m.image.sha256, m.image.format, m.image.format, v->image_file.size};
-    out.base = store.path_of(base_spec);
-    std::optional<BlobSpec> kernel_spec;
-    std::optional<BlobSpec> initrd_spec;
-    if (v->kernel) kernel_spec = BlobSpec{v->kernel->sha256, "kernel", "", v->kernel->size};
-    if (v->initrd) initrd_spec = BlobSpec{v->initrd->sha256, "initrd", "", v->initrd->size};
+    out.base = store.path_of(p.base_spec);
+    if (vb.kernel) p.kernel_spec = BlobSpec{vb.kernel->sha256, "kernel", "", vb.kernel->size};
+    if (vb.initrd) p.initrd_spec = BlobSpec{vb.initrd->sha256, "initrd", "", vb.initrd->size};
     const BlobStore local = local_store(config);
-    for (auto [spec, file] : {std::pair{&kernel_spec, &v->kernel}, {&initrd_spec, &v->initrd}}) {
+    for (auto [spec, file] : {std::pair{&p.kernel_spec, &vb.kernel}, {&p.initrd_spec, &vb.initrd}}) {
         if (!*spec) continue;
         auto published = publish(store, *bundle, **spec, (*file)->path, config, r);
         if (!published) return std::move(published).error();
@@ -245,38 +252,54 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
                                    "); the hook makes it at the instance's first start.");
         }
     }
+    // The boot links name the host-local copies (instance/instance_paths.hpp, context_target).
+    if (p.kernel_spec) p.local_kernel = local.path_of(*p.kernel_spec);
+    if (p.initrd_spec) p.local_initrd = local.path_of(*p.initrd_spec);
     if (r.lazy) {
-        out.base_action = store.is_verified(base_spec) ? InstallResult::BaseAction::Reused
-                                                       : InstallResult::BaseAction::Deferred;
+        out.base_action = store.is_verified(p.base_spec) ? InstallResult::BaseAction::Reused
+                                                         : InstallResult::BaseAction::Deferred;
     } else {
-        auto published = publish(store, *bundle, base_spec, m.image.path, config, r);
+        auto published = publish(store, *bundle, p.base_spec, m.image.path, config, r);
         if (!published) return std::move(published).error();
         out.base_action = base_action(published->action);
     }
     if (auto c = stop_if_interrupted(r.name); !c) return std::move(c).error();
 
-    // 3. The context: overlay over the shared base, boot file links, instance.json.
+    // 3. The share application load procedure: the hook registered, every start goes through it.
+    auto hook = register_hook(r.hooks_dir, r.hook_binary.empty() ? hook_binary_path() : r.hook_binary);
+    if (!hook) return std::move(hook).error();
+    out.hook = *hook;
+    out.reload_advice = reload_advice(daemons_needing_reload(r.hooks_dir, out.hook.link, find_libvirt_daemons()));
+    return p;
+}
+
+// One instance over what prepare_install made: its context, then its domain. All or nothing.
+Result<InstallResult> install_instance(const Connection& conn, const Config& config, const InstallRequest& r,
+                                       const Prepared& p, const std::string& name)
+{
+    if (auto c = stop_if_interrupted(name); !c) return std::move(c).error();
+    const Manifest& m = p.verified.manifest;
+    const BlobStore store = shared_store(config);
+    const ContextLayout layout = context_layout(config.context_root, name);
+    InstallResult out = p.common;
+    out.name = name;
+
+    // 4. The context: overlay over the shared base, boot file links, instance.json.
     ContextSpec cs;
     cs.base = out.base;
     cs.base_format = m.image.format;
-    cs.virtual_size = std::max(m.overlay_size, v->image.virtual_size);
-    // The boot links name the host-local copies (instance/instance_paths.hpp, context_target).
-    if (kernel_spec) cs.kernel = local.path_of(*kernel_spec);
-    if (initrd_spec) cs.initrd = local.path_of(*initrd_spec);
+    cs.virtual_size = std::max(m.overlay_size, p.verified.image.virtual_size);
+    if (p.kernel_spec) cs.kernel = p.local_kernel;
+    if (p.initrd_spec) cs.initrd = p.local_initrd;
     auto ctx = create_context(layout, cs);
     if (!ctx) return std::move(ctx).error();
     out.context_dir = layout.dir;
     out.overlay = layout.overlay;
 
-    // 4. The share application load procedure: the hook registered, every start goes through it.
-    auto hook = register_hook(r.hooks_dir, r.hook_binary.empty() ? hook_binary_path() : r.hook_binary);
-    if (!hook) return std::move(hook).error();
-    out.hook = *hook;
-
     // 5. The domain: XML from the template, marked with the appshare metadata, defined.
     out.uuid = random_uuid();
     DomainSpec ds;
-    ds.name = r.name;
+    ds.name = name;
     ds.uuid = out.uuid;
     ds.title = r.title.value_or(m.name + " " + m.version);
     ds.description = r.description.value_or(m.description);
@@ -287,23 +310,23 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     ds.disk = layout.overlay;
     ds.backing = layout.base_link;
     ds.backing_format = m.image.format;
-    if (kernel_spec) ds.kernel = layout.kernel_link;
-    if (initrd_spec) ds.initrd = layout.initrd_link;
+    if (p.kernel_spec) ds.kernel = layout.kernel_link;
+    if (p.initrd_spec) ds.initrd = layout.initrd_link;
     ds.cmdline = m.cmdline;
-    ds.smbios_serial = nocloud_serial(r.name, out.uuid);
+    ds.smbios_serial = nocloud_serial(name, out.uuid);
     ds.product = m.name;
     ds.product_version = m.version;
     ds.network_type = m.network.type;
     ds.network_name = m.network.name;
     ds.console = m.console;
     // The serial console's output, kept by virtlogd next to libvirt's own per-domain logs.
-    if (m.console == "serial") ds.serial_log = "/var/log/libvirt/qemu/" + r.name + "-serial.log";
+    if (m.console == "serial") ds.serial_log = "/var/log/libvirt/qemu/" + name + "-serial.log";
     InstanceMetadata& meta = ds.metadata;
     meta.appliance_name = m.name;
     meta.appliance_version = m.version;
-    meta.base = stored(store, base_spec);
-    if (kernel_spec) meta.kernel = stored(store, *kernel_spec, layout.kernel_link);
-    if (initrd_spec) meta.initrd = stored(store, *initrd_spec, layout.initrd_link);
+    meta.base = stored(store, p.base_spec);
+    if (p.kernel_spec) meta.kernel = stored(store, *p.kernel_spec, layout.kernel_link);
+    if (p.initrd_spec) meta.initrd = stored(store, *p.initrd_spec, layout.initrd_link);
     meta.source_files = out.source_files;
     meta.source_urls = out.source_urls;
     meta.context_dir = layout.dir;
@@ -312,34 +335,120 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     meta.installed_at = utc_timestamp_now();
     auto xml = render_domain_xml(ds, template_dir() / "domain.xml");
     if (!xml) return std::move(xml).error();
-    if (auto c = stop_if_interrupted(r.name); !c) return std::move(c).error();
+    if (auto c = stop_if_interrupted(name); !c) return std::move(c).error();
 
     auto dom = define_domain(conn, *xml);
     if (!dom) return std::move(dom).error();
     DefinedDomain defined(std::move(*dom));
-    if (auto c = stop_if_interrupted(r.name); !c) return std::move(c).error();
+    if (auto c = stop_if_interrupted(name); !c) return std::move(c).error();
 
     // Done: keep everything.
     defined.release();
     ctx->keep();
-    record_installed(config, r.name, ds.metadata, out.warnings);
+    record_usage(config, name, ds.metadata, out.warnings);
     if (auto bytes = disk_usage_bytes(layout.dir)) out.context_bytes = *bytes;
-    out.reload_advice = reload_advice(daemons_needing_reload(r.hooks_dir, out.hook.link, find_libvirt_daemons()));
     return out;
 }
 
-std::string install_summary(const InstallResult& r)
+}  // namespace
+
+Result<std::vector<std::string>> numbered_instance_names(std::string_view prefix, unsigned count)
 {
-    std::string base;
-    switch (r.base_action) {
-    case InstallResult::BaseAction::Reused: base = "already on shared storage, reused"; break;
-    case InstallResult::BaseAction::Reverified: base = "already on shared storage, re-verified"; break;
-    case InstallResult::BaseAction::Loaded: base = "copied from the bundle and verified"; break;
-    case InstallResult::BaseAction::Deferred: base = "loaded by the hook at the first start"; break;
+    if (count < 1 || count > kMaxInstancesAtOnce) {
+        return make_error(ErrorCode::Usage, "--count must be between 1 and " + std::to_string(kMaxInstancesAtOnce) +
+                                                ", not " + std::to_string(count) + ".");
     }
-    std::string s = "Installed '" + r.name + "' (" + r.appliance + " " + r.version + "), domain uuid " + r.uuid + ".\n";
-    s += "  base:      " + r.base.string() + " (" + base + ")\n";
-    s += "  context:   " + r.context_dir.string() + " (" + format_size(r.context_bytes) + " on disk)\n";
+    std::vector<std::string> names;
+    names.reserve(count);
+    for (unsigned i = 1; i <= count; ++i) {
+        names.push_back(std::string(prefix) + std::to_string(i));
+        if (auto c = check_instance_name(names.back()); !c) return std::move(c).error();
+    }
+    return names;
+}
+
+Result<void> check_instance_names(const Config& config, const std::vector<std::string>& names)
+{
+    if (names.empty()) return make_error(ErrorCode::Usage, "install needs at least one --name or a --count; give for example --name web1.");
+    if (names.size() > kMaxInstancesAtOnce) {
+        return make_error(ErrorCode::Usage, "install makes at most " + std::to_string(kMaxInstancesAtOnce) +
+                                                " instances at once, not " + std::to_string(names.size()) + "; split the names over several runs.");
+    }
+    std::set<std::string_view> seen;
+    for (const auto& name : names) {
+        if (auto n = check_instance_name(name); !n) return n;
+        if (!seen.insert(name).second) {
+            return make_error(ErrorCode::Usage, "the instance name '" + name + "' is given twice; give each --name once.");
+        }
+        const ContextLayout layout = context_layout(config.context_root, name);
+        std::error_code ec;
+        if (std::filesystem::exists(std::filesystem::symlink_status(layout.dir, ec))) {
+            return make_error(ErrorCode::AlreadyExists, "the context directory " + layout.dir.string() +
+                                                            " already exists (left by an earlier instance of that name?); remove it or choose another --name.");
+        }
+    }
+    return ok();
+}
+
+Result<BulkInstallResult> install_appliances(const Connection& conn, const Config& config, const InstallRequest& r,
+                                             const std::vector<std::string>& names, const InstanceDoneFn& on_done)
+{
+    if (auto c = check_request(r); !c) return std::move(c).error();
+    auto virt_type = choose_virt_type(r.virt_type, config.virt_type);
+    if (!virt_type) return std::move(virt_type).error();
+    if (auto c = check_instance_names(config, names); !c) return std::move(c).error();
+    if (auto c = check_names_free(conn, names); !c) return std::move(c).error();
+    InstallRequest shared = r;
+    if (names.size() == 1) shared.name = names.front();
+    else shared.name = std::to_string(names.size()) + " instances";
+    auto prepared = prepare_install(config, shared, std::move(*virt_type));
+    if (!prepared) return std::move(prepared).error();
+
+    BulkInstallResult out;
+    for (const auto& name : names) {
+        auto made = install_instance(conn, config, r, *prepared, name);
+        if (made) {
+            out.made.push_back(std::move(*made));
+        } else {
+            out.failed.push_back({name, std::move(made).error()});
+        }
+        if (on_done) on_done(out.made.size() + out.failed.size(), names.size(), name, made ? nullptr : &out.failed.back().error);
+    }
+    // This host as live on the shared storage (gc on other hosts reads it); not being able to
+    // write it undoes nothing: it is said, and `appshare gc` here writes it later.
+    if (!out.made.empty()) {
+        if (auto h = refresh_host_record(config.shared_root, std::chrono::seconds(0)); !h) {
+            for (auto& m : out.made) m.warnings.push_back(h.error().message);
+        }
+    }
+    return out;
+}
+
+Result<InstallResult> install_appliance(const Connection& conn, const Config& config, const InstallRequest& r)
+{
+    auto bulk = install_appliances(conn, config, r, {r.name});
+    if (!bulk) return std::move(bulk).error();
+    if (!bulk->failed.empty()) return std::move(bulk->failed.front().error);
+    return std::move(bulk->made.front());
+}
+
+namespace {
+
+std::string base_action_text(InstallResult::BaseAction action)
+{
+    switch (action) {
+    case InstallResult::BaseAction::Reused: return "already on shared storage, reused";
+    case InstallResult::BaseAction::Reverified: return "already on shared storage, re-verified";
+    case InstallResult::BaseAction::Loaded: return "copied from the bundle and verified";
+    case InstallResult::BaseAction::Deferred: return "loaded by the hook at the first start";
+    }
+    return {};
+}
+
+// The lines every instance of one install shares: base, virt type, hook, sources.
+std::string shared_lines(const InstallResult& r)
+{
+    std::string s = "  base:      " + r.base.string() + " (" + base_action_text(r.base_action) + ")\n";
     s += "  virt type: " + r.virt_type + (r.virt_type == "qemu" ? " (TCG)" : "") + "\n";
     s += "  hook:      " + r.hook.link.string() + " -> " + r.hook.target.string() +
          (r.hook.created ? " (registered now)" : "") + "\n";
@@ -347,9 +456,51 @@ std::string install_summary(const InstallResult& r)
         for (const auto& f : r.source_files) s += "  source:    " + f + "\n";
         for (const auto& u : r.source_urls) s += "  source:    " + u + "\n";
     }
+    return s;
+}
+
+}  // namespace
+
+std::string install_summary(const InstallResult& r)
+{
+    std::string s = "Installed '" + r.name + "' (" + r.appliance + " " + r.version + "), domain uuid " + r.uuid + ".\n";
+    s += "  context:   " + r.context_dir.string() + " (" + format_size(r.context_bytes) + " on disk)\n";
+    s += shared_lines(r);
     for (const auto& w : r.warnings) s += "Note: " + w + "\n";
     if (!r.reload_advice.empty()) s += "Note: " + r.reload_advice + "\n";
     s += "Start it with: virsh start " + r.name + "\n";
+    return s;
+}
+
+std::string bulk_install_summary(const BulkInstallResult& b)
+{
+    const std::size_t total = b.made.size() + b.failed.size();
+    std::string s;
+    if (!b.made.empty()) {
+        const InstallResult& first = b.made.front();
+        s += "Installed " + std::to_string(b.made.size()) + " of " + std::to_string(total) + " instances of " +
+             first.appliance + " " + first.version + ":\n";
+        s += shared_lines(first);
+        for (const auto& m : b.made) {
+            s += "  " + m.name + "  uuid " + m.uuid + "  context " + m.context_dir.string() + " (" +
+                 format_size(m.context_bytes) + " on disk)\n";
+        }
+    }
+    if (!b.failed.empty()) {
+        s += "Failed " + std::to_string(b.failed.size()) + " of " + std::to_string(total) +
+             " instances (nothing of them was kept):\n";
+        for (const auto& f : b.failed) s += "  " + f.name + ": " + f.error.message + "\n";
+    }
+    std::set<std::string> said;
+    for (const auto& m : b.made) {
+        for (const auto& w : m.warnings) {
+            if (said.insert(w).second) s += "Note: " + w + "\n";
+        }
+    }
+    if (!b.made.empty()) {
+        if (!b.made.front().reload_advice.empty()) s += "Note: " + b.made.front().reload_advice + "\n";
+        s += "Start one with: virsh start " + b.made.front().name + "\n";
+    }
     return s;
 }
 

@@ -4,10 +4,16 @@
 // XML from xml-templates/domain.xml and defines it. All or nothing: on any failure or Ctrl-C,
 // the context and the domain it made are removed, and an existing domain of that name is never
 // touched. Only a base (or boot file) published complete and verified stays: it is shared.
+//
+// Many instances of one bundle in one call (install_appliances): every name is checked before
+// anything is made, then one verification, one base publication and one hook registration, then
+// each instance's context and domain; all or nothing per instance (a failed instance leaves
+// nothing of itself, the others stay).
 #pragma once
 
 #include "instance/config.hpp"
 #include "hook/hook_registration.hpp"
+#include "base/error.hpp"
 #include "base/result.hpp"
 #include "virt/connection.hpp"
 
@@ -16,6 +22,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace appshare {
@@ -55,6 +62,39 @@ struct InstallResult {
     std::vector<std::string> warnings;  // e.g. a lazy source directory the configuration does not allow
 };
 
+// What install_appliances made and what failed, in the order of the names given.
+struct BulkInstallResult {
+    struct Failure {
+        std::string name;
+        Error error;
+    };
+    std::vector<InstallResult> made;
+    std::vector<Failure> failed;
+};
+
+// Told after each instance is made (failure == nullptr) or has failed: done of total so far.
+using InstanceDoneFn =
+    std::function<void(std::size_t done, std::size_t total, const std::string& name, const Error* failure)>;
+
+// `count` names `prefix`1 .. `prefix`<count> (--count N --name-prefix P). Errors: Usage (count
+// 0 or above 10000, or names check_instance_name refuses).
+[[nodiscard]] Result<std::vector<std::string>> numbered_instance_names(std::string_view prefix, unsigned count);
+
+// Checks, without asking libvirt, that every name may be installed: a valid instance name, given
+// once, and no context directory of that name in config.context_root. Errors: Usage,
+// AlreadyExists (naming the first taken name).
+[[nodiscard]] Result<void> check_instance_names(const Config& config, const std::vector<std::string>& names);
+
+// Installs the bundle as one instance per name (request.name is not used): the names are checked
+// first (check_instance_names, then that libvirt has no domain of any of them: AlreadyExists),
+// then the bundle is verified and its base published once, then each instance is made, all or
+// nothing per instance. An error (nothing made) when any of that first part fails; otherwise
+// what was made and what failed (Interrupted for the instances not made after Ctrl-C).
+[[nodiscard]] Result<BulkInstallResult> install_appliances(const Connection& conn, const Config& config,
+                                                           const InstallRequest& request,
+                                                           const std::vector<std::string>& names,
+                                                           const InstanceDoneFn& on_done = {});
+
 // Installs the bundle as instance `request.name` on `conn`. Errors: Usage (bad name, memory,
 // vcpus, virt type, --lazy without a loadable source), AlreadyExists (domain or context of that
 // name, a foreign hook file), the bundle's verify errors, Io (storage unwritable or full),
@@ -64,5 +104,9 @@ struct InstallResult {
 
 // A few lines for the user: what was installed where, how to start it, and any reload advice.
 [[nodiscard]] std::string install_summary(const InstallResult& result);
+
+// For many instances: the shared part once (base, virt type, hook, notes), one line per instance
+// made, one per instance that failed, and a count of each.
+[[nodiscard]] std::string bulk_install_summary(const BulkInstallResult& result);
 
 }  // namespace appshare
