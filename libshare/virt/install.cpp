@@ -10,6 +10,7 @@
 #include "base/installed_files.hpp"
 #include "base/progress.hpp"
 #include "base/size_units.hpp"
+#include "base/text.hpp"
 #include "instance/storage_report.hpp"
 #include "base/time_format.hpp"
 #include "host/virt_type.hpp"
@@ -18,6 +19,9 @@
 #include "instance/stores.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <set>
 
 #include <unistd.h>
@@ -26,6 +30,7 @@ namespace appshare {
 namespace {
 
 constexpr std::size_t kMaxInstancesAtOnce = 10000;
+constexpr std::size_t kInstallJobs = 4;  // instances made at once by default
 
 Result<void> stop_if_interrupted(std::string_view name)
 {
@@ -404,15 +409,39 @@ Result<BulkInstallResult> install_appliances(const Connection& conn, const Confi
     auto prepared = prepare_install(config, shared, std::move(*virt_type));
     if (!prepared) return std::move(prepared).error();
 
-    BulkInstallResult out;
-    for (const auto& name : names) {
-        auto made = install_instance(conn, config, r, *prepared, name);
-        if (made) {
-            out.made.push_back(std::move(*made));
-        } else {
-            out.failed.push_back({name, std::move(made).error()});
+    // Instances are made `jobs` at a time: most of an instance's time is waiting for libvirtd's
+    // define and for fsyncs, which overlap well. Results are kept in the order of the names.
+    const std::size_t total = names.size();
+    const std::size_t jobs = std::min<std::size_t>(r.jobs == 0 ? kInstallJobs : r.jobs, total);
+    std::vector<std::optional<InstallResult>> made(total);
+    std::vector<std::optional<Error>> failed(total);
+    std::atomic<std::size_t> next{0};
+    std::mutex told;
+    std::size_t done = 0;
+    const auto work = [&]() noexcept {
+        for (std::size_t i = next++; i < total; i = next++) {
+            try {
+                auto one = install_instance(conn, config, r, *prepared, names[i]);
+                if (one) made[i] = std::move(*one);
+                else failed[i] = std::move(one).error();
+            } catch (const std::exception& e) {
+                failed[i] = make_error(ErrorCode::Internal, "install of '" + names[i] + "' failed unexpectedly (" +
+                                                                printable(e.what()) + "); please report this.");
+            }
+            std::lock_guard lock(told);
+            ++done;
+            if (on_done) on_done(done, total, names[i], failed[i] ? &*failed[i] : nullptr);
         }
-        if (on_done) on_done(out.made.size() + out.failed.size(), names.size(), name, made ? nullptr : &out.failed.back().error);
+    };
+    {
+        std::vector<std::jthread> helpers;
+        for (std::size_t j = 1; j < jobs; ++j) helpers.emplace_back(work);
+        work();
+    }
+    BulkInstallResult out;
+    for (std::size_t i = 0; i < total; ++i) {
+        if (made[i]) out.made.push_back(std::move(*made[i]));
+        if (failed[i]) out.failed.push_back({names[i], std::move(*failed[i])});
     }
     // This host as live on the shared storage (gc on other hosts reads it); not being able to
     // write it undoes nothing: it is said, and `appshare gc` here writes it later.

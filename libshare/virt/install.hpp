@@ -40,6 +40,7 @@ struct InstallRequest {
     std::function<void(const std::string&)> notice;  // one line per event worth telling (a lock wait)
     std::filesystem::path hooks_dir = std::string(kLibvirtHooksDir);
     std::filesystem::path hook_binary;         // empty: hook_binary_path()
+    unsigned jobs = 0;                         // install_appliances: instances made at once (0: 4)
 };
 
 struct InstallResult {
@@ -73,6 +74,7 @@ struct BulkInstallResult {
 };
 
 // Told after each instance is made (failure == nullptr) or has failed: done of total so far.
+// Called from the threads that make instances, one call at a time.
 using InstanceDoneFn =
     std::function<void(std::size_t done, std::size_t total, const std::string& name, const Error* failure)>;
 

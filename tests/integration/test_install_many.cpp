@@ -128,6 +128,7 @@ TEST_CASE("an instance that fails midway leaves nothing of itself and the others
     r.bundle = bundle.dir;
     r.virt_type = "qemu";
     r.hook_binary = env.hook;
+    r.jobs = 1;  // one after the other, so the intruder comes between the first and the second
     std::vector<std::string> told;
     std::optional<Domain> intruder;
     // After the first instance is made, another tool defines a domain under the second name:
