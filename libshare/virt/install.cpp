@@ -66,18 +66,29 @@ Result<void> check_request(const InstallRequest& r)
     return ok();
 }
 
-// No domain of any of `names` in libvirt (one listing of all domains for any number of names).
+Error name_taken(const Connection& conn, const std::string& name)
+{
+    return make_error(ErrorCode::AlreadyExists, "a domain named '" + name + "' already exists in libvirt at " +
+                                                    connection_uri(conn) +
+                                                    "; choose another --name (the existing domain was not touched).");
+}
+
+// No domain of any of `names` in libvirt: one look-up for one name, one listing of all domains
+// for more (a single install does not pay for listing a host's every domain).
 Result<void> check_names_free(const Connection& conn, const std::vector<std::string>& names)
 {
+    if (names.size() == 1) {
+        auto existing = lookup_domain(conn, names.front());
+        if (existing) return name_taken(conn, names.front());
+        if (existing.error().code != ErrorCode::NotFound) return std::move(existing).error();
+        return ok();
+    }
     auto domains = list_domains(conn);
     if (!domains) return std::move(domains).error();
     std::set<std::string> taken;
     for (const auto& d : *domains) taken.insert(domain_name(d));
     for (const auto& name : names) {
-        if (taken.count(name) == 0) continue;
-        return make_error(ErrorCode::AlreadyExists, "a domain named '" + name + "' already exists in libvirt at " +
-                                                        connection_uri(conn) +
-                                                        "; choose another --name (the existing domain was not touched).");
+        if (taken.count(name) != 0) return name_taken(conn, name);
     }
     return ok();
 }
