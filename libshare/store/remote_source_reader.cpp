@@ -18,13 +18,19 @@ struct Handover {
     std::mutex mutex;
     std::condition_variable changed;
     std::optional<std::vector<std::byte>> chunk;  // pushed, not yet taken
+    std::vector<std::byte> spare;                 // a chunk the caller is done with, for reuse
     std::optional<Result<void>> finished;         // the reader's result
     bool abandoned = false;                       // the caller is gone: stop at the next push
 };
 
 Result<void> push_chunk(Handover& h, std::span<const std::byte> bytes)
 {
-    std::vector<std::byte> copy(bytes.begin(), bytes.end());
+    std::vector<std::byte> copy;
+    {
+        std::lock_guard lock(h.mutex);
+        copy = std::move(h.spare);
+    }
+    copy.assign(bytes.begin(), bytes.end());  // a returned buffer keeps its capacity: no new pages per chunk
     std::unique_lock lock(h.mutex);
     h.changed.wait(lock, [&] { return !h.chunk || h.abandoned; });
     if (h.abandoned) return make_error(ErrorCode::Interrupted, "the load from this source was abandoned");
@@ -79,6 +85,8 @@ Result<void> read_with_deadline(SourceReader read, const ByteSink& sink, const S
         }
         last_progress = Clock::now();
         if (auto s = sink(*chunk); !s) return leave(std::move(s));
+        std::lock_guard lock(h->mutex);
+        h->spare = std::move(*chunk);
     }
 }
 
