@@ -35,6 +35,9 @@ QEMU_D = "/etc/libvirt/hooks/qemu.d"
 T0 = time.monotonic()
 
 
+PARTS = ("verify", "install", "bulk", "hook", "coldfile", "cold")
+
+
 def log(msg):
     print(f"[{time.monotonic() - T0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
@@ -85,6 +88,12 @@ def allocated(path):
         for f in files:
             total += os.lstat(os.path.join(d, f)).st_blocks * 512
     return total
+
+
+def read_through(path):
+    with open(path, "rb", buffering=0) as f:
+        while f.read(1 << 20):
+            pass
 
 
 def sha256_of(path):
@@ -271,32 +280,97 @@ class Bench:
                 f"{k} {ms(v['median_s'])}" for k, v in out[b["label"]].items() if isinstance(v, dict)))
         self.results["install"] = out
 
+    def floor_installs(self, b, n):
+        """n hand-made installs: qemu-img create -b + virsh define each; returns (seconds, overlays)."""
+        names = [self.uniq("bfl") for _ in range(n)]
+        for name in names:
+            with open(f"{THIN}/{name}.xml", "w") as f:
+                f.write(plain_domain_xml(name, f"{THIN}/{name}.qcow2", b["shared"]))
+        t = time.perf_counter()
+        for name in names:
+            run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", b["shared"], f"{THIN}/{name}.qcow2"])
+            run(["virsh", "-q", "define", f"{THIN}/{name}.xml"])
+        return time.perf_counter() - t, [f"{THIN}/{name}.qcow2" for name in names]
+
     def bench_bulk(self, b):
         n = self.a.bulk
+        # One command for all n (--count), then the n floor installs, then n separate commands.
+        prefix = self.uniq("bulk") + "-"
         t = time.perf_counter()
-        names = []
-        for _ in range(n):
-            names.append(self.uniq("bulk"))
-            self.install(b, names[-1])
-        total = time.perf_counter() - t
-        bytes_ = sum(allocated(f"{CONTEXTS}/{x}") for x in names)
+        run([self.appshare, "install", b["dir"], "--count", str(n), "--name-prefix", prefix, "--virt-type", "qemu",
+             "--memory", "32M"], env=self.env)
+        one_command = time.perf_counter() - t
+        bytes_ = sum(allocated(f"{CONTEXTS}/{prefix}{i}") for i in range(1, n + 1))
+        floor_total, ovls = self.floor_installs(b, n)
         t = time.perf_counter()
-        ovls = []
         for _ in range(n):
-            name = self.uniq("bfl")
-            ovl = f"{THIN}/{name}.qcow2"
-            ovls.append(ovl)
-            xml = f"{THIN}/{name}.xml"
-            with open(xml, "w") as f:
-                f.write(plain_domain_xml(name, ovl, b["shared"]))
-            run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", b["shared"], ovl])
-            run(["virsh", "-q", "define", xml])
-        floor_total = time.perf_counter() - t
-        self.results["bulk"] = {"instances": n, "appshare_total_s": total, "appshare_total_bytes": bytes_,
-                                "floor_total_s": floor_total,
+            self.install(b, self.uniq("bulk"))
+        separate = time.perf_counter() - t
+        self.results["bulk"] = {"instances": n, "appshare_one_command_s": one_command, "appshare_total_s": separate,
+                                "appshare_total_bytes": bytes_, "floor_total_s": floor_total,
                                 "floor_total_bytes": sum(allocated(o) for o in ovls),
                                 "full_copies_bytes": n * b["file_bytes"]}
-        log(f"bulk {n}: appshare {total:.1f} s, floor {floor_total:.1f} s")
+        log(f"bulk {n}: appshare one command {one_command:.2f} s, {n} commands {separate:.1f} s, "
+            f"floor {floor_total:.1f} s")
+
+    # ------------------------------------------------------------------------- 4c: cold load, file level
+
+    def drop_caches(self):
+        run(["sync"])
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+
+    def bench_cold_file(self):
+        """The hook's load of a base (invoked directly, as libvirt does) against cp + sync of the
+        same file and openssl dgst -sha256 of it, interleaved, from the page cache and with the
+        caches dropped before each side."""
+        out = {}
+        for b in self.bundles:
+            if b["data"] < GiB:
+                continue
+            name = self.uniq("cf")
+            self.install(b, name)
+            xml = f"{ROOT}/{name}.xml"
+            with open(xml, "w") as f:
+                f.write(run(["virsh", "dumpxml", name])[1].stdout)
+            dst = f"{SHARED}/cp-test"
+            res = {}
+            for cache in ("cached", "uncached"):
+                t = {"appshare": [], "cp+sync": [], "openssl": []}
+                for r in range(self.a.load_rounds):
+                    sides = list(t) if r % 2 == 0 else list(reversed(list(t)))
+                    for side in sides:
+                        if side == "appshare":
+                            self.remove_base(b)
+                        elif os.path.exists(dst):
+                            os.unlink(dst)
+                        if cache == "uncached":
+                            self.drop_caches()
+                        else:
+                            read_through(b["image"])  # the source in the page cache
+                            run(["sync"])             # and nothing of the previous side dirty
+                        if side == "appshare":
+                            wall, _, rc = spawn_timed([self.hook, name, "prepare", "begin", "-"], xml)
+                            if rc != 0 or not os.path.exists(b["shared"]):
+                                raise RuntimeError("the hook invoked directly did not load the base")
+                        elif side == "cp+sync":
+                            t0 = time.perf_counter()
+                            run(["cp", b["image"], dst])
+                            run(["sync", dst])
+                            wall = time.perf_counter() - t0
+                        else:
+                            wall = run(["openssl", "dgst", "-sha256", b["image"]])[0]
+                        t[side].append(wall)
+                if os.path.exists(dst):
+                    os.unlink(dst)
+                m = {k: med(v) for k, v in t.items()}
+                ref = max(m["cp+sync"], m["openssl"])
+                res[cache] = {"appshare_median_s": m["appshare"], "cp_sync_median_s": m["cp+sync"],
+                              "openssl_median_s": m["openssl"], "ratio": m["appshare"] / ref, "samples_s": t}
+                log(f"cold load {b['label']} {cache}: appshare {ms(m['appshare'])}, cp+sync {ms(m['cp+sync'])}, "
+                    f"openssl {ms(m['openssl'])}: {m['appshare'] / ref:.2f}x")
+            out[b["label"]] = res
+        self.results["cold_file"] = out
 
     # ------------------------------------------------------------------------- 3: hook overhead
 
@@ -518,12 +592,22 @@ class Bench:
             log(f"bundle {label}: {human(s * MiB)} of data in a {human(virtual)} image")
         main = min(self.bundles, key=lambda b: abs(b["data"] - self.a.main_mib * MiB))
         self.main = main
-        self.bench_verify(main)
-        self.bench_installs()
-        self.bench_bulk(main)
-        hk = self.bench_hook_direct(main)
-        self.bench_start_overhead(hk)
-        self.bench_cold_load(main)
+        parts = self.a.parts
+        if "verify" in parts:
+            self.bench_verify(main)
+        if "install" in parts:
+            self.bench_installs()
+        elif "bulk" in parts or "hook" in parts:
+            self.install(main, self.uniq("warm"))  # the base on shared storage
+        if "bulk" in parts:
+            self.bench_bulk(main)
+        if "hook" in parts:
+            hk = self.bench_hook_direct(main)
+            self.bench_start_overhead(hk)
+        if "coldfile" in parts:
+            self.bench_cold_file()
+        if "cold" in parts:
+            self.bench_cold_load(main)
 
 
 # ----------------------------------------------------------------------------- report
@@ -565,68 +649,84 @@ def report(bench, args, elapsed):
         rows.append({"section": section, "measure": what, "appshare": a, "compared_with": b,
                      "ratio": ratio, "target": target, "met": met})
 
-    inst = r["install"]
-    m = inst[main]
-    asm = m["appshare"]["median_s"]
-    for other in ("floor", "virt-install", "virt-clone"):
-        o = m[other]["median_s"]
-        if other == "virt-clone":
-            row("1 install", f"latency at {main}, vs {other}", ms(asm), ms(o), f"{o / asm:.0f}x faster",
-                "≥ 50x faster", o / asm >= 50)
-        else:
-            row("1 install", f"latency at {main}, vs {other}", ms(asm), ms(o), f"{asm / o:.2f}x",
-                "≤ 1.0x" if other == "floor" else "", (asm / o <= 1.0) if other == "floor" else None)
-    for other in ("floor", "virt-install", "virt-clone"):
-        row("1 install", f"disk per instance, vs {other}", human(m["appshare"]["disk_bytes_median"]),
-            human(m[other]["disk_bytes_median"]),
-            f"{m[other]['disk_bytes_median'] / max(1, m['appshare']['disk_bytes_median']):.2f}x less",
-            "≤ 256 KiB" if other == "floor" else "",
-            (m["appshare"]["disk_bytes_median"] <= 256 * 1024) if other == "floor" else None)
-    bl = r["bulk"]
-    row("1 install", f"bulk {bl['instances']} instances: time, vs floor", f"{bl['appshare_total_s']:.1f} s",
-        f"{bl['floor_total_s']:.1f} s", f"{bl['appshare_total_s'] / bl['floor_total_s']:.2f}x", "", None)
-    row("1 install", f"bulk {bl['instances']} instances: disk, vs floor / full copies",
-        human(bl["appshare_total_bytes"]), f"{human(bl['floor_total_bytes'])} / {human(bl['full_copies_bytes'])}",
-        f"{bl['full_copies_bytes'] / max(1, bl['appshare_total_bytes']):.0f}x less than copies", "", None)
-    labels = [b["label"] for b in bench.bundles]
-    small, large = labels[0], labels[-1]
-    for who in ("appshare", "floor", "virt-clone"):
-        a, z = inst[small][who]["median_s"], inst[large][who]["median_s"]
-        row("2 size", f"{who} latency {large} / {small}", ms(z), ms(a), f"{z / a:.2f}x",
-            "≤ 1.2x" if who == "appshare" else "", (z / a <= 1.2) if who == "appshare" else None)
-    hd = r["hook_direct"]["cases"]
-    for k, target, limit in (("appshare prepare, warm base", "≤ 5 ms", 0.005),
-                             ("pass-through, non-appshare prepare", "≤ 2 ms", 0.002),
-                             ("pass-through, unhandled op", "≤ 2 ms", 0.002)):
-        row("3a hook direct", f"{k} (wall; cpu {ms(hd[k]['cpu_median_s'])})", ms(hd[k]["wall_median_s"]),
-            f"no-op script {ms(hd['no-op hook script']['wall_median_s'])}, /bin/true "
-            f"{ms(hd['true (spawn floor)']['wall_median_s'])}",
-            f"{hd[k]['wall_median_s'] / hd['no-op hook script']['wall_median_s']:.2f}x script", target,
-            hd[k]["wall_median_s"] <= limit)
-    vs = r["virsh_start"]
-    row("3b virsh start", f"appshare hook vs no-op hook, {vs['rounds']} interleaved rounds",
-        ms(vs["appshare_median_s"]), ms(vs["noop_median_s"]), f"{vs['ratio']:.3f}x", "≤ 1.05x", vs["ratio"] <= 1.05)
-    cl = r["cold_load"]
-    ref = max(cl["cp_median_s"], cl["openssl_sha256_median_s"])
-    alone = (f"max(cp {ms(cl['cp_median_s'])}, openssl {ms(cl['openssl_sha256_median_s'])}); "
-             f"cp+fsync {ms(cl['cp_fsync_median_s'])}")
-    row("4 cold load", "the hook's load, invoked directly (copy + hash + fsync + checks)",
-        ms(cl["hook_direct_load_median_s"]), alone, f"{cl['hook_direct_load_median_s'] / ref:.2f}x", "≤ 1.2x",
-        cl["hook_direct_load_median_s"] / ref <= 1.2)
-    for n, v in cl["by_n"].items():
-        one = all(c == 1 for c in v["copies"])
-        row("4 cold load", f"N={n} parallel virsh starts, base absent, minus the same starts warm "
-            f"({ms(v['cold_median_s'])} − {ms(v['warm_median_s'])}; copies {v['copies']}, fallbacks {v['fallbacks']})",
-            ms(v["load_share_s"]), alone, f"{v['load_share_s'] / ref:.2f}x", "≤ 1.2x, 1 copy",
-            v["load_share_s"] / ref <= 1.2 and one)
-    ct = r["contention"]
-    row("5 contention", f"{ct['parallel']} parallel starts, warm base, {ct['samples']} starts each: p50 / p90 / max",
-        f"{ms(ct['appshare hook p50_s'])} / {ms(ct['appshare hook p90_s'])} / {ms(ct['appshare hook max_s'])}",
-        f"no-op hook {ms(ct['no-op hook p50_s'])} / {ms(ct['no-op hook p90_s'])} / {ms(ct['no-op hook max_s'])}",
-        f"{ct['appshare hook p50_s'] / ct['no-op hook p50_s']:.2f}x (p50)", "", None)
-    v = r["verify"]
-    row("6 verify", f"appshare verify of {human(v['bytes'])} base vs openssl dgst -sha256", ms(v["appshare_median_s"]),
-        ms(v["openssl_median_s"]), f"{v['ratio']:.2f}x", "≤ 1.2x", v["ratio"] <= 1.2)
+    if "install" in r:
+        inst = r["install"]
+        m = inst[main]
+        asm = m["appshare"]["median_s"]
+        for other in ("floor", "virt-install", "virt-clone"):
+            o = m[other]["median_s"]
+            if other == "virt-clone":
+                row("1 install", f"latency at {main}, vs {other}", ms(asm), ms(o), f"{o / asm:.0f}x faster",
+                    "≥ 50x faster", o / asm >= 50)
+            else:
+                row("1 install", f"latency at {main}, vs {other}", ms(asm), ms(o), f"{asm / o:.2f}x",
+                    "≤ 1.0x" if other == "floor" else "", (asm / o <= 1.0) if other == "floor" else None)
+        for other in ("floor", "virt-install", "virt-clone"):
+            row("1 install", f"disk per instance, vs {other}", human(m["appshare"]["disk_bytes_median"]),
+                human(m[other]["disk_bytes_median"]),
+                f"{m[other]['disk_bytes_median'] / max(1, m['appshare']['disk_bytes_median']):.2f}x less",
+                "≤ 256 KiB" if other == "floor" else "",
+                (m["appshare"]["disk_bytes_median"] <= 256 * 1024) if other == "floor" else None)
+    if "bulk" in r:
+        bl = r["bulk"]
+        one = bl["appshare_one_command_s"]
+        row("1 install", f"bulk {bl['instances']} instances in one command (--count), vs {bl['instances']} floor installs",
+            f"{one:.2f} s", f"{bl['floor_total_s']:.1f} s", f"{one / bl['floor_total_s']:.2f}x", "≤ 0.5x and < 2 s",
+            one / bl["floor_total_s"] <= 0.5 and one < 2)
+        row("1 install", f"bulk {bl['instances']} instances, one command each, vs floor", f"{bl['appshare_total_s']:.1f} s",
+            f"{bl['floor_total_s']:.1f} s", f"{bl['appshare_total_s'] / bl['floor_total_s']:.2f}x", "", None)
+        row("1 install", f"bulk {bl['instances']} instances: disk, vs floor / full copies",
+            human(bl["appshare_total_bytes"]), f"{human(bl['floor_total_bytes'])} / {human(bl['full_copies_bytes'])}",
+            f"{bl['full_copies_bytes'] / max(1, bl['appshare_total_bytes']):.0f}x less than copies", "", None)
+    if "install" in r:
+        labels = [b["label"] for b in bench.bundles]
+        small, large = labels[0], labels[-1]
+        for who in ("appshare", "floor", "virt-clone"):
+            a, z = inst[small][who]["median_s"], inst[large][who]["median_s"]
+            row("2 size", f"{who} latency {large} / {small}", ms(z), ms(a), f"{z / a:.2f}x",
+                "≤ 1.2x" if who == "appshare" else "", (z / a <= 1.2) if who == "appshare" else None)
+    if "hook_direct" in r:
+        hd = r["hook_direct"]["cases"]
+        for k, target, limit in (("appshare prepare, warm base", "≤ 5 ms", 0.005),
+                                 ("pass-through, non-appshare prepare", "≤ 2 ms", 0.002),
+                                 ("pass-through, unhandled op", "≤ 2 ms", 0.002)):
+            row("3a hook direct", f"{k} (wall; cpu {ms(hd[k]['cpu_median_s'])})", ms(hd[k]["wall_median_s"]),
+                f"no-op script {ms(hd['no-op hook script']['wall_median_s'])}, /bin/true "
+                f"{ms(hd['true (spawn floor)']['wall_median_s'])}",
+                f"{hd[k]['wall_median_s'] / hd['no-op hook script']['wall_median_s']:.2f}x script", target,
+                hd[k]["wall_median_s"] <= limit)
+        vs = r["virsh_start"]
+        row("3b virsh start", f"appshare hook vs no-op hook, {vs['rounds']} interleaved rounds",
+            ms(vs["appshare_median_s"]), ms(vs["noop_median_s"]), f"{vs['ratio']:.3f}x", "≤ 1.05x", vs["ratio"] <= 1.05)
+    for label, res in r.get("cold_file", {}).items():
+        for cache, c in res.items():
+            how = "from page cache" if cache == "cached" else "caches dropped before each side"
+            row("4c cold load", f"{label} base, {how}: the hook's load invoked directly vs max(cp + sync, openssl dgst)",
+                ms(c["appshare_median_s"]), f"cp+sync {ms(c['cp_sync_median_s'])}, openssl {ms(c['openssl_median_s'])}",
+                f"{c['ratio']:.2f}x", "≤ 1.2x", c["ratio"] <= 1.2)
+    if "cold_load" in r:
+        cl = r["cold_load"]
+        ref = max(cl["cp_median_s"], cl["openssl_sha256_median_s"])
+        alone = (f"max(cp {ms(cl['cp_median_s'])}, openssl {ms(cl['openssl_sha256_median_s'])}); "
+                 f"cp+fsync {ms(cl['cp_fsync_median_s'])}")
+        row("4 cold load", "the hook's load, invoked directly (copy + hash + fsync + checks)",
+            ms(cl["hook_direct_load_median_s"]), alone, f"{cl['hook_direct_load_median_s'] / ref:.2f}x", "≤ 1.2x",
+            cl["hook_direct_load_median_s"] / ref <= 1.2)
+        for n, v in cl["by_n"].items():
+            one = all(c == 1 for c in v["copies"])
+            row("4 cold load", f"N={n} parallel virsh starts, base absent, minus the same starts warm "
+                f"({ms(v['cold_median_s'])} − {ms(v['warm_median_s'])}; copies {v['copies']}, fallbacks {v['fallbacks']})",
+                ms(v["load_share_s"]), alone, f"{v['load_share_s'] / ref:.2f}x", "≤ 1.2x, 1 copy",
+                v["load_share_s"] / ref <= 1.2 and one)
+        ct = r["contention"]
+        row("5 contention", f"{ct['parallel']} parallel starts, warm base, {ct['samples']} starts each: p50 / p90 / max",
+            f"{ms(ct['appshare hook p50_s'])} / {ms(ct['appshare hook p90_s'])} / {ms(ct['appshare hook max_s'])}",
+            f"no-op hook {ms(ct['no-op hook p50_s'])} / {ms(ct['no-op hook p90_s'])} / {ms(ct['no-op hook max_s'])}",
+            f"{ct['appshare hook p50_s'] / ct['no-op hook p50_s']:.2f}x (p50)", "", None)
+    if "verify" in r:
+        v = r["verify"]
+        row("6 verify", f"appshare verify of {human(v['bytes'])} base vs openssl dgst -sha256", ms(v["appshare_median_s"]),
+            ms(v["openssl_median_s"]), f"{v['ratio']:.2f}x", "≤ 1.2x", v["ratio"] <= 1.2)
 
     mach = machine()
     head = ["section", "measure", "appshare", "compared with", "ratio", "target", "met"]
@@ -645,8 +745,8 @@ def report(bench, args, elapsed):
           f"(virt-clone at ≥ 4 GiB: {args.clone_rounds_big}), {args.hook_runs} direct hook runs, "
           f"{args.start_rounds} interleaved virsh start rounds, {args.load_rounds} cold-load rounds per N.", ""]
     md += lines
-    hk = r["hook_direct"]
-    md += ["", f"The hook binary loads {hk['shared_libraries']} shared libraries (ldd); the dynamic loader "
+    hk = r.get("hook_direct")
+    md += [] if not hk else ["", f"The hook binary loads {hk['shared_libraries']} shared libraries (ldd); the dynamic loader "
            f"reports {ms(hk['hook_ld_startup_s']) if hk['hook_ld_startup_s'] else '?'} of startup "
            "(LD_DEBUG=statistics) for one pass-through run. Spawn time of an empty C program linked with: " +
            ", ".join(f"{k} {ms(v)}" for k, v in hk["link_costs"].items()) + ".", ""]
@@ -673,12 +773,17 @@ def main():
     ap.add_argument("--start-rounds", type=int, default=20, help="interleaved virsh start rounds (each: both hooks)")
     ap.add_argument("--load-rounds", type=int, default=3, help="rounds of cold load per N, of verify, of contention")
     ap.add_argument("--cold-n", default="1,4,16", help="parallel starts for the cold load")
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help="what to run, comma-separated, of: " + ", ".join(PARTS) + " (default: all)")
     ap.add_argument("--quick", action="store_true", help="small and few: a smoke run of every part in ~2 minutes")
     args = ap.parse_args()
     if args.quick:
         args.sizes_mib, args.main_mib, args.rounds, args.clone_rounds_big = "64,256", 256, 3, 2
         args.bulk, args.hook_runs, args.start_rounds, args.load_rounds = 10, 30, 3, 1
     args.cold_n = [int(x) for x in args.cold_n.split(",")]
+    args.parts = args.parts.split(",")
+    if not set(args.parts) <= set(PARTS):
+        sys.exit(f"bench.py: --parts takes {', '.join(PARTS)}")
     if not os.environ.get("APPSHARE_SANDBOX"):
         sys.exit("bench.py: run it through bench/run.sh (inside scripts/libvirt-sandbox.sh), never against the host's libvirtd.")
     os.makedirs(args.out, exist_ok=True)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The one benchmark command (as root, from a clone of the repository):
 #   bench/run.sh [bench.py options...]        e.g. bench/run.sh --quick
+#   bench/run.sh --parts bulk,coldfile        only some parts (verify, install, bulk, hook, coldfile, cold)
+# The coldfile part drops the page cache (/proc/sys/vm/drop_caches) before each side it times.
 # Installs what it needs (scripts/install-deps.sh, then bench/packages.txt), builds appshare in
 # build-bench/ (Release; $BENCH_BUILD_DIR overrides), and runs bench/bench.py next to a private
 # libvirtd (scripts/libvirt-sandbox.sh). The table goes to stdout, bench/results.md and
