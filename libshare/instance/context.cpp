@@ -223,8 +223,10 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
     if (auto r = link(spec.kernel, layout.kernel_link); !r) return std::move(r).error();
     if (auto r = link(spec.initrd, layout.initrd_link); !r) return std::move(r).error();
     const InstanceState state{InstanceMode::Shared, utc_timestamp_now(), "installed", spec.base};
+    // Its folder was flushed when instance.json was published (after the links and the
+    // overlay); what is left is the new folder's own name in the context root.
     if (auto r = save_instance_state(layout.dir, state); !r) return std::move(r).error();
-    if (auto r = dir->sync(); !r) return std::move(r).error();
+    if (auto r = root->sync(); !r) return std::move(r).error();
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
     return ctx;
 }
