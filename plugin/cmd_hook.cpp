@@ -1,5 +1,6 @@
 // appshare hook register [--reload]: registers the startup binary in libvirt's qemu.d/ and says
 // (or, with --reload, does) what the running daemon needs to see it.
+// appshare hook unregister: removes that registration (the package's prerm runs it).
 #include "commands.hpp"
 #include "report.hpp"
 
@@ -35,6 +36,15 @@ void register_hook_command(CLI::App& app, Action& chosen)
                 if (auto h = reload_daemon(hooks_dir, d); !h) return report_error(h.error());
                 std::cout << "reloaded " << d.name << " (pid " << d.pid << ")\n";
             }
+            return 0;
+        };
+    });
+    auto* unreg = hook->add_subcommand("unregister", "Remove appshare's libvirt qemu hook (qemu.d/appshare), never another file");
+    unreg->callback([&chosen] {
+        chosen = []() -> int {
+            auto r = unregister_hook(std::filesystem::path(kLibvirtHooksDir), hook_binary_path());
+            if (!r) return report_error(r.error());
+            std::cout << r->link.string() << (r->removed ? " removed" : " was not registered") << "\n";
             return 0;
         };
     });

@@ -31,6 +31,9 @@ packages=(
     busybox-static xz-utils cpio
     # command-line parsing for the appshare command (header-only)
     libcli11-dev
+    # the man page (generated from --help), the Debian package (cpack -G DEB: dpkg-shlibdeps)
+    # and its checks (lintian; man renders the page in a test)
+    help2man dpkg-dev lintian man-db
 )
 
 missing=()

@@ -147,6 +147,33 @@ Result<HookRegistration> register_hook(const std::filesystem::path& hooks_dir, c
                                          "; run appshare as root (libvirt's hooks belong to root).");
 }
 
+Result<HookUnregistration> unregister_hook(const std::filesystem::path& hooks_dir, const std::filesystem::path& hook_binary)
+{
+    HookUnregistration out;
+    out.link = hooks_dir / "qemu.d" / std::string(kHookLinkName);
+    std::error_code ec;
+    const auto target = std::filesystem::absolute(hook_binary, ec).lexically_normal();
+    struct stat lst {};
+    if (::lstat(out.link.c_str(), &lst) != 0) {
+        if (errno != ENOENT) return make_error(ErrorCode::Io, "cannot inspect " + out.link.string() + ": " + std::strerror(errno) + ".");
+    } else {
+        const std::string points_at = S_ISLNK(lst.st_mode) ? read_link(out.link) : std::string();
+        if (points_at.empty() || std::filesystem::path(points_at).lexically_normal() != target) {
+            const std::string what = S_ISLNK(lst.st_mode) ? "is a link to " + points_at : "is another file";
+            return make_error(ErrorCode::AlreadyExists, out.link.string() + " " + what + ", not to appshare's startup binary " +
+                                                            target.string() + "; appshare leaves it alone: remove it yourself if it is stale.");
+        }
+        if (::unlink(out.link.c_str()) != 0) {
+            return make_error(ErrorCode::Io, "cannot remove " + out.link.string() + ": " + std::strerror(errno) +
+                                                 "; run appshare as root (libvirt's hooks belong to root).");
+        }
+        out.removed = true;
+        (void)fsync_dir(out.link.parent_path());
+    }
+    std::filesystem::remove(marker_path(hooks_dir), ec);
+    return out;
+}
+
 std::vector<DaemonProcess> find_libvirt_daemons(const std::filesystem::path& proc_root)
 {
     std::vector<DaemonProcess> out;

@@ -31,6 +31,18 @@ struct HookRegistration {
 [[nodiscard]] Result<HookRegistration> register_hook(const std::filesystem::path& hooks_dir,
                                                      const std::filesystem::path& hook_binary);
 
+struct HookUnregistration {
+    std::filesystem::path link;  // <hooks_dir>/qemu.d/appshare
+    bool removed = false;        // this call removed the link (false: there was none)
+};
+
+// Removes appshare's registration: the link <hooks_dir>/qemu.d/appshare when it points at
+// `hook_binary` (made absolute; the binary itself may be gone already), and appshare's reload
+// marker. No link: nothing to do. Errors: AlreadyExists when that name holds anything else
+// (another file, a link elsewhere), which is never touched; Io when it cannot be removed.
+[[nodiscard]] Result<HookUnregistration> unregister_hook(const std::filesystem::path& hooks_dir,
+                                                         const std::filesystem::path& hook_binary);
+
 // A running libvirt daemon that runs qemu hooks.
 struct DaemonProcess {
     long pid = 0;

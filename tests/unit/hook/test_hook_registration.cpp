@@ -142,6 +142,48 @@ TEST_CASE("register_hook links qemu.d/appshare to the startup binary, never over
     }
 }
 
+TEST_CASE("unregister_hook removes appshare's link and marker, never another file", "[hook_registration]")
+{
+    test::TempDir tmp;
+    const fs::path hooks = tmp / "hooks";
+    const fs::path binary = make_executable(tmp / "appshare-hook");
+    const fs::path link = hooks / "qemu.d" / "appshare";
+
+    SECTION("appshare's link and reload marker go; other hooks stay; a second call finds nothing")
+    {
+        REQUIRE(register_hook(hooks, binary).has_value());
+        test::write_file(hooks / ".appshare-reloaded", "libvirtd 1 2\n");
+        const fs::path other = make_executable(hooks / "qemu.d" / "other");
+        auto r = unregister_hook(hooks, binary);
+        REQUIRE(r.has_value());
+        CHECK(r->removed);
+        CHECK_FALSE(fs::exists(fs::symlink_status(link)));
+        CHECK_FALSE(fs::exists(hooks / ".appshare-reloaded"));
+        CHECK(fs::exists(other));
+        auto again = unregister_hook(hooks, binary);
+        REQUIRE(again.has_value());
+        CHECK_FALSE(again->removed);
+    }
+    SECTION("the link stays recognised after the binary itself is gone")
+    {
+        REQUIRE(register_hook(hooks, binary).has_value());
+        fs::remove(binary);
+        auto r = unregister_hook(hooks, binary);
+        REQUIRE(r.has_value());
+        CHECK(r->removed);
+    }
+    SECTION("another file or a link elsewhere of that name is refused and kept")
+    {
+        fs::create_directories(link.parent_path());
+        SECTION("a file") { test::write_file(link, "#!/bin/sh\n"); }
+        SECTION("a link elsewhere") { fs::create_symlink(tmp / "someone-else", link); }
+        auto r = unregister_hook(hooks, binary);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == ErrorCode::AlreadyExists);
+        CHECK(fs::exists(fs::symlink_status(link)));
+    }
+}
+
 TEST_CASE("find_libvirt_daemons reads libvirtd/virtqemud in our mount namespace from /proc",
           "[hook_registration]")
 {

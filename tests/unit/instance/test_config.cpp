@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <filesystem>
+#include <sstream>
 
 using namespace appshare;
 
@@ -129,5 +131,38 @@ TEST_CASE("configuration file lookup", "[config]")
         unsetenv("APPSHARE_CONFIG");
         REQUIRE(c);
         CHECK(c->lock_wait == std::chrono::seconds(4));
+    }
+}
+
+TEST_CASE("the configuration the package ships reads as the built-in defaults", "[config]")
+{
+    const auto shipped = std::filesystem::path(APPSHARE_TEST_SOURCE_DIR) / "packaging" / "appshare.conf";
+    auto c = parse_config(test::read_file(shipped), shipped.string());
+    REQUIRE(c);
+    const Config defaults;
+    CHECK(c->shared_root == defaults.shared_root);
+    CHECK(c->context_root == defaults.context_root);
+    CHECK(c->local_root == defaults.local_root);
+    CHECK(c->lock_wait == defaults.lock_wait);
+    CHECK(c->uri == defaults.uri);
+    CHECK(c->allowed_source_dirs.empty());
+
+    SECTION("and each key it shows, commented out, is one appshare knows, with its default")
+    {
+        std::string uncommented;
+        std::istringstream lines(test::read_file(shipped));
+        for (std::string line; std::getline(lines, line);) {
+            // "#key = value": a setting commented out (prose comments have a space after '#').
+            if (line.size() > 1 && line[0] == '#' && line[1] != ' ' && line.find(" = ") != std::string::npos) {
+                uncommented += line.substr(1) + "\n";
+            }
+        }
+        REQUIRE_FALSE(uncommented.empty());
+        auto all = parse_config(uncommented, shipped.string());
+        REQUIRE(all);
+        CHECK(all->shared_root == defaults.shared_root);
+        CHECK(all->gc_grace == defaults.gc_grace);
+        CHECK(all->host_gone == defaults.host_gone);
+        CHECK(all->max_base_bytes == defaults.max_base_bytes);
     }
 }
