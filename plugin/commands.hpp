@@ -13,6 +13,7 @@ using Action = std::function<int()>;
 // Each register_* adds one subcommand and, when that subcommand is chosen, stores its action.
 void register_verify(CLI::App& app, Action& chosen);
 void register_pack(CLI::App& app, Action& chosen);
+void register_capture(CLI::App& app, Action& chosen);
 void register_import(CLI::App& app, Action& chosen);
 void register_reshare(CLI::App& app, Action& chosen);
 void register_install(CLI::App& app, Action& chosen);
