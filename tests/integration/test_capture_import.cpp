@@ -77,7 +77,7 @@ std::string source_domain(const std::string& name, const fs::path& dir, const fs
     return x.str();
 }
 
-void define(const std::string& xml, const fs::path& scratch)
+void define_xml(const std::string& xml, const fs::path& scratch)
 {
     write_file(scratch / "domain.xml", xml);
     run_ok({"virsh", "-q", "define", (scratch / "domain.xml").string()});
@@ -138,7 +138,7 @@ TEST_CASE("capture: a domain on a 3-level qcow2 chain becomes a bundle whose clo
     run_ok({"sh", "-c", "cd '" + env.disks.string() + "' && qemu-img create -q -f qcow2 -b l0.qcow2 -F qcow2 l1.qcow2 && "
                         "qemu-img create -q -f qcow2 -b l1.qcow2 -F qcow2 l2.qcow2"});
     const auto src = unique_name("cap-chain");
-    define(source_domain(src, env.disks, env.disks / "l2.qcow2", "qcow2"), env.scratch);
+    define_xml(source_domain(src, env.disks, env.disks / "l2.qcow2", "qcow2"), env.scratch.path());
     // The source boots once: its boot counter (1) lands in the top of the chain.
     CHECK(boot_once(src).boots == 1);
 
@@ -172,7 +172,7 @@ TEST_CASE("capture: a domain on a raw disk", "[integration][capture]")
     run_ok({"qemu-img", "convert", "-f", "qcow2", "-O", "raw", (bundle.dir / "images/base.qcow2").string(),
             (env.disks / "disk.raw").string()});
     const auto src = unique_name("cap-raw");
-    define(source_domain(src, env.disks, env.disks / "disk.raw", "raw"), env.scratch);
+    define_xml(source_domain(src, env.disks, env.disks / "disk.raw", "raw"), env.scratch.path());
     const auto out = env.scratch / "captured.tar";
     appshare_ok({"capture", src, "-o", out.string(), "--name", "captured-raw"});
     const auto r = clone_boots(out, unique_name("cap-rawclone"));
@@ -191,7 +191,7 @@ TEST_CASE("capture: refuses what it cannot capture faithfully, with one sentence
     // Defines the source with `extra` devices, runs `prepare`, and expects capture to refuse.
     const auto refused = [&](const std::string& extra, int status, const std::string& needle,
                              const std::function<void()>& prepare = {}) {
-        define(source_domain(src, {}, disk, "qcow2", extra), env.scratch);
+        define_xml(source_domain(src, {}, disk, "qcow2", extra), env.scratch.path());
         if (prepare) prepare();
         const auto r = run_appshare({"capture", src, "-o", out.string()});
         run({"virsh", "-q", "destroy", src});
@@ -234,7 +234,7 @@ TEST_CASE("capture --replace: the domain becomes an instance of its own applianc
     run_ok({"sh", "-c", "cd '" + env.disks.string() + "' && qemu-img create -q -f qcow2 -b l0.qcow2 -F qcow2 top.qcow2"});
     const auto src = unique_name("cap-replace");
     const auto xml = source_domain(src, env.disks, env.disks / "top.qcow2", "qcow2");
-    define(xml, env.scratch);
+    define_xml(xml, env.scratch.path());
     const auto out = env.scratch / "captured";
 
     SECTION("an install that fails puts the domain back") {
