@@ -54,6 +54,10 @@ struct Manifest {
     } network;
 
     std::string console = "serial";  // "serial" | "none"
+
+    // <cloud-init><user-data path="..."><sha256>...</sha256></user-data></cloud-init>: the
+    // appliance's default cloud-init user-data, a file in the bundle verified like the boot files.
+    std::optional<ManifestFile> user_data;
 };
 
 // Parses and validates manifest `text`; `origin` names it in messages (e.g.
