@@ -1,5 +1,6 @@
 // appshare install BUNDLE --name NAME [--memory SIZE] [--vcpus N] [--virt-type kvm|qemu|auto]
 //                  [--lazy] [--title T] [--description D] [--connect URI] [--config FILE]
+#include "arguments.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 #include "session.hpp"
@@ -50,6 +51,7 @@ int run_install(const InstallArgs& a, const SessionOptions& s)
     if (!conn) return report_error(conn.error());
     auto result = install_appliance(*conn, *config, r);
     if (!result) return report_error(result.error());
+    refresh_pools(*conn, *config);
     std::cout << install_summary(*result);
     return 0;
 }
@@ -61,15 +63,20 @@ void register_install(CLI::App& app, Action& chosen)
     auto* sub = app.add_subcommand("install", "Install an appliance bundle as a new instance: a thin context over the shared base");
     auto a = std::make_shared<InstallArgs>();
     auto s = add_session_options(sub);
-    sub->add_option("BUNDLE", a->bundle, "bundle directory or tar archive")->required();
-    sub->add_option("-n,--name", a->name, "instance name: libvirt domain name and guest hostname")->required();
-    sub->add_option("--memory", a->memory, "memory, e.g. 512M or 2G (default unit MiB; default: the manifest's)");
-    sub->add_option("--vcpus", a->vcpus, "virtual CPUs (default: the manifest's)");
+    sub->add_option("BUNDLE", a->bundle, "bundle directory or tar archive")->required()->check(CLI::ExistingPath);
+    sub->add_option("-n,--name", a->name, "instance name: libvirt domain name and guest hostname")
+        ->required()
+        ->check(instance_name_argument());
+    sub->add_option("--memory", a->memory, "memory, e.g. 512M or 2G (default unit MiB; default: the manifest's)")
+        ->check(memory_argument());
+    sub->add_option("--vcpus", a->vcpus, "virtual CPUs (default: the manifest's)")->check(vcpus_argument());
     sub->add_option("--virt-type", a->virt_type, "kvm, qemu (TCG) or auto (default: the configuration's virt_type)")
         ->check(CLI::IsMember({"kvm", "qemu", "auto"}));
     sub->add_flag("--lazy", a->lazy, "do not copy the base now: the hook loads it at the first start");
-    sub->add_option("--title", a->title, "title libvirt tools show (default: '<appliance> <version>')");
+    sub->add_option("--title", a->title, "title libvirt tools show (default: '<name> — <appliance> <version>')");
     sub->add_option("--description", a->description, "description (default: the manifest's)");
+    set_examples(sub, {"appshare install ./vm-app-bundle --name web1",
+                       "appshare install vm-app-1.0.tar.xz --name web2 --memory 1G --vcpus 2 --lazy"});
     sub->callback([&chosen, a, s] { chosen = interruptible([a, s] { return run_install(*a, *s); }); });
 }
 

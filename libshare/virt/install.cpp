@@ -50,11 +50,11 @@ private:
 Result<void> check_request(const InstallRequest& r)
 {
     if (auto n = check_instance_name(r.name); !n) return n;
-    if (r.memory_bytes && *r.memory_bytes < (1ULL << 20)) {
-        return make_error(ErrorCode::Usage, "--memory must be at least 1 MiB; give for example --memory 512M.");
+    if (r.memory_bytes) {
+        if (auto c = check_install_memory(*r.memory_bytes); !c) return c;
     }
-    if (r.vcpus && (*r.vcpus < 1 || *r.vcpus > 4096)) {
-        return make_error(ErrorCode::Usage, "--vcpus must be between 1 and 4096.");
+    if (r.vcpus) {
+        if (auto c = check_install_vcpus(*r.vcpus); !c) return c;
     }
     return ok();
 }
@@ -188,6 +188,18 @@ StoredFile stored(const BlobStore& store, const BlobSpec& spec, std::filesystem:
 
 }  // namespace
 
+Result<void> check_install_memory(std::uint64_t bytes)
+{
+    if (bytes < (1ULL << 20)) return make_error(ErrorCode::Usage, "--memory must be at least 1 MiB; give for example --memory 512M.");
+    return ok();
+}
+
+Result<void> check_install_vcpus(unsigned vcpus)
+{
+    if (vcpus < 1 || vcpus > 4096) return make_error(ErrorCode::Usage, "--vcpus must be between 1 and 4096.");
+    return ok();
+}
+
 Result<InstallResult> install_appliance(const Connection& conn, const Config& config, const InstallRequest& r)
 {
     if (auto c = check_request(r); !c) return std::move(c).error();
@@ -278,8 +290,9 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     DomainSpec ds;
     ds.name = r.name;
     ds.uuid = out.uuid;
-    ds.title = r.title.value_or(m.name + " " + m.version);
-    ds.description = r.description.value_or(m.description);
+    ds.title = r.title.value_or(instance_title(r.name, m.name, m.version));
+    ds.description = r.description.value_or(instance_description(m.description, r.name, m.name, m.version, layout.dir,
+                                                                 m.image.sha256));
     ds.memory_bytes = r.memory_bytes.value_or(m.memory_bytes);
     ds.vcpus = r.vcpus.value_or(m.vcpus);
     ds.arch = m.arch;
