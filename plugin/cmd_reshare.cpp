@@ -41,7 +41,7 @@ void register_reshare(CLI::App& app, Action& chosen)
     auto name = std::make_shared<std::string>();
     auto s = add_session_options(sub);
     sub->add_option("NAME", *name, "the domain (instance) name")->required()->check(instance_name_argument());
-    set_examples(sub, {"virsh shutdown web1 && appshare reshare web1"});
+    set_examples(sub, {"appshare reshare web1    # once web1 is shut off (virsh shutdown web1)"});
     sub->callback([&chosen, name, s] { chosen = interruptible([name, s] { return run_reshare(*name, *s); }); });
 }
 

@@ -51,7 +51,7 @@ std::vector<std::string> subcommands_of(const std::vector<std::string>& path)
     std::istringstream in(help.substr(at));
     std::string l;
     std::getline(in, l);
-    while (std::getline(in, l)) {
+    while (std::getline(in, l) && !l.empty()) {  // the section ends at its first empty line
         std::smatch m;
         if (std::regex_search(l, m, line)) out.push_back(m[1]);
     }

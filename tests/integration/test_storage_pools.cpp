@@ -30,7 +30,7 @@ std::string pool_target(const std::string& pool)
 
 }  // namespace
 
-TEST_CASE("install defines the pools; vol-list shows the overlay with its backing store, uninstall drops it", "[pools][integration]")
+TEST_CASE("install defines the pools and vol-list shows the overlay with its backing store until uninstall", "[pools][integration]")
 {
     InstallEnv env;
     use_default_pools(env);
