@@ -12,14 +12,14 @@ fail() { echo "install layout: $*" >&2; exit 1; }
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(cd "$prefix" && ls -d lib* | head -1)
 for f in bin/appshare libexec/appshare/appshare-hook share/appshare/xml-templates/appliance.rng \
-         share/appshare/xml-templates/domain.xml; do
+         share/appshare/xml-templates/domain.xml share/appshare/xml-templates/pool.xml; do
     [[ -e "$prefix/$f" ]] || fail "$f is missing"
 done
 for lib in core http virt; do
     compgen -G "$prefix/$libdir*/libappshare-$lib.so*" >/dev/null || fail "libappshare-$lib is missing"
 done
 
-[[ "$("$prefix/bin/appshare" --version)" =~ ^[0-9]+\.[0-9]+ ]] || fail "the installed appshare does not run"
+[[ "$("$prefix/bin/appshare" --version)" =~ ^appshare\ [0-9]+\.[0-9]+ ]] || fail "the installed appshare does not run"
 
 for f in "$prefix/bin/appshare" "$prefix/libexec/appshare/appshare-hook" "$prefix"/lib*/libappshare-*.so.*.*; do
     runpath=$(readelf -d "$f" | sed -n 's/.*RUNPATH.*\[\(.*\)\]/\1/p')
