@@ -1,4 +1,5 @@
 // appshare gc [--dry-run] [--json] [--grace SECONDS] [--connect URI] [--config FILE]
+#include "arguments.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 #include "session.hpp"
@@ -27,7 +28,9 @@ Result<GcReport> collect(const GcRequest& r, const SessionOptions& s)
     o.dry_run = r.dry_run;
     o.grace = r.grace ? std::chrono::seconds(*r.grace) : config->gc_grace;
     o.notice = report_notice;
-    return garbage_collect(*conn, *config, o);
+    auto report = garbage_collect(*conn, *config, o);
+    if (report && !r.dry_run) refresh_pools(*conn, *config);
+    return report;
 }
 
 }  // namespace
@@ -41,6 +44,7 @@ void register_gc(CLI::App& app, Action& chosen)
     sub->add_flag("--json", r->json, "print the report as JSON");
     sub->add_option("--grace", r->grace, "seconds a base must have been unused (default: the configuration's gc_grace_seconds, 86400)")
         ->check(CLI::Range(0LL, 10LL * 366 * 86400));
+    set_examples(sub, {"appshare gc --dry-run", "appshare gc --grace 3600 --json"});
     // Ctrl-C stops it between two files; what it did so far is in the report.
     sub->callback([&chosen, r, s] {
         chosen = interruptible([r, s] {

@@ -1,6 +1,7 @@
 // appshare hook register [--reload]: registers the startup binary in libvirt's qemu.d/ and says
 // (or, with --reload, does) what the running daemon needs to see it.
 // appshare hook unregister: removes that registration (the package's prerm runs it).
+#include "arguments.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 
@@ -16,9 +17,11 @@ void register_hook_command(CLI::App& app, Action& chosen)
 {
     auto* hook = app.add_subcommand("hook", "Manage the startup binary libvirt runs at every start");
     hook->require_subcommand(1);
+    set_examples(hook, {"appshare hook register --reload"});
     auto* reg = hook->add_subcommand("register", "Register the startup binary as a libvirt qemu hook (qemu.d/appshare)");
     auto reload = std::make_shared<bool>(false);
     reg->add_flag("--reload", *reload, "reload (SIGHUP) a running libvirt daemon that cannot see the hook yet");
+    set_examples(reg, {"appshare hook register", "appshare hook register --reload"});
     reg->callback([&chosen, reload] {
         chosen = [reload]() -> int {
             const std::filesystem::path hooks_dir(kLibvirtHooksDir);

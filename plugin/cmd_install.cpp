@@ -1,5 +1,6 @@
 // appshare install BUNDLE (--name NAME [--name NAME...] | --count N --name-prefix P) [--memory SIZE] [--vcpus N] [--virt-type kvm|qemu|auto]
 //                  [--lazy] [--title T] [--description D] [--connect URI] [--config FILE]
+#include "arguments.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 #include "session.hpp"
@@ -76,11 +77,13 @@ int run_install(const InstallArgs& a, const SessionOptions& s)
     if (names->size() == 1) {
         auto result = install_appliance(*conn, *config, r);
         if (!result) return report_error(result.error());
+        refresh_pools(*conn, *config);
         std::cout << install_summary(*result);
         return 0;
     }
     auto result = install_appliances(*conn, *config, r, *names, terminal_progress());
     if (!result) return report_error(result.error());
+    refresh_pools(*conn, *config);
     std::cout << bulk_install_summary(*result);
     // Non-zero when any instance failed: the first failure's status.
     return result->failed.empty() ? 0 : result->failed.front().error.exit_status();
@@ -93,10 +96,11 @@ void register_install(CLI::App& app, Action& chosen)
     auto* sub = app.add_subcommand("install", "Install an appliance bundle as a new instance: a thin context over the shared base");
     auto a = std::make_shared<InstallArgs>();
     auto s = add_session_options(sub);
-    sub->add_option("BUNDLE", a->bundle, "bundle directory or tar archive")->required();
+    sub->add_option("BUNDLE", a->bundle, "bundle directory or tar archive")->required()->check(CLI::ExistingPath);
     auto* name = sub->add_option("-n,--name", a->names,
                                  "instance name: libvirt domain name and guest hostname; repeat it to install several "
-                                 "instances at once (one verification, one base, all or nothing per instance)");
+                                 "instances at once (one verification, one base, all or nothing per instance)")
+                     ->check(instance_name_argument());
     auto* count = sub->add_option("--count", a->count,
                                   "install N instances named <prefix>1 .. <prefix>N (with --name-prefix; refused "
                                   "before anything is made if any of those names is taken)");
@@ -104,13 +108,17 @@ void register_install(CLI::App& app, Action& chosen)
     count->needs(prefix)->excludes(name);
     prefix->needs(count);
 
-    sub->add_option("--memory", a->memory, "memory, e.g. 512M or 2G (default unit MiB; default: the manifest's)");
-    sub->add_option("--vcpus", a->vcpus, "virtual CPUs (default: the manifest's)");
+    sub->add_option("--memory", a->memory, "memory, e.g. 512M or 2G (default unit MiB; default: the manifest's)")
+        ->check(memory_argument());
+    sub->add_option("--vcpus", a->vcpus, "virtual CPUs (default: the manifest's)")->check(vcpus_argument());
     sub->add_option("--virt-type", a->virt_type, "kvm, qemu (TCG) or auto (default: the configuration's virt_type)")
         ->check(CLI::IsMember({"kvm", "qemu", "auto"}));
     sub->add_flag("--lazy", a->lazy, "do not copy the base now: the hook loads it at the first start");
-    sub->add_option("--title", a->title, "title libvirt tools show (default: '<appliance> <version>')");
+    sub->add_option("--title", a->title, "title libvirt tools show (default: '<name> — <appliance> <version>')");
     sub->add_option("--description", a->description, "description (default: the manifest's)");
+    set_examples(sub, {"appshare install ./vm-app-bundle --name web1",
+                       "appshare install vm-app-1.0.tar.xz --name web2 --memory 1G --vcpus 2 --lazy",
+                       "appshare install ./vm-app-bundle --count 20 --name-prefix web"});
     sub->callback([&chosen, a, s] { chosen = interruptible([a, s] { return run_install(*a, *s); }); });
 }
 

@@ -1,4 +1,5 @@
 // appshare list [--all-hosts] [--json] [--connect URI] [--config FILE]
+#include "arguments.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 #include "session.hpp"
@@ -38,6 +39,7 @@ void register_list(CLI::App& app, Action& chosen)
     auto s = add_session_options(sub);
     sub->add_flag("--json", *json, "print as JSON");
     sub->add_flag("--all-hosts", *all_hosts, "every instance the shared storage knows of, on every host, and whether each host is live");
+    set_examples(sub, {"appshare list", "appshare list --all-hosts --json"});
     sub->callback([&chosen, json, all_hosts, s] {
         chosen = [json, all_hosts, s] {
             if (*all_hosts) return report_result(all_hosts_listing(*s), *json, all_hosts_json, all_hosts_text);

@@ -1,4 +1,5 @@
 // appshare verify BUNDLE [--json]
+#include "arguments.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 
@@ -28,6 +29,7 @@ void register_verify(CLI::App& app, Action& chosen)
     auto json = std::make_shared<bool>(false);
     sub->add_option("BUNDLE", *bundle_path, "bundle directory or tar archive")->required();
     sub->add_flag("--json", *json, "print the summary as JSON");
+    set_examples(sub, {"appshare verify ./vm-app-bundle", "appshare verify --json vm-app-1.0.tar.xz"});
     sub->callback([&chosen, bundle_path, json] {
         chosen = [bundle_path, json] { return report_result(verified(*bundle_path), *json, bundle_summary_json, bundle_summary); };
     });

@@ -1,7 +1,9 @@
 // appshare: install virtual appliances as thin contexts over one shared base.
 #include "commands.hpp"
 #include "report.hpp"
-#include "base/installed_files.hpp"
+#include "arguments.hpp"
+#include "session.hpp"
+#include "virt/versions.hpp"
 
 #include <iostream>
 
@@ -9,7 +11,18 @@ int main(int argc, char** argv)
 {
     CLI::App app{"appshare: install virtual appliances as thin contexts over one shared, read-only base"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", appshare::appshare_version());
+    // Versions of appshare and of what it runs against; the daemon is asked with a deadline, so
+    // --version answers without one too. An unreadable configuration only loses its uri.
+    app.set_version_flag("--version", [] {
+        const auto config = appshare::load_config();
+        appshare::VersionQuery q;
+        q.uri = appshare::cli::session_uri({}, config ? *config : appshare::Config{});
+        auto text = appshare::versions_report(q);
+        if (!text.empty() && text.back() == '\n') text.pop_back();
+        return text;
+    });
+    // A bad argument is one sentence on one line, like every other error (exit 2).
+    app.failure_message(appshare::cli::usage_failure_message);
 
     appshare::cli::Action chosen;
     appshare::cli::register_verify(app, chosen);

@@ -1,6 +1,8 @@
 #include "session.hpp"
 
+#include "report.hpp"
 #include "virt/libvirt_error.hpp"
+#include "virt/storage_pools.hpp"
 
 #include <cstdlib>
 
@@ -16,13 +18,23 @@ std::shared_ptr<SessionOptions> add_session_options(CLI::App* sub)
 
 Result<Config> session_config(const SessionOptions& o) { return load_config(o.config_path); }
 
-Result<Connection> session_connection(const SessionOptions& o, const Config& config)
+std::string session_uri(const SessionOptions& o, const Config& config)
 {
-    silence_libvirt_stderr();
     std::string uri = o.connect;
     const char* env = std::getenv("LIBVIRT_DEFAULT_URI");
     if (uri.empty() && (env == nullptr || *env == '\0')) uri = config.uri;
-    return open_connection(uri);
+    return uri;
+}
+
+Result<Connection> session_connection(const SessionOptions& o, const Config& config)
+{
+    silence_libvirt_stderr();
+    return open_connection(session_uri(o, config));
+}
+
+void refresh_pools(const Connection& conn, const Config& config)
+{
+    for (const auto& w : refresh_storage_pools(conn, config).warnings) report_notice("warning: " + finish_sentence(w));
 }
 
 }  // namespace appshare::cli

@@ -24,7 +24,15 @@ std::shared_ptr<SessionOptions> add_session_options(CLI::App* sub);
 // The configuration to use.
 [[nodiscard]] Result<Config> session_config(const SessionOptions& o);
 
+// The libvirt URI to use: --connect, else $LIBVIRT_DEFAULT_URI (returned empty: libvirt reads it
+// itself), else the configuration's uri.
+[[nodiscard]] std::string session_uri(const SessionOptions& o, const Config& config);
+
 // Opens the connection; silences libvirt's own stderr printer first.
 [[nodiscard]] Result<Connection> session_connection(const SessionOptions& o, const Config& config);
+
+// After a command changed appshare's storage (install, uninstall, reshare, gc): the storage pools
+// refreshed (virt/storage_pools.hpp), each warning told on stderr; never fails the command.
+void refresh_pools(const Connection& conn, const Config& config);
 
 }  // namespace appshare::cli

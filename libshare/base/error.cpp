@@ -28,8 +28,16 @@ std::string finish_sentence(std::string message)
 {
     while (!message.empty() && message.back() == ' ') message.pop_back();
     if (message.empty()) return message;
-    const char last = message.back();
-    if (last != '.' && last != '?' && last != '!') message += '.';
+    // The trailing run of stops ("?.", "..", "!.") becomes exactly one: a question or an
+    // exclamation keeps its own mark, anything else ends in a full stop.
+    const auto run = message.find_last_not_of(".?!");
+    const std::size_t start = run == std::string::npos ? 0 : run + 1;
+    const std::string_view marks = std::string_view(message).substr(start);
+    const char last = marks.find('?') != std::string_view::npos   ? '?'
+                      : marks.find('!') != std::string_view::npos ? '!'
+                                                                  : '.';
+    message.erase(start);
+    message += last;
     return message;
 }
 

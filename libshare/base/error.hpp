@@ -44,7 +44,10 @@ struct Error {
 // advice where the outer sentence gives its own.
 [[nodiscard]] std::string message_what_failed(const std::string& message);
 
-// `message` ending as a sentence does: with '.', unless it ends in '.', '?' or '!' already.
+// `message` ending as a sentence does: with exactly one mark. A trailing run of '.', '?' and '!'
+// (a nested sentence's stop followed by another: "use it?.") becomes its '?', else its '!',
+// else one '.'; a message without one gets '.'. make_error and the command's reporter both
+// finish through here, so no message ends in two marks.
 [[nodiscard]] std::string finish_sentence(std::string message);
 
 // The one way errors are made, so every message is one finished sentence.

@@ -164,6 +164,15 @@ Result<Config> parse_config(std::string_view text, std::string_view origin)
                 return config_error(origin, line, "'log' must be \"syslog\", \"stderr\" or an absolute file path");
             }
             (key == "uri" ? cfg.uri : key == "virt_type" ? cfg.virt_type : cfg.log) = *s;
+        } else if (key == "shared_pool" || key == "context_pool") {
+            auto s = string_value(value, origin, line, key);
+            if (!s) return std::move(s).error();
+            if (!s->empty() && !is_plain_name(*s, 63)) {
+                return config_error(origin, line, "'" + std::string(key) +
+                                                      "' must be \"\" (no pool) or a pool name of 1 to 63 letters, digits, '.', '_' or '-', not " +
+                                                      in_quotes(*s));
+            }
+            (key == "shared_pool" ? cfg.shared_pool : cfg.context_pool) = *s;
         } else if (key == "allowed_source_dirs") {
             auto items = list_value(value, origin, line, key);
             if (!items) return std::move(items).error();

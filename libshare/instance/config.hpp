@@ -19,6 +19,8 @@
 //   log = "syslog"                      # syslog | stderr | an absolute file path
 //   gc_grace_seconds = 86400            # appshare gc: a base unused this long may go
 //   host_gone_seconds = 259200          # a host not seen this long is taken as gone
+//   shared_pool = "appshare-shared"     # libvirt storage pool over shared_root ("": none)
+//   context_pool = "appshare-contexts"  # libvirt storage pool of the instances' overlays ("": none)
 #pragma once
 
 #include "base/result.hpp"
@@ -54,6 +56,11 @@ struct Config {
     std::string log = "syslog";
     std::chrono::seconds gc_grace{86400};      // unused this long, a base may be collected
     std::chrono::seconds host_gone{3 * 86400};  // not seen this long, a host is taken as gone
+    // libvirt storage pools the command keeps (virt/storage_pools.hpp): a directory pool over
+    // shared_root, and one over <context_root>/.volumes (a link per instance to its overlay).
+    // A pool of that name is used if it exists, defined (autostart, started) if not; "" means none.
+    std::string shared_pool = "appshare-shared";
+    std::string context_pool = "appshare-contexts";
     std::filesystem::path origin;    // the file it came from, empty for built-in defaults
 };
 

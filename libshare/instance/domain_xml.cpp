@@ -1,5 +1,6 @@
 #include "instance/domain_xml.hpp"
 
+#include "base/text.hpp"
 #include "xml/xml_document.hpp"
 
 #include <array>
@@ -84,6 +85,23 @@ xmlNode* smbios_entry(xmlNode* system, std::string_view name)
 std::string nocloud_serial(std::string_view hostname, std::string_view instance_id)
 {
     return "ds=nocloud;h=" + std::string(hostname) + ";i=" + std::string(instance_id);
+}
+
+std::string instance_title(std::string_view instance, std::string_view appliance, std::string_view version)
+{
+    return std::string(instance) + " \u2014 " + std::string(appliance) + " " + std::string(version);
+}
+
+std::string instance_description(std::string_view appliance_description, std::string_view instance,
+                                 std::string_view appliance, std::string_view version,
+                                 const std::filesystem::path& context_dir, std::string_view base_sha256)
+{
+    std::string s(trim(appliance_description));
+    if (!s.empty()) s += "\n\n";
+    s += "appshare instance " + std::string(instance) + " of " + std::string(appliance) + " " + std::string(version) +
+         "; its context is " + context_dir.string() + ", over the shared base " +
+         std::string(base_sha256.substr(0, 12)) + "; see 'appshare list'.";
+    return s;
 }
 
 std::string random_uuid()

@@ -15,7 +15,7 @@ namespace appshare {
 struct DomainSpec {
     std::string name;
     std::string uuid;
-    std::string title;        // what virt-manager shows: "<appliance> <version>"
+    std::string title;        // what virt-manager lists: instance_title()
     std::string description;
     std::uint64_t memory_bytes = 0;
     unsigned vcpus = 1;
@@ -39,6 +39,19 @@ struct DomainSpec {
 
 // The NoCloud SMBIOS serial for an instance (hostname and instance-id as cloud-init reads them).
 [[nodiscard]] std::string nocloud_serial(std::string_view hostname, std::string_view instance_id);
+
+// The title virt-manager lists a domain by (`virsh desc --title`): led by the instance's name, so
+// instances of one appliance differ at a glance, then the appliance and its version:
+// "web1 — vm-app 1.0".
+[[nodiscard]] std::string instance_title(std::string_view instance, std::string_view appliance,
+                                         std::string_view version);
+
+// The description virt-manager shows in a domain's details: the appliance's own description,
+// then a line saying what appshare made of it: "appshare instance web1 of vm-app 1.0; its context
+// is <dir>, over the shared base <sha256 prefix>; see 'appshare list'."
+[[nodiscard]] std::string instance_description(std::string_view appliance_description, std::string_view instance,
+                                               std::string_view appliance, std::string_view version,
+                                               const std::filesystem::path& context_dir, std::string_view base_sha256);
 
 // A new random (version 4) UUID, lowercase.
 [[nodiscard]] std::string random_uuid();

@@ -57,11 +57,11 @@ private:
 
 Result<void> check_request(const InstallRequest& r)
 {
-    if (r.memory_bytes && *r.memory_bytes < (1ULL << 20)) {
-        return make_error(ErrorCode::Usage, "--memory must be at least 1 MiB; give for example --memory 512M.");
+    if (r.memory_bytes) {
+        if (auto c = check_install_memory(*r.memory_bytes); !c) return c;
     }
-    if (r.vcpus && (*r.vcpus < 1 || *r.vcpus > 4096)) {
-        return make_error(ErrorCode::Usage, "--vcpus must be between 1 and 4096.");
+    if (r.vcpus) {
+        if (auto c = check_install_vcpus(*r.vcpus); !c) return c;
     }
     return ok();
 }
@@ -209,6 +209,18 @@ StoredFile stored(const BlobStore& store, const BlobSpec& spec, std::filesystem:
 
 }  // namespace
 
+Result<void> check_install_memory(std::uint64_t bytes)
+{
+    if (bytes < (1ULL << 20)) return make_error(ErrorCode::Usage, "--memory must be at least 1 MiB; give for example --memory 512M.");
+    return ok();
+}
+
+Result<void> check_install_vcpus(unsigned vcpus)
+{
+    if (vcpus < 1 || vcpus > 4096) return make_error(ErrorCode::Usage, "--vcpus must be between 1 and 4096.");
+    return ok();
+}
+
 namespace {
 
 // What every instance of one install shares: the bundle verified, its base and boot files
@@ -317,8 +329,9 @@ Result<InstallResult> install_instance(const Connection& conn, const Config& con
     DomainSpec ds;
     ds.name = name;
     ds.uuid = out.uuid;
-    ds.title = r.title.value_or(m.name + " " + m.version);
-    ds.description = r.description.value_or(m.description);
+    ds.title = r.title.value_or(instance_title(name, m.name, m.version));
+    ds.description = r.description.value_or(instance_description(m.description, name, m.name, m.version, layout.dir,
+                                                                 m.image.sha256));
     ds.memory_bytes = r.memory_bytes.value_or(m.memory_bytes);
     ds.vcpus = r.vcpus.value_or(m.vcpus);
     ds.arch = m.arch;

@@ -97,6 +97,11 @@ using InstanceDoneFn =
                                                            const std::vector<std::string>& names,
                                                            const InstanceDoneFn& on_done = {});
 
+// The limits install_appliance puts on a request's --memory and --vcpus (Usage errors); the
+// command checks its arguments with them as it parses.
+[[nodiscard]] Result<void> check_install_memory(std::uint64_t bytes);
+[[nodiscard]] Result<void> check_install_vcpus(unsigned vcpus);
+
 // Installs the bundle as instance `request.name` on `conn`. Errors: Usage (bad name, memory,
 // vcpus, virt type, --lazy without a loadable source), AlreadyExists (domain or context of that
 // name, a foreign hook file), the bundle's verify errors, Io (storage unwritable or full),

@@ -16,7 +16,7 @@ fail() { echo "install layout: $*" >&2; exit 1; }
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
 for f in bin/appshare libexec/appshare/appshare-hook share/appshare/xml-templates/appliance.rng \
-         share/appshare/xml-templates/domain.xml; do
+         share/appshare/xml-templates/domain.xml share/appshare/xml-templates/pool.xml; do
     [[ -e "$prefix/$f" ]] || fail "$f is missing"
 done
 for lib in core http virt; do
@@ -24,7 +24,7 @@ for lib in core http virt; do
     ! compgen -G "$prefix/lib*/appshare/libappshare-$lib.so" >/dev/null || fail "libappshare-$lib has a development link"
 done
 
-[[ "$("$prefix/bin/appshare" --version)" =~ ^[0-9]+\.[0-9]+ ]] || fail "the installed appshare does not run"
+[[ "$("$prefix/bin/appshare" --version)" =~ ^appshare\ [0-9]+\.[0-9]+ ]] || fail "the installed appshare does not run"
 
 for f in "$prefix/bin/appshare" "$prefix/libexec/appshare/appshare-hook" "$prefix"/lib*/appshare/libappshare-*.so.*.*; do
     runpath=$(readelf -d "$f" | sed -n 's/.*RUNPATH.*\[\(.*\)\]/\1/p')

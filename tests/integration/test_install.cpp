@@ -49,6 +49,12 @@ std::string libvirt_text(const Connection& conn, const std::string& name, int ty
     return text.get();
 }
 
+std::string trim_line(std::string s)
+{
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
 struct stat stat_of(const fs::path& p)
 {
     struct stat st {};
@@ -212,14 +218,33 @@ TEST_CASE("names and descriptions with <, &, quotes and non-ASCII reach libvirt 
     appshare_ok({"install", bundle.dir.string(), "--name", name, "--title", title});
 
     CHECK(libvirt_text(conn, name, VIR_DOMAIN_METADATA_TITLE) == title);
-    CHECK(libvirt_text(conn, name, VIR_DOMAIN_METADATA_DESCRIPTION) ==
-          "Ünïcødé <appliance> & \"double\" 'single' — 日本語");
+    // The manifest's description first, then what appshare made of it.
+    CHECK_THAT(libvirt_text(conn, name, VIR_DOMAIN_METADATA_DESCRIPTION),
+               Catch::StartsWith("Ünïcødé <appliance> & \"double\" 'single' — 日本語\n\nappshare instance " + name +
+                                 " of sample 1.0; its context is " + env.context(name).string()));
 
     const auto name2 = unique_name("desc");
     const std::string desc = "line one <&>\nline two \"ü\"";
     appshare_ok({"install", bundle.dir.string(), "--name", name2, "--description", desc});
     CHECK(libvirt_text(conn, name2, VIR_DOMAIN_METADATA_DESCRIPTION) == desc);
-    CHECK(libvirt_text(conn, name2, VIR_DOMAIN_METADATA_TITLE) == "sample 1.0");
+    CHECK(libvirt_text(conn, name2, VIR_DOMAIN_METADATA_TITLE) == name2 + " — sample 1.0");
+}
+
+TEST_CASE("virt-manager tells instances of one appliance apart by their titles", "[install][integration]")
+{
+    InstallEnv env;
+    const auto bundle = env.sample_bundle();
+    const auto a = unique_name("web");
+    const auto b = unique_name("web");
+    appshare_ok({"install", bundle.dir.string(), "--name", a, "--lazy"});
+    appshare_ok({"install", bundle.dir.string(), "--name", b, "--lazy"});
+    // What virt-manager's main window lists: the title libvirt returns.
+    const auto title_a = trim_line(run_ok({"virsh", "desc", "--title", a}));
+    const auto title_b = trim_line(run_ok({"virsh", "desc", "--title", b}));
+    CHECK(title_a == a + " — sample 1.0");
+    CHECK(title_b == b + " — sample 1.0");
+    CHECK(title_a != title_b);
+    CHECK_THAT(run_ok({"virsh", "desc", a}), Catch::Contains("appshare instance " + a + " of sample 1.0"));
 }
 
 TEST_CASE("a lazy install leaves loading the base to the hook, with a source it can load from", "[install][integration]")

@@ -44,6 +44,8 @@ std::string config_file_text(const Config& s)
     key(s.log != d.log, "log", quoted(s.log));
     key(s.gc_grace != d.gc_grace, "gc_grace_seconds", std::to_string(s.gc_grace.count()));
     key(s.host_gone != d.host_gone, "host_gone_seconds", std::to_string(s.host_gone.count()));
+    key(s.shared_pool != d.shared_pool, "shared_pool", quoted(s.shared_pool));
+    key(s.context_pool != d.context_pool, "context_pool", quoted(s.context_pool));
     return text;
 }
 

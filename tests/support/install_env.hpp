@@ -38,14 +38,23 @@ struct InstallEnv {
     TempDir scratch;
     Connection conn = connect_sandbox();
 
+    // The settings written to `config`. Storage pools of their own per env (sections re-run in
+    // one sandbox, each with other roots: one default-named pool would warn at every command).
+    [[nodiscard]] Config settings() const
+    {
+        Config s;
+        s.shared_root = shared;
+        s.context_root = contexts;
+        s.local_root = local;
+        s.lock_wait = std::chrono::seconds(5);
+        s.shared_pool = root.filename().string() + "-shared";
+        s.context_pool = root.filename().string() + "-contexts";
+        return s;
+    }
+
     InstallEnv()
     {
-        Config settings;
-        settings.shared_root = shared;
-        settings.context_root = contexts;
-        settings.local_root = local;
-        settings.lock_wait = std::chrono::seconds(5);
-        write_config_file(config, settings);
+        write_config_file(config, settings());
         ::setenv("APPSHARE_CONFIG", config.c_str(), 1);
         const std::string built = APPSHARE_TEST_HOOK_BIN;
         if (!built.empty()) {

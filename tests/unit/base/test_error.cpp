@@ -44,6 +44,19 @@ TEST_CASE("every error message is one finished sentence", "[error]")
     CHECK(make_error(ErrorCode::Io, "stop!").message == "stop!");
     CHECK(make_error(ErrorCode::Io, "trailing space ").message == "trailing space.");
     CHECK(finish_sentence("") == "");
+}
+
+TEST_CASE("a message ends with exactly one punctuation mark", "[error]")
+{
+    CHECK(finish_sentence("is libvirtd running, and may this user use it?.") == "is libvirtd running, and may this user use it?");
+    CHECK(make_error(ErrorCode::Libvirt, "may this user use it?.").message == "may this user use it?");
+    CHECK(finish_sentence("cannot read x: No such file..") == "cannot read x: No such file.");
+    CHECK(finish_sentence("stop!.") == "stop!");
+    CHECK(finish_sentence("really?!") == "really?");
+    CHECK(finish_sentence("done. ") == "done.");
+    CHECK(finish_sentence("...") == ".");
+    // Marks inside the sentence stay.
+    CHECK(finish_sentence("is it 'a.b'? no") == "is it 'a.b'? no.");
     // A finished sentence nests as a clause again.
     CHECK(message_clause(make_error(ErrorCode::Io, "inner").message) == "inner");
 }

@@ -75,6 +75,8 @@ max_base_bytes = 1073741824
             {"just words", "key = value"},
             {"allowed_url_prefixes = [\"ftp://x/\"]", "allowed_url_prefixes"},
             {"allowed_source_dirs = [\"/a\" \"/b\"]", "allowed_source_dirs"},
+            {"shared_pool = \"my/pool\"", "shared_pool"},
+            {"context_pool = \"-x\"", "context_pool"},
         };
         for (const auto& k : cases) {
             auto c = parse_config(std::string("\n") + k.text + "\n", "bad.conf");
@@ -84,6 +86,17 @@ max_base_bytes = 1073741824
             CHECK_THAT(c.error().message, Catch::Contains("bad.conf:2") && Catch::Contains(k.needle));
         }
     }
+}
+
+TEST_CASE("storage pool settings: a name, or \"\" for none", "[config]")
+{
+    const Config d;
+    CHECK(d.shared_pool == "appshare-shared");
+    CHECK(d.context_pool == "appshare-contexts");
+    auto c = parse_config("shared_pool = \"images-shared\"\ncontext_pool = \"\"\n", "pools.conf");
+    REQUIRE(c);
+    CHECK(c->shared_pool == "images-shared");
+    CHECK(c->context_pool.empty());
 }
 
 TEST_CASE("configuration errors show what came from the file escaped", "[config]")

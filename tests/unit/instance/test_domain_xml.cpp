@@ -147,3 +147,14 @@ TEST_CASE("domain XML rendering fills the template", "[domain_xml]")
         CHECK_THAT(render(spec), Catch::Contains("<domain type=\"kvm\""));
     }
 }
+
+TEST_CASE("the title leads with the instance, so instances of one appliance differ", "[domain_xml]")
+{
+    CHECK(instance_title("web1", "vm-app", "1.0") == "web1 \u2014 vm-app 1.0");
+    CHECK(instance_title("web1", "vm-app", "1.0") != instance_title("web2", "vm-app", "1.0"));
+    const auto d = instance_description("  A web server.\n", "web1", "vm-app", "1.0", "/ctx/web1", std::string(64, 'a'));
+    CHECK(d == "A web server.\n\nappshare instance web1 of vm-app 1.0; its context is /ctx/web1, over the shared base "
+               "aaaaaaaaaaaa; see 'appshare list'.");
+    CHECK_THAT(instance_description("", "web1", "vm-app", "1.0", "/ctx/web1", "abc"),
+               Catch::StartsWith("appshare instance web1 of vm-app 1.0;"));
+}
