@@ -1,6 +1,9 @@
 // appshare install BUNDLE --name NAME [--memory SIZE] [--vcpus N] [--virt-type kvm|qemu|auto]
 //                  [--lazy] [--title T] [--description D] [--connect URI] [--config FILE]
+//                  [--ssh-key FILE]... [--user-data FILE] [--meta-data FILE] [--network-config FILE]
+//                  [--password-generate]
 #include "commands.hpp"
+#include "install_cloud_init_options.hpp"
 #include "report.hpp"
 #include "session.hpp"
 
@@ -25,6 +28,7 @@ struct InstallArgs {
     bool lazy = false;
     std::optional<std::string> title;
     std::optional<std::string> description;
+    CloudInitOptions cloud_init;
 };
 
 int run_install(const InstallArgs& a, const SessionOptions& s)
@@ -44,6 +48,7 @@ int run_install(const InstallArgs& a, const SessionOptions& s)
     r.lazy = a.lazy;
     r.title = a.title;
     r.description = a.description;
+    r.cloud_init = a.cloud_init;
     r.show_progress = isatty(STDERR_FILENO) != 0;
     r.notice = report_notice;
     auto conn = session_connection(s, *config);
@@ -70,6 +75,7 @@ void register_install(CLI::App& app, Action& chosen)
     sub->add_flag("--lazy", a->lazy, "do not copy the base now: the hook loads it at the first start");
     sub->add_option("--title", a->title, "title libvirt tools show (default: '<appliance> <version>')");
     sub->add_option("--description", a->description, "description (default: the manifest's)");
+    add_cloud_init_options(sub, a->cloud_init);
     sub->callback([&chosen, a, s] { chosen = interruptible([a, s] { return run_install(*a, *s); }); });
 }
 

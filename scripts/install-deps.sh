@@ -31,6 +31,12 @@ packages=(
     busybox-static xz-utils cpio
     # command-line parsing for the appshare command (header-only)
     libcli11-dev
+    # cloud-init seeds: ISO 9660 with Joliet + Rock Ridge written in memory by libisofs (the
+    # library under xorriso, no program to shell out to), SHA-512 crypt hashes by libxcrypt;
+    # tests read seeds back with isoinfo (genisoimage) and make SSH keys with ssh-keygen
+    libisofs-dev libcrypt-dev genisoimage openssh-client
+    # the real cloud-init guest of the tests (scripts/make-cloud-appliance.sh)
+    mmdebstrap
 )
 
 missing=()

@@ -94,6 +94,11 @@ Result<VerifiedBundle> verify_bundle(const Bundle& bundle, const VerifyOptions& 
         if (!i) return std::move(i).error();
         v.initrd = std::move(*i);
     }
+    if (m.user_data) {
+        auto u = verify_member(bundle, m.user_data->path, m.user_data->sha256, std::nullopt, options);
+        if (!u) return std::move(u).error();
+        v.user_data = std::move(*u);
+    }
     return v;
 }
 
@@ -113,6 +118,7 @@ std::string bundle_summary(const VerifiedBundle& v)
     out << "             sha256 " << v.image_file.sha256 << " (" << digest_note(v.image_file) << ")\n";
     if (v.kernel) out << "kernel       " << v.kernel->path << " (" << format_size(v.kernel->size) << ", " << digest_note(*v.kernel) << ")\n";
     if (v.initrd) out << "initrd       " << v.initrd->path << " (" << format_size(v.initrd->size) << ", " << digest_note(*v.initrd) << ")\n";
+    if (v.user_data) out << "user-data    " << v.user_data->path << " (" << format_size(v.user_data->size) << ", " << digest_note(*v.user_data) << ")\n";
     if (m.cmdline) out << "cmdline      " << *m.cmdline << "\n";
     for (const auto& f : m.source_files) out << "source       file " << f << "\n";
     for (const auto& u : m.source_urls) out << "source       url " << u << "\n";
@@ -150,6 +156,7 @@ nlohmann::json bundle_summary_json(const VerifiedBundle& v)
     if (v.image.qcow2) j["base"]["qcow2_version"] = v.image.qcow2->version;
     if (v.kernel) j["kernel"] = file_json(*v.kernel);
     if (v.initrd) j["initrd"] = file_json(*v.initrd);
+    if (v.user_data) j["user_data"] = file_json(*v.user_data);
     if (m.cmdline) j["cmdline"] = *m.cmdline;
     return j;
 }

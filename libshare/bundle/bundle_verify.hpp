@@ -34,6 +34,7 @@ struct VerifiedBundle {
     VerifiedFile image_file;
     std::optional<VerifiedFile> kernel;
     std::optional<VerifiedFile> initrd;
+    std::optional<VerifiedFile> user_data;  // the default cloud-init user-data
 };
 
 struct VerifyOptions {

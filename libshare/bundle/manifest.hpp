@@ -46,6 +46,8 @@ struct Manifest {
     std::vector<std::string> source_files;  // absolute, normalised host paths, document order
     std::vector<std::string> source_urls;   // http(s), no credentials, document order
 
+    std::optional<ManifestFile> user_data;  // <cloud-init><user-data>: the default cloud-init user-data
+
     std::uint64_t overlay_size = 0;  // bytes; defaults to image.virtual_size, never smaller
 
     struct Network {

@@ -212,6 +212,9 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     if (!v) return std::move(v).error();
     if (auto c = stop_if_interrupted(r.name); !c) return std::move(c).error();
     const Manifest& m = v->manifest;
+    // The cloud-init inputs, read and checked before anything is made.
+    auto cloud_init = plan_cloud_init(r.cloud_init, *bundle, m);
+    if (!cloud_init) return std::move(cloud_init).error();
 
     InstallResult out;
     out.name = r.name;
@@ -267,6 +270,13 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     if (!ctx) return std::move(ctx).error();
     out.context_dir = layout.dir;
     out.overlay = layout.overlay;
+    out.uuid = random_uuid();
+    // The cloud-init seed, with the identity the SMBIOS serial carries too.
+    auto seeded = install_cloud_init_seed(*cloud_init, layout, r.name, out.uuid);
+    if (!seeded) return std::move(seeded).error();
+    if (*seeded) out.seed_iso = layout.seed_iso;
+    out.key_fingerprints = cloud_init->key_fingerprints;
+    out.password = cloud_init->password;
 
     // 4. The share application load procedure: the hook registered, every start goes through it.
     auto hook = register_hook(r.hooks_dir, r.hook_binary.empty() ? hook_binary_path() : r.hook_binary);
@@ -274,7 +284,6 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     out.hook = *hook;
 
     // 5. The domain: XML from the template, marked with the appshare metadata, defined.
-    out.uuid = random_uuid();
     DomainSpec ds;
     ds.name = r.name;
     ds.uuid = out.uuid;
@@ -290,6 +299,7 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     if (kernel_spec) ds.kernel = layout.kernel_link;
     if (initrd_spec) ds.initrd = layout.initrd_link;
     ds.cmdline = m.cmdline;
+    ds.seed_iso = out.seed_iso;
     ds.smbios_serial = nocloud_serial(r.name, out.uuid);
     ds.product = m.name;
     ds.product_version = m.version;
@@ -346,6 +356,12 @@ std::string install_summary(const InstallResult& r)
     if (r.base_action == InstallResult::BaseAction::Deferred) {
         for (const auto& f : r.source_files) s += "  source:    " + f + "\n";
         for (const auto& u : r.source_urls) s += "  source:    " + u + "\n";
+    }
+    if (r.seed_iso) s += "  cloud-init: " + r.seed_iso->string() + " (NoCloud seed)\n";
+    for (const auto& k : r.key_fingerprints) s += "  ssh key:   " + k + "\n";
+    if (r.password) {
+        s += "  password:  " + *r.password +
+             " (the default user's; shown only now: appshare keeps only its SHA-512 crypt hash)\n";
     }
     for (const auto& w : r.warnings) s += "Note: " + w + "\n";
     if (!r.reload_advice.empty()) s += "Note: " + r.reload_advice + "\n";
