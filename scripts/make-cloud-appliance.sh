@@ -4,7 +4,10 @@
 # initramfs. The integration test of cloud-init seeds (tests/integration/test_cloud_init.cpp)
 # installs it; anyone can use it to try --ssh-key and --user-data on a stock cloud system.
 #
-#   scripts/make-cloud-appliance.sh [--cache DIR] OUTDIR
+#   scripts/make-cloud-appliance.sh [--cache DIR] [--user-data FILE] OUTDIR
+#
+# --user-data FILE ships FILE in the bundle as the appliance's default cloud-init user-data
+# (<cloud-init><user-data path="cloud-init/user-data">; an instance's --user-data replaces it).
 #
 # The image (the slow part: mmdebstrap, about a minute plus downloads) is cached in
 # DIR/<key>/ (default /var/cache/appshare-tests/cloud-appliance, or $APPSHARE_CLOUD_CACHE),
@@ -19,11 +22,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${APPSHARE_CLOUD_CACHE:-/var/cache/appshare-tests/cloud-appliance}
 out=""
+user_data=""
 die() { echo "make-cloud-appliance.sh: $*" >&2; exit 1; }
 usage() { sed -n '6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
     case "$1" in
         --cache) (($# >= 2)) || usage; cache_root=$2; shift 2 ;;
+        --user-data) (($# >= 2)) || usage; user_data=$2; shift 2 ;;
         -h | --help) usage ;;
         -*) echo "make-cloud-appliance.sh: unknown option $1" >&2; usage ;;
         *) [[ -z "$out" ]] || usage; out=$1; shift ;;
@@ -39,8 +44,19 @@ suite=bookworm
 packages=(linux-image-cloud-amd64 initramfs-tools systemd-sysv udev cloud-init openssh-server
           ifupdown isc-dhcp-client)
 disk_size=1G
-cmdline="console=ttyS0 root=/dev/vda rw tsc=reliable no_timer_check mitigations=off"
-key=$(sha256sum <"$0" | cut -c1-16)
+cmdline="console=ttyS0 root=/dev/vda rw quiet tsc=reliable no_timer_check mitigations=off"
+# cloud-init: NoCloud only, and only the modules a first boot here needs (no locale generation,
+# no package work), so a TCG boot reaches its user-data in about a minute or two; one host key type.
+cloud_cfg='datasource_list: [ NoCloud, None ]
+ssh_genkeytypes: [ ed25519 ]
+cloud_init_modules: [ seed_random, bootcmd, write-files, growpart, resizefs, set_hostname, update_hostname, update_etc_hosts, users-groups, ssh ]
+cloud_config_modules: [ set-passwords, runcmd ]
+cloud_final_modules: [ scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, ssh-authkey-fingerprints, keys-to-console, final-message ]
+'
+
+# The cache key: the packages, disk size and the image recipe (build_image's text), not the
+# bundle's making, so changing make_bundle does not rebuild the image.
+key=$( { echo "$suite ${packages[*]} $disk_size $cloud_cfg"; sed -n '/^build_image()/,/^}/p' "$0"; } | sha256sum | cut -c1-16)
 image_dir=$cache_root/$key
 
 build_image() {
@@ -56,7 +72,8 @@ build_image() {
         --dpkgopt='path-exclude=/usr/share/locale/*' \
         --customize-hook='echo "/dev/vda / ext4 defaults 0 1" >"$1/etc/fstab"' \
         --customize-hook='echo appliance >"$1/etc/hostname"' \
-        --customize-hook='printf "datasource_list: [ NoCloud, None ]\n" >"$1/etc/cloud/cloud.cfg.d/90-appshare.cfg"' \
+        --customize-hook="printf '%s' '$cloud_cfg' >\"\$1/etc/cloud/cloud.cfg.d/90-appshare.cfg\"" \
+        --customize-hook='chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1 || true' \
         --customize-hook='rm -f "$1"/etc/machine-id; touch "$1"/etc/machine-id' \
         --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*.log' \
         "$suite" "$stage/root" >"$stage/mmdebstrap.log" 2>&1 ||
@@ -67,7 +84,7 @@ build_image() {
     [[ -f "$kernel" && -f "$initrd" ]] || die "the image has no kernel or initramfs in /boot."
     cp "$kernel" "$stage/vmlinuz"
     cp "$initrd" "$stage/initrd.img"
-    mke2fs -q -t ext4 -L root -d "$stage/root" "$stage/root.img" "$disk_size"
+    mke2fs -q -t ext4 -L root -d "$stage/root" "$stage/root.img" "$disk_size" >/dev/null
     qemu-img convert -f raw -O qcow2 "$stage/root.img" "$stage/base.qcow2"
     rm -f "$stage/root.img"
     rm -rf --one-file-system "$stage/root"
@@ -89,6 +106,14 @@ make_bundle() {
     local virtual_size
     virtual_size=$(qemu-img info --output=json "$dir/images/base.qcow2" |
         sed -n 's/^ *"virtual-size": \([0-9]*\),*$/\1/p' | head -n1)
+    local cloud_init=""
+    if [[ -n "$user_data" ]]; then
+        mkdir -p "$dir/cloud-init"
+        cp "$user_data" "$dir/cloud-init/user-data"
+        cloud_init="  <cloud-init>
+    <user-data path=\"cloud-init/user-data\"><sha256>$(digest "$dir/cloud-init/user-data")</sha256></user-data>
+  </cloud-init>"
+    fi
     cat >"$dir/appliance.xml" <<EOF
 <appliance format="1">
   <name>$name</name>
@@ -109,6 +134,7 @@ make_bundle() {
       <cmdline>$cmdline</cmdline>
     </boot>
   </base>
+$cloud_init
   <network type="user"/>
   <console type="serial"/>
 </appliance>

@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace appshare {
 namespace {
@@ -260,6 +262,19 @@ bool has_seed(const ContextLayout& context)
 {
     auto st = stat_no_links(context.seed_dir);
     return st && *st && S_ISDIR((*st)->st_mode);
+}
+
+Result<bool> reclaim_seed_iso(const ContextLayout& context)
+{
+    struct stat st {};
+    auto fd = open_checked(context.seed_iso, O_RDONLY, FileType::Regular, &st);
+    if (!fd) return fd.error().code == ErrorCode::NotFound ? Result<bool>(false) : Result<bool>(std::move(fd).error());
+    if (st.st_uid == 0 && st.st_gid == 0 && (st.st_mode & 07777) == kSeedFileMode) return false;
+    if (::fchown(fd->get(), 0, 0) != 0 || ::fchmod(fd->get(), kSeedFileMode) != 0) {
+        return make_error(ErrorCode::Io, "cannot give the cloud-init seed " + context.seed_iso.string() + " back to root: " +
+                                             std::strerror(errno) + "; check the context's file system.");
+    }
+    return true;
 }
 
 Result<bool> restore_seed_iso(const ContextLayout& context)

@@ -83,6 +83,12 @@ struct SeedFiles {
 // Whether the instance has a seed (its files are in the context).
 [[nodiscard]] bool has_seed(const ContextLayout& context);
 
+// For the hook after a domain stopped: libvirt's DAC driver chowns a read-only disk to QEMU's
+// user at start and never back (it cannot know whether another domain still uses it), so the
+// seed, which holds the user-data, is given back to root (0600 kept). Returns true when it
+// changed the owner; a missing seed is fine.
+[[nodiscard]] Result<bool> reclaim_seed_iso(const ContextLayout& context);
+
 // For the hook, under the instance lock: makes seed.iso again from the context's files when the
 // instance has a seed and the ISO is missing. Returns true when it made it.
 [[nodiscard]] Result<bool> restore_seed_iso(const ContextLayout& context);
