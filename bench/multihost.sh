@@ -30,7 +30,7 @@ build=${APPSHARE_BUILD_DIR:-$root/build}
 if [[ -z "${APPSHARE_BED:-}" ]]; then
     work=$(mktemp -d /tmp/appshare-bench-mh.XXXXXX)
     trap 'rm -rf --one-file-system "$work"' EXIT
-    bash scripts/make-demo-bundle.sh "$work/demo" >/dev/null
+    APPSHARE_BUILD_DIR="$build" bash scripts/make-demo-bundle.sh "$work/demo" >/dev/null
     # A raw base of copy_mib MiB of data, for the copy figure.
     mkdir -p "$work/big/images"
     head -c "$((copy_mib * 1024 * 1024))" /dev/urandom >"$work/big/images/base.raw"

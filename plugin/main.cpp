@@ -13,6 +13,9 @@ int main(int argc, char** argv)
 
     appshare::cli::Action chosen;
     appshare::cli::register_verify(app, chosen);
+    appshare::cli::register_pack(app, chosen);
+    appshare::cli::register_capture(app, chosen);
+    appshare::cli::register_import(app, chosen);
     appshare::cli::register_reshare(app, chosen);
     appshare::cli::register_install(app, chosen);
     appshare::cli::register_uninstall(app, chosen);

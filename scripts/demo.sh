@@ -55,7 +55,7 @@ if [[ -z "${APPSHARE_DEMO_INNER:-}" ]]; then
     cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$build" -j"$(nproc)" >/dev/null
     echo "== demo appliance bundle (Debian cloud kernel + busybox, application on the base disk)"
-    bash scripts/make-demo-bundle.sh "$bundle" >/dev/null
+    APPSHARE_BUILD_DIR="$build" bash scripts/make-demo-bundle.sh "$bundle" >/dev/null
     export APPSHARE_DEMO_INNER=1 APPSHARE_BUILD_DIR="$build"
     args=(--instances "$instances")
     ((keep)) && args+=(--keep)

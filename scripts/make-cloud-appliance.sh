@@ -4,8 +4,9 @@
 # initramfs. The integration test of cloud-init seeds (tests/integration/test_cloud_init.cpp)
 # installs it; anyone can use it to try --ssh-key and --user-data on a stock cloud system.
 #
-#   scripts/make-cloud-appliance.sh [--cache DIR] [--user-data FILE] OUTDIR
+#   scripts/make-cloud-appliance.sh [--cache DIR] [--user-data FILE] [--pack APPSHARE] OUTDIR
 #
+# --pack APPSHARE makes the bundle with `APPSHARE pack` instead of the hand-made recipe.
 # --user-data FILE ships FILE in the bundle as the appliance's default cloud-init user-data
 # (<cloud-init><user-data path="cloud-init/user-data">; an instance's --user-data replaces it).
 #
@@ -23,12 +24,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${APPSHARE_CLOUD_CACHE:-/var/cache/appshare-tests/cloud-appliance}
 out=""
 user_data=""
+pack=""
 die() { echo "make-cloud-appliance.sh: $*" >&2; exit 1; }
 usage() { sed -n '6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
     case "$1" in
         --cache) (($# >= 2)) || usage; cache_root=$2; shift 2 ;;
         --user-data) (($# >= 2)) || usage; user_data=$2; shift 2 ;;
+        --pack) (($# >= 2)) || usage; pack=$2; shift 2 ;;
         -h | --help) usage ;;
         -*) echo "make-cloud-appliance.sh: unknown option $1" >&2; usage ;;
         *) [[ -z "$out" ]] || usage; out=$1; shift ;;
@@ -95,9 +98,22 @@ build_image() {
     echo "cloud appliance image built in $(cat "$image_dir/build-seconds") s: $image_dir" >&2
 }
 
-# The README's hand-made bundle recipe: digests with sha256sum, sizes with qemu-img info.
+# The bundle, with `appshare pack` (--pack) or by the README's former hand-made recipe.
 make_bundle() {
-    local dir=$1 name=appshare-cloud version=12.$key
+    if [[ -n "$pack" ]]; then
+        rm -rf --one-file-system "$1"
+        "$pack" pack "$image_dir/base.qcow2" --name appshare-cloud --version 1.0.0 \
+            --description "Debian 12 with cloud-init and OpenSSH (scripts/make-cloud-appliance.sh)" \
+            --memory 512M --kernel "$image_dir/vmlinuz" --initrd "$image_dir/initrd.img" --cmdline "$cmdline" \
+            ${user_data:+--user-data "$user_data"} -o "$1" >/dev/null
+        return
+    fi
+    make_bundle_by_hand "$1"
+}
+
+# Digests with sha256sum, sizes with qemu-img info.
+make_bundle_by_hand() {
+    local dir=$1 name=appshare-cloud
     mkdir -p "$dir/images" "$dir/boot"
     cp "$image_dir/base.qcow2" "$dir/images/base.qcow2"
     cp "$image_dir/vmlinuz" "$dir/boot/vmlinuz"
@@ -134,9 +150,9 @@ make_bundle() {
       <cmdline>$cmdline</cmdline>
     </boot>
   </base>
-$cloud_init
   <network type="user"/>
   <console type="serial"/>
+$cloud_init
 </appliance>
 EOF
 }

@@ -16,7 +16,9 @@
 # busybox-static, fetched with `apt-get download` into the cache (default
 # /var/cache/appshare-demo, or $APPSHARE_DEMO_CACHE) and checked against apt's SHA-256; nothing
 # is installed on the host. Needs apt lists (scripts/install-deps.sh runs apt-get update),
-# dpkg-deb, mkfs.ext4 and debugfs (e2fsprogs), qemu-img, cpio, gzip, sha256sum.
+# dpkg-deb, mkfs.ext4 and debugfs (e2fsprogs), qemu-img, cpio, gzip, sha256sum, and a built
+# appshare ($APPSHARE_BIN, else $APPSHARE_BUILD_DIR/bin/appshare or build/bin/appshare, else on
+# PATH), whose `appshare pack` writes the manifest and verifies the bundle.
 # The output is reproducible: same packages + same SOURCE_DATE_EPOCH give the same bytes.
 set -euo pipefail
 
@@ -76,6 +78,10 @@ case "$tar_file" in
     *.tar.xz | *.txz) compress=(xz -T1 -6) ;;
     *) die "--tar $tar_file must end in .tar, .tar.gz or .tar.xz." ;;
 esac
+# The appshare command that packs the bundle: $APPSHARE_BIN, else the build's, else on PATH.
+appshare=${APPSHARE_BIN:-${APPSHARE_BUILD_DIR:-$here/../build}/bin/appshare}
+[[ -x "$appshare" ]] || appshare=$(command -v appshare) ||
+    die "no appshare command to pack the bundle; build it (cmake --build build) or set APPSHARE_BIN."
 for tool in apt-get apt-cache dpkg-deb mkfs.ext4 debugfs qemu-img cpio gzip sha256sum tar; do
     command -v "$tool" >/dev/null || die "'$tool' is missing; run scripts/install-deps.sh first."
 done
@@ -208,11 +214,10 @@ printf 'root:x:0:\n' >"$rootfs/etc/group"
 find "$ird" "$rootfs" -exec touch -h -d "@$epoch" {} +
 
 # --- images ------------------------------------------------------------------------------
-stage="$work/bundle"
-mkdir -p "$stage/images" "$stage/boot"
-install -m 0644 "$kx/boot/vmlinuz-$kver" "$stage/boot/vmlinuz"
+stage="$work/stage"
+mkdir -p "$stage"
 (cd "$ird" && find . -mindepth 1 | LC_ALL=C sort |
-    cpio --quiet --reproducible -o -H newc -R 0:0 | gzip -9 -n) >"$stage/boot/initrd.img"
+    cpio --quiet --reproducible -o -H newc -R 0:0 | gzip -9 -n) >"$stage/initrd.img"
 
 raw="$work/base.raw"
 truncate -s "${disk_size_mib}M" "$raw"
@@ -229,49 +234,22 @@ E2FSPROGS_FAKE_TIME=$epoch debugfs -w -f "$work/debugfs.cmd" "$raw" >/dev/null 2
 if grep -v '^debugfs [0-9]' "$work/debugfs.log" >&2; then
     die "debugfs could not pin timestamps in the base file system (messages above)."
 fi
-qemu-img convert -f raw -O qcow2 -o compat=1.1 "$raw" "$stage/images/base.qcow2" ||
+qemu-img convert -f raw -O qcow2 -o compat=1.1 "$raw" "$stage/base.qcow2" ||
     die "qemu-img could not convert the base disk to qcow2."
 
-# --- manifest ----------------------------------------------------------------------------
-xml_escape() {
-    local s=$1
-    s=${s//&/&amp;}; s=${s//</&lt;}; s=${s//>/&gt;}; s=${s//\"/&quot;}; s=${s//\'/&apos;}
-    printf '%s' "$s"
-}
-digest() { sha256sum <"$1" | cut -d' ' -f1; }
+# --- the bundle: appshare pack writes the manifest (digests, sizes) and verifies it ------
+pack_args=(pack "$stage/base.qcow2" --name "$app_name" --version "$app_version"
+    --description "Busybox demo appliance: Debian cloud kernel $kver, application on the shared base disk"
+    --arch x86_64 --memory "${memory_mib}M" --vcpus 1
+    --kernel "$kx/boot/vmlinuz-$kver" --initrd "$stage/initrd.img" --cmdline "$cmdline"
+    --network none --console serial -o "$work/bundle")   # the demo application does not use the network
+for p in "${source_files[@]}"; do pack_args+=(--source-file "$p"); done
+for u in "${source_urls[@]}"; do pack_args+=(--source-url "$u"); done
+APPSHARE_NO_PROGRESS=1 APPSHARE_TEMPLATE_DIR=${APPSHARE_TEMPLATE_DIR:-$here/../xml-templates} \
+    "$appshare" "${pack_args[@]}" >/dev/null || die "appshare pack could not make the bundle (its message above)."
+stage="$work/bundle"
 base="$stage/images/base.qcow2"
-virtual_size=$(qemu-img info --output=json "$base" | sed -n 's/^ *"virtual-size": \([0-9]*\),*$/\1/p' | head -n1)
-[[ -n "$virtual_size" ]] || die "qemu-img info did not report the virtual size of $base."
-{
-    echo '<appliance format="1">'
-    echo "  <name>$app_name</name>"
-    echo "  <version>$app_version</version>"
-    echo "  <description>Busybox demo appliance: Debian cloud kernel $kver, application on the shared base disk</description>"
-    echo '  <arch>x86_64</arch>'
-    echo "  <memory unit=\"MiB\">$memory_mib</memory>"
-    echo '  <vcpus>1</vcpus>'
-    echo '  <base>'
-    echo '    <image path="images/base.qcow2" format="qcow2">'
-    echo "      <sha256>$(digest "$base")</sha256>"
-    echo "      <virtual-size unit=\"B\">$virtual_size</virtual-size>"
-    echo "      <size>$(stat -c %s "$base")</size>"
-    echo '    </image>'
-    echo '    <boot>'
-    echo "      <kernel path=\"boot/vmlinuz\"><sha256>$(digest "$stage/boot/vmlinuz")</sha256></kernel>"
-    echo "      <initrd path=\"boot/initrd.img\"><sha256>$(digest "$stage/boot/initrd.img")</sha256></initrd>"
-    echo "      <cmdline>$cmdline</cmdline>"
-    echo '    </boot>'
-    if ((${#source_files[@]} + ${#source_urls[@]})); then
-        echo '    <sources>'
-        for p in "${source_files[@]}"; do echo "      <file path=\"$(xml_escape "$p")\"/>"; done
-        for u in "${source_urls[@]}"; do echo "      <url href=\"$(xml_escape "$u")\"/>"; done
-        echo '    </sources>'
-    fi
-    echo '  </base>'
-    echo '  <network type="none"/>'   # the demo application does not use the network
-    echo '  <console type="serial"/>'
-    echo '</appliance>'
-} >"$stage/appliance.xml"
+virtual_size=$((disk_size_mib * 1024 * 1024))
 find "$stage" -exec touch -h -d "@$epoch" {} +
 
 # --- publish -----------------------------------------------------------------------------

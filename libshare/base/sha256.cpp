@@ -20,10 +20,11 @@ namespace {
 
 using MdCtx = UniqueHandle<EVP_MD_CTX, EVP_MD_CTX_free>;
 
-void init_ctx(EVP_MD_CTX* ctx)
+void init_ctx(EVP_MD_CTX* ctx, DigestAlgorithm algorithm)
 {
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
-        throw std::runtime_error("OpenSSL could not initialise SHA-256");
+    const EVP_MD* md = algorithm == DigestAlgorithm::Sha1 ? EVP_sha1() : EVP_sha256();
+    if (EVP_DigestInit_ex(ctx, md, nullptr) != 1) {
+        throw std::runtime_error("OpenSSL could not initialise a digest");
     }
 }
 
@@ -38,13 +39,15 @@ int hex_value(char c) noexcept
 
 struct Sha256::Ctx {
     MdCtx md;
+    DigestAlgorithm algorithm = DigestAlgorithm::Sha256;
 };
 
-Sha256::Sha256() : ctx_(std::make_unique<Ctx>())
+Sha256::Sha256(DigestAlgorithm algorithm) : ctx_(std::make_unique<Ctx>())
 {
     ctx_->md.reset(EVP_MD_CTX_new());
     if (!ctx_->md) throw std::runtime_error("OpenSSL could not allocate a digest context");
-    init_ctx(ctx_->md.get());
+    ctx_->algorithm = algorithm;
+    init_ctx(ctx_->md.get(), algorithm);
 }
 
 Sha256::~Sha256() = default;
@@ -66,7 +69,7 @@ std::string Sha256::hex_digest()
     if (EVP_DigestFinal_ex(ctx_->md.get(), md.data(), &len) != 1) {
         throw std::runtime_error("OpenSSL SHA-256 final failed");
     }
-    init_ctx(ctx_->md.get());
+    init_ctx(ctx_->md.get(), ctx_->algorithm);
     static constexpr char digits[] = "0123456789abcdef";
     std::string hex;
     hex.reserve(std::size_t{len} * 2);

@@ -14,11 +14,16 @@
 
 namespace appshare {
 
+// The digests appshare computes: SHA-256 everywhere; SHA-1 only to check what others recorded
+// with it (an OVF package's .mf manifest).
+enum class DigestAlgorithm { Sha256, Sha1 };
+
 // Incremental SHA-256:  Sha256 h; h.update(a); h.update(b); h.hex_digest() == sha256(a + b).
 // Move-only. Failures of OpenSSL itself (out of memory) throw std::runtime_error.
+// Sha256(DigestAlgorithm::Sha1) streams SHA-1 the same way.
 class Sha256 {
 public:
-    Sha256();
+    explicit Sha256(DigestAlgorithm algorithm = DigestAlgorithm::Sha256);
     ~Sha256();
     Sha256(Sha256&&) noexcept;
     Sha256& operator=(Sha256&&) noexcept;

@@ -235,6 +235,47 @@ Bundle::~Bundle() = default;
 
 Result<Bundle> Bundle::open(const std::filesystem::path& path)
 {
+    auto b = open_package(path);
+    if (!b) return b;
+    if (!b->archive_) {
+        bool missing = false;
+        auto manifest = b->open_member(std::string(kManifestFileName), kManifestFileName, &missing);
+        if (!manifest) {
+            if (missing || manifest.error().code == ErrorCode::Io) {
+                return make_error(ErrorCode::BadManifest, not_a_bundle(path, ""));
+            }
+            return std::move(manifest).error();
+        }
+        return b;
+    }
+    const auto it = b->entries_.find(kManifestFileName);
+    if (it == b->entries_.end() || it->second.directory) {
+        std::string hint;
+        for (const auto& [name, entry] : b->entries_) {
+            const auto slash = name.find('/');
+            if (!entry.directory && slash != std::string::npos && name.substr(slash + 1) == kManifestFileName) {
+                const std::string dir = name.substr(0, slash);
+                hint = " (it is in " + in_quotes(dir, '\'') + ": build the archive from inside the bundle directory, e.g. tar -C " +
+                       in_quotes(dir, '\'') + " -cf ARCHIVE .)";
+                break;
+            }
+        }
+        return make_error(ErrorCode::BadManifest, not_a_bundle(path, hint));
+    }
+    return b;
+}
+
+std::vector<std::string> Bundle::archive_files() const
+{
+    std::vector<std::string> names;
+    for (const auto& [name, entry] : entries_) {
+        if (!entry.directory) names.push_back(name);
+    }
+    return names;
+}
+
+Result<Bundle> Bundle::open_package(const std::filesystem::path& path)
+{
     // O_NONBLOCK: a FIFO given as the bundle must not hang the open.
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd.valid()) {
@@ -248,18 +289,7 @@ Result<Bundle> Bundle::open(const std::filesystem::path& path)
         return make_error(ErrorCode::Io, "cannot stat bundle " + path.string() + ": " + std::strerror(err) +
                                              "; check the path and its permissions");
     }
-    if (S_ISDIR(st.st_mode)) {
-        Bundle b(path, false, std::move(fd));
-        bool missing = false;
-        auto manifest = b.open_member(std::string(kManifestFileName), kManifestFileName, &missing);
-        if (!manifest) {
-            if (missing || manifest.error().code == ErrorCode::Io) {
-                return make_error(ErrorCode::BadManifest, not_a_bundle(path, ""));
-            }
-            return std::move(manifest).error();
-        }
-        return b;
-    }
+    if (S_ISDIR(st.st_mode)) return Bundle(path, false, std::move(fd));
     if (!S_ISREG(st.st_mode)) {
         return make_error(ErrorCode::BadManifest, path.string() + " is not an appshare bundle: it is " +
                                                       file_kind(st.st_mode) +
@@ -269,20 +299,6 @@ Result<Bundle> Bundle::open(const std::filesystem::path& path)
     Bundle b(path, true, std::move(fd));
     b.archive_size_ = static_cast<std::uint64_t>(st.st_size);
     if (auto r = b.scan_archive(); !r) return std::move(r).error();
-    const auto it = b.entries_.find(kManifestFileName);
-    if (it == b.entries_.end() || it->second.directory) {
-        std::string hint;
-        for (const auto& [name, entry] : b.entries_) {
-            const auto slash = name.find('/');
-            if (!entry.directory && slash != std::string::npos && name.substr(slash + 1) == kManifestFileName) {
-                const std::string dir = name.substr(0, slash);
-                hint = " (it is in " + in_quotes(dir, '\'') + ": build the archive from inside the bundle directory, e.g. tar -C " +
-                       in_quotes(dir, '\'') + " -cf ARCHIVE .)";
-                break;
-            }
-        }
-        return make_error(ErrorCode::BadManifest, not_a_bundle(path, hint));
-    }
     return b;
 }
 

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace appshare {
 
@@ -46,6 +47,13 @@ public:
     // or the archive cannot be read to its end; UnsafePath as above; BadManifest if `path` is
     // neither a directory nor a readable tar archive, or has no regular appliance.xml at its root.
     [[nodiscard]] static Result<Bundle> open(const std::filesystem::path& path);
+
+    // The same without asking for appliance.xml: a package read under the bundle rules that is
+    // not (yet) a bundle, such as an OVA archive or the folder of an OVF (bundle/ovf_import.hpp).
+    [[nodiscard]] static Result<Bundle> open_package(const std::filesystem::path& path);
+
+    // An archive's regular files (normalized names, sorted); empty for a directory.
+    [[nodiscard]] std::vector<std::string> archive_files() const;
 
     Bundle(Bundle&&) noexcept;
     Bundle& operator=(Bundle&&) noexcept;

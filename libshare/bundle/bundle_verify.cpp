@@ -118,8 +118,8 @@ std::string bundle_summary(const VerifiedBundle& v)
     out << "             sha256 " << v.image_file.sha256 << " (" << digest_note(v.image_file) << ")\n";
     if (v.kernel) out << "kernel       " << v.kernel->path << " (" << format_size(v.kernel->size) << ", " << digest_note(*v.kernel) << ")\n";
     if (v.initrd) out << "initrd       " << v.initrd->path << " (" << format_size(v.initrd->size) << ", " << digest_note(*v.initrd) << ")\n";
-    if (v.user_data) out << "user-data    " << v.user_data->path << " (" << format_size(v.user_data->size) << ", " << digest_note(*v.user_data) << ")\n";
     if (m.cmdline) out << "cmdline      " << *m.cmdline << "\n";
+    if (v.user_data) out << "cloud-init   user-data " << v.user_data->path << " (" << format_size(v.user_data->size) << ", " << digest_note(*v.user_data) << ")\n";
     for (const auto& f : m.source_files) out << "source       file " << f << "\n";
     for (const auto& u : m.source_urls) out << "source       url " << u << "\n";
     out << "context      overlay of " << format_size(m.overlay_size) << " per instance\n";
@@ -156,8 +156,8 @@ nlohmann::json bundle_summary_json(const VerifiedBundle& v)
     if (v.image.qcow2) j["base"]["qcow2_version"] = v.image.qcow2->version;
     if (v.kernel) j["kernel"] = file_json(*v.kernel);
     if (v.initrd) j["initrd"] = file_json(*v.initrd);
-    if (v.user_data) j["user_data"] = file_json(*v.user_data);
     if (m.cmdline) j["cmdline"] = *m.cmdline;
+    if (v.user_data) j["user_data"] = file_json(*v.user_data);
     return j;
 }
 

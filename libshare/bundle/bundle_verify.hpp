@@ -1,7 +1,7 @@
 // appshare verify: everything that makes a bundle acceptable, in one place (install uses it too).
 // Schema-valid manifest; every path inside the bundle; image header read natively and judged
 // safe for a shared base (no backing file, no external data file, no encryption, declared
-// format, virtual size as declared); digests of the image and boot files streamed.
+// format, virtual size as declared); digests of the image, boot files and cloud-init user-data streamed.
 #pragma once
 
 #include "bundle/bundle.hpp"
@@ -34,7 +34,7 @@ struct VerifiedBundle {
     VerifiedFile image_file;
     std::optional<VerifiedFile> kernel;
     std::optional<VerifiedFile> initrd;
-    std::optional<VerifiedFile> user_data;  // the default cloud-init user-data
+    std::optional<VerifiedFile> user_data;  // the manifest's <cloud-init><user-data>
 };
 
 struct VerifyOptions {

@@ -341,16 +341,6 @@ Result<void> read_context(const ManifestReader& rd, const xmlNode* root, Manifes
     return ok();
 }
 
-Result<void> read_cloud_init(const ManifestReader& rd, const xmlNode* root, Manifest& m)
-{
-    const xmlNode* user_data = first_child_element(first_child_element(root, "cloud-init"), "user-data");
-    if (user_data == nullptr) return ok();
-    auto file = rd.bundle_file(user_data, "cloud-init/user-data");
-    if (!file) return std::move(file).error();
-    m.user_data = std::move(*file);
-    return ok();
-}
-
 Result<void> read_devices(const ManifestReader& rd, const xmlNode* root, Manifest& m)
 {
     if (const xmlNode* network = first_child_element(root, "network"); network != nullptr) {
@@ -374,6 +364,16 @@ Result<void> read_devices(const ManifestReader& rd, const xmlNode* root, Manifes
         if (auto r = rd.enumerated(console, type, "console/@type", kConsoleTypes); !r) return r;
         m.console = type;
     }
+    return ok();
+}
+
+Result<void> read_cloud_init(const ManifestReader& rd, const xmlNode* root, Manifest& m)
+{
+    const xmlNode* user_data = first_child_element(first_child_element(root, "cloud-init"), "user-data");
+    if (user_data == nullptr) return ok();
+    auto file = rd.bundle_file(user_data, "cloud-init/user-data");
+    if (!file) return std::move(file).error();
+    m.user_data = std::move(*file);
     return ok();
 }
 
@@ -458,8 +458,8 @@ Result<Manifest> parse_manifest(std::string_view text, std::string_view origin, 
     if (auto r = read_boot(rd, *base, m); !r) return std::move(r).error();
     if (auto r = read_sources(rd, *base, m); !r) return std::move(r).error();
     if (auto r = read_context(rd, root, m); !r) return std::move(r).error();
-    if (auto r = read_cloud_init(rd, root, m); !r) return std::move(r).error();
     if (auto r = read_devices(rd, root, m); !r) return std::move(r).error();
+    if (auto r = read_cloud_init(rd, root, m); !r) return std::move(r).error();
 
     // Everything the checks above do not look at (unknown elements or attributes, order,
     // duplicates) is left to the schema.

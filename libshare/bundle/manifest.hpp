@@ -46,8 +46,6 @@ struct Manifest {
     std::vector<std::string> source_files;  // absolute, normalised host paths, document order
     std::vector<std::string> source_urls;   // http(s), no credentials, document order
 
-    std::optional<ManifestFile> user_data;  // <cloud-init><user-data>: the default cloud-init user-data
-
     std::uint64_t overlay_size = 0;  // bytes; defaults to image.virtual_size, never smaller
 
     struct Network {
@@ -56,6 +54,10 @@ struct Manifest {
     } network;
 
     std::string console = "serial";  // "serial" | "none"
+
+    // <cloud-init><user-data path="..."><sha256>...</sha256></user-data></cloud-init>: the
+    // appliance's default cloud-init user-data, a file in the bundle verified like the boot files.
+    std::optional<ManifestFile> user_data;
 };
 
 // Parses and validates manifest `text`; `origin` names it in messages (e.g.

@@ -57,7 +57,8 @@ constexpr std::string_view kFlatten =
     "a shared base must be self-contained: flatten it with 'qemu-img convert -O qcow2 IMAGE NEW.qcow2' "
     "and update the manifest.";
 
-Result<ImageFacts> check_qcow2(std::span<const std::byte> prefix, std::uint64_t file_size, std::string_view origin)
+Result<ImageFacts> check_qcow2(std::span<const std::byte> prefix, std::uint64_t file_size, std::string_view origin,
+                               BackingFile backing)
 {
     if (file_size >= 4 && !has_bytes_at(prefix, 0, "QFI\xfb"sv)) {
         if (auto other = detect_image_magic(prefix)) {
@@ -73,7 +74,7 @@ Result<ImageFacts> check_qcow2(std::span<const std::byte> prefix, std::uint64_t 
     if (!parsed) return std::move(parsed).error();
     const Qcow2Header& h = *parsed;
 
-    if (h.backing_file) {
+    if (h.backing_file && backing == BackingFile::Refuse) {
         std::string what = h.backing_file->empty()
                                ? std::string("has its own backing file")
                                : "has its own backing file '" + printable(*h.backing_file) + "'";
@@ -155,7 +156,7 @@ std::optional<std::string> detect_image_magic(std::span<const std::byte> prefix)
 }
 
 Result<ImageFacts> check_image_prefix(std::span<const std::byte> prefix, std::uint64_t file_size,
-                                      std::string_view declared_format, std::string_view origin)
+                                      std::string_view declared_format, std::string_view origin, BackingFile backing)
 {
     if (declared_format != "qcow2" && declared_format != "raw") {
         return make_error(ErrorCode::BadManifest,
@@ -170,15 +171,16 @@ Result<ImageFacts> check_image_prefix(std::span<const std::byte> prefix, std::ui
                                                    std::to_string(needed) + "; this is a bug in appshare, please report it.");
     }
     const auto bytes = prefix.first(static_cast<std::size_t>(needed));
-    if (declared_format == "qcow2") return check_qcow2(bytes, file_size, origin);
+    if (declared_format == "qcow2") return check_qcow2(bytes, file_size, origin, backing);
     return check_raw(bytes, file_size, origin);
 }
 
-Result<ImageFacts> check_image_file(const std::filesystem::path& file, std::string_view declared_format)
+Result<ImageFacts> check_image_file(const std::filesystem::path& file, std::string_view declared_format,
+                                    BackingFile backing)
 {
     auto prefix = read_file_prefix(file, kImageCheckPrefixBytes);
     if (!prefix) return std::move(prefix).error();
-    return check_image_prefix(prefix->bytes, prefix->file_size, declared_format, file.string());
+    return check_image_prefix(prefix->bytes, prefix->file_size, declared_format, file.string(), backing);
 }
 
 Result<ImageFacts> check_image_fd(int fd, std::string_view declared_format, std::string_view origin)

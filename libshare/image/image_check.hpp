@@ -45,13 +45,18 @@ inline constexpr std::size_t kImageCheckPrefixBytes = kQcow2PrefixBytes;
 //  - anything else: refused with BadManifest (the manifest allows only qcow2 and raw).
 // Errors: UnsafeImage for a refused image, BadManifest for an unknown declared format, Internal
 // when fewer bytes than required are given. Messages name `origin` and say what to do.
+// BackingFile::Allow lifts the one rule about a backing file, for a level of a chain that is about
+// to be flattened (image/backing_chain.hpp judges the backing file itself); a base never has one.
+enum class BackingFile { Refuse, Allow };
 [[nodiscard]] Result<ImageFacts> check_image_prefix(std::span<const std::byte> prefix, std::uint64_t file_size,
-                                                    std::string_view declared_format, std::string_view origin);
+                                                    std::string_view declared_format, std::string_view origin,
+                                                    BackingFile backing = BackingFile::Refuse);
 
 // Reads the first kImageCheckPrefixBytes of `file` (a regular file; plain open) and applies
 // check_image_prefix with the path as origin. Errors: Io when it cannot be read, else as above.
 [[nodiscard]] Result<ImageFacts> check_image_file(const std::filesystem::path& file,
-                                                  std::string_view declared_format);
+                                                  std::string_view declared_format,
+                                                  BackingFile backing = BackingFile::Refuse);
 
 // The same for a descriptor the caller opened and will go on using (a store file is checked
 // through the descriptor it hashed and publishes); `origin` names it in messages.

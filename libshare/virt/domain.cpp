@@ -162,6 +162,16 @@ Result<DomainState> domain_state(const Domain& dom)
     }
 }
 
+Result<int> domain_snapshot_count(const Domain& dom)
+{
+    const int n = virDomainSnapshotNum(dom.get(), 0);
+    if (n < 0) {
+        const LibvirtFailure failure = take_libvirt_failure();
+        return domain_error(failure, "count the snapshots of", dom, "is libvirtd still running?");
+    }
+    return n;
+}
+
 Result<std::string> domain_xml(const Domain& dom, DomainXmlKind kind)
 {
     const unsigned int flags = kind == DomainXmlKind::Inactive ? VIR_DOMAIN_XML_INACTIVE : 0;

@@ -75,6 +75,9 @@ enum class FirmwareState { Remove, Keep };
 // The domain's state (virDomainGetState).
 [[nodiscard]] Result<DomainState> domain_state(const Domain& dom);
 
+// How many snapshots libvirt has of the domain (virDomainSnapshotNum).
+[[nodiscard]] Result<int> domain_snapshot_count(const Domain& dom);
+
 // The domain's XML description.
 [[nodiscard]] Result<std::string> domain_xml(const Domain& dom, DomainXmlKind kind = DomainXmlKind::Current);
 

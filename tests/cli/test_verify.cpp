@@ -1,5 +1,6 @@
 // `appshare verify` as a user runs it: the built command, real bundles, exit statuses and the
 // one-sentence message on stderr.
+#include "support/cli_run.hpp"
 #include "support/sample_bundle.hpp"
 #include "support/test_support.hpp"
 
@@ -13,21 +14,7 @@ using namespace appshare::test;
 
 namespace {
 
-struct CliResult {
-    int status;
-    std::string out;
-    std::string err;
-};
-
-CliResult verify(const std::vector<std::string>& args)
-{
-    TempDir io;
-    std::string cmd = "'" + appshare_bin().string() + "' verify";
-    for (const auto& a : args) cmd += " '" + a + "'";
-    cmd += " >'" + (io / "out").string() + "' 2>'" + (io / "err").string() + "'";
-    const auto r = run({"sh", "-c", cmd});
-    return {r.status, read_file(io / "out"), read_file(io / "err")};
-}
+CliResult verify(const std::vector<std::string>& args) { return run_cli("verify", args); }
 
 void require_one_sentence(const CliResult& r, int status, const std::string& needle)
 {

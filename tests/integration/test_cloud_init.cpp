@@ -88,14 +88,14 @@ void reload_hooks()
     wait_for_reloaded_libvirtd("appshare hook register --reload");
 }
 
-// The README's bundle recipe for the real cloud appliance, behind one function (to become
-// `appshare pack` once it exists): the image comes from scripts/make-cloud-appliance.sh's cache.
+// The real cloud appliance's bundle, made by `appshare pack` from the image in
+// scripts/make-cloud-appliance.sh's cache (the one function to change for another recipe).
 fs::path cloud_bundle(const CloudEnv& env, const fs::path& default_user_data)
 {
     const auto dir = env.scratch / "cloud-bundle";
     const auto t0 = std::chrono::steady_clock::now();
     run_ok({"bash", (source_dir() / "scripts/make-cloud-appliance.sh").string(), "--user-data",
-            default_user_data.string(), dir.string()});
+            default_user_data.string(), "--pack", appshare_bin().string(), dir.string()});
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
     std::cerr << "cloud appliance bundle made in " << took.count() << " s\n";
     return dir;

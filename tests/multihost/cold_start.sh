@@ -17,7 +17,7 @@ if [[ "${APPSHARE_BED:-}" == "" ]]; then
     # shellcheck source=../support/shell_test.sh
     source "$(dirname "$0")/../support/shell_test.sh"
     shell_test_begin "${2:-}" scripts/multihost-sandbox.sh /tmp/appshare-mh-cold
-    bash "$src/scripts/make-demo-bundle.sh" "$work/bundle" >"$work/bundle.log" 2>&1 ||
+    APPSHARE_BIN="$build/bin/appshare" bash "$src/scripts/make-demo-bundle.sh" "$work/bundle" >"$work/bundle.log" 2>&1 ||
         { cat "$work/bundle.log" >&2; fail "the demo bundle could not be built"; shell_test_end ""; }
     cat >"$work/appshare.conf" <<CONF
 lock_wait_seconds = 120

@@ -16,7 +16,7 @@ if [[ "${APPSHARE_BED:-}" == "" ]]; then
     source "$(dirname "$0")/../support/shell_test.sh"
     shell_test_begin "${2:-}" scripts/multihost-sandbox.sh /tmp/appshare-mh-gc
     for v in 1 2; do
-        bash "$src/scripts/make-demo-bundle.sh" --app-version "$v.0.0" "$work/bundle-$v" >"$work/bundle.log" 2>&1 ||
+        APPSHARE_BIN="$build/bin/appshare" bash "$src/scripts/make-demo-bundle.sh" --app-version "$v.0.0" "$work/bundle-$v" >"$work/bundle.log" 2>&1 ||
             { cat "$work/bundle.log" >&2; fail "the demo bundle $v could not be built"; shell_test_end ""; }
     done
     printf 'lock_wait_seconds = 60\nvirt_type = "qemu"\nuri = "qemu:///system"\nlog = "/var/log/libvirt/appshare.log"\n' >"$work/appshare.conf"

@@ -33,7 +33,7 @@ mh_run_bed() {
 # mh_demo_bundle: makes the demo appliance bundle in $work/bundle (its log in $work/bundle.log).
 mh_demo_bundle() {
     say "making the demo bundle"
-    bash "$src/scripts/make-demo-bundle.sh" "$work/bundle" >"$work/bundle.log" 2>&1 ||
+    APPSHARE_BIN="$build/bin/appshare" bash "$src/scripts/make-demo-bundle.sh" "$work/bundle" >"$work/bundle.log" 2>&1 ||
         { cat "$work/bundle.log" >&2; echo "$shell_test_name: making the demo bundle failed." >&2; exit 2; }
 }
 

@@ -23,7 +23,7 @@ if [[ "${1:-}" != --inside ]]; then
     source "$(dirname "$0")/lib.sh"
     mh_outer_begin "${1:-}" "${2:-}" /tmp/appshare-mh-loader-killed
     say "making the demo bundle, then its big variant"
-    bash "$src/scripts/make-demo-bundle.sh" "$work/demo" >"$work/bundle.log" 2>&1 ||
+    APPSHARE_BIN="$build/bin/appshare" bash "$src/scripts/make-demo-bundle.sh" "$work/demo" >"$work/bundle.log" 2>&1 ||
         { cat "$work/bundle.log" >&2; echo "$shell_test_name: making the demo bundle failed." >&2; exit 2; }
     big="$work/bundle"
     mkdir -p "$big/images" && cp -r "$work/demo/boot" "$big/"

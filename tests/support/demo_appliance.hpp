@@ -58,7 +58,8 @@ inline DemoBundle demo_bundle(const TempDir& scratch, bool with_source = false)
         write_file(dir / "appliance.xml", xml);
     } else {
         const auto t0 = std::chrono::steady_clock::now();
-        std::vector<std::string> argv{"bash", (source_dir() / "scripts/make-demo-bundle.sh").string()};
+        std::vector<std::string> argv{"env", "APPSHARE_BIN=" + appshare_bin().string(), "bash",
+                                      (source_dir() / "scripts/make-demo-bundle.sh").string()};
         if (with_source) argv.insert(argv.end(), {"--source-file", image.string()});
         argv.push_back(dir.string());
         run_ok(argv);
