@@ -1,7 +1,10 @@
 // appshare install BUNDLE (--name NAME [--name NAME...] | --count N --name-prefix P) [--memory SIZE] [--vcpus N] [--virt-type kvm|qemu|auto]
 //                  [--lazy] [--title T] [--description D] [--connect URI] [--config FILE]
+//                  [--ssh-key FILE]... [--user-data FILE] [--meta-data FILE] [--network-config FILE]
+//                  [--password-generate]
 #include "arguments.hpp"
 #include "commands.hpp"
+#include "install_cloud_init_options.hpp"
 #include "report.hpp"
 #include "session.hpp"
 
@@ -31,6 +34,7 @@ struct InstallArgs {
     bool lazy = false;
     std::optional<std::string> title;
     std::optional<std::string> description;
+    CloudInitOptions cloud_init;
 };
 
 // On a terminal, one line redrawn per instance done: "installing: 37/100 (web37)".
@@ -70,6 +74,7 @@ int run_install(const InstallArgs& a, const SessionOptions& s)
     r.lazy = a.lazy;
     r.title = a.title;
     r.description = a.description;
+    r.cloud_init = a.cloud_init;
     r.show_progress = isatty(STDERR_FILENO) != 0;
     r.notice = report_notice;
     auto conn = session_connection(s, *config);
@@ -116,9 +121,11 @@ void register_install(CLI::App& app, Action& chosen)
     sub->add_flag("--lazy", a->lazy, "do not copy the base now: the hook loads it at the first start");
     sub->add_option("--title", a->title, "title libvirt tools show (default: '<name> — <appliance> <version>')");
     sub->add_option("--description", a->description, "description (default: the manifest's)");
+    add_cloud_init_options(sub, a->cloud_init);
     set_examples(sub, {"appshare install ./vm-app-bundle --name web1",
                        "appshare install vm-app-1.0.tar.xz --name web2 --memory 1G --vcpus 2 --lazy",
-                       "appshare install ./vm-app-bundle --count 20 --name-prefix web"});
+                       "appshare install ./vm-app-bundle --count 20 --name-prefix web",
+                       "appshare install ./debian-cloud --name web3 --ssh-key ~/.ssh/id_ed25519.pub --user-data web3.yaml"});
     sub->callback([&chosen, a, s] { chosen = interruptible([a, s] { return run_install(*a, *s); }); });
 }
 

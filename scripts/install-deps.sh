@@ -34,6 +34,12 @@ packages=(
     # the man page (generated from --help), the Debian package (cpack -G DEB: dpkg-shlibdeps)
     # and its checks (lintian; man renders the page in a test)
     help2man dpkg-dev lintian man-db
+    # cloud-init seeds: ISO 9660 with Joliet + Rock Ridge written in memory by libisofs (the
+    # library under xorriso, no program to shell out to), SHA-512 crypt hashes by libxcrypt;
+    # tests read seeds back with isoinfo (genisoimage) and make SSH keys with ssh-keygen
+    libisofs-dev libcrypt-dev genisoimage openssh-client
+    # the real cloud-init guest of the tests (scripts/make-cloud-appliance.sh)
+    mmdebstrap
 )
 
 missing=()

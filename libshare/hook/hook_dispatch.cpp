@@ -1,6 +1,7 @@
 #include "hook/hook_dispatch.hpp"
 
 #include "base/bounded_call.hpp"
+#include "instance/cloud_init_seed.hpp"
 #include "instance/config.hpp"
 #include "instance/domain_xml.hpp"
 #include "base/file_lock.hpp"
@@ -99,6 +100,10 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
         return prepare ? refuse(paths.error()) : HookResponse{};
     }
     if (!prepare) {
+        if (action == HookAction::Release) {
+            auto reclaimed = reclaim_seed_iso(paths->context);
+            if (!reclaimed) log.warning(reclaimed.error().message);
+        }
         record_usage(log, *config, *paths, action);
         return {};
     }

@@ -155,6 +155,8 @@ ContextLayout context_layout(const std::filesystem::path& context_root, std::str
     l.initrd_link = l.dir / "initrd.img";
     l.base_link = l.dir / "base";
     l.lock_file = l.dir / ".instance.lock";
+    l.seed_dir = l.dir / "cloud-init";
+    l.seed_iso = l.dir / "seed.iso";
     return l;
 }
 

@@ -6,7 +6,8 @@
 // libvirt never chowns a base), for direct-kernel-boot appliances the links the domain XML
 // names for kernel and initrd (always to the host-local copies: libvirt's DAC driver chowns
 // those to QEMU's user while the domain runs and has no relabel='no' for them, so they must not
-// resolve to a shared file), instance.json (shared or independent: instance/instance_state.hpp,
+// resolve to a shared file), the cloud-init seed when the instance has one (instance/cloud_init_seed.hpp),
+// instance.json (shared or independent: instance/instance_state.hpp,
 // 0600) and the instance lock.
 //
 // `appshare install` creates a context (create_context) and uninstall removes it
@@ -43,6 +44,8 @@ struct ContextLayout {
     std::filesystem::path initrd_link;  // dir/initrd.img
     std::filesystem::path lock_file;    // dir/.instance.lock, held while the context changes
     std::filesystem::path base_link;    // dir/base: the overlay's backing file, a link to a copy of the base
+    std::filesystem::path seed_dir;     // dir/cloud-init: the cloud-init seed's files, 0600 (instance/cloud_init_seed.hpp)
+    std::filesystem::path seed_iso;     // dir/seed.iso: the NoCloud "cidata" volume made from them
 };
 
 // The mode of context directories (and of the folders above them that appshare creates).

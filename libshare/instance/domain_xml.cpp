@@ -188,6 +188,20 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
         }
     }
 
+    // The cloud-init seed: the template's CD-ROM, filled in or removed.
+    for (xmlNode* cd : child_elements(devices, "disk")) {
+        if (xml_attribute(cd, "device") != "cdrom") continue;
+        xmlNode* src = first_child_element(cd, "source");
+        if (!spec.seed_iso || src == nullptr) {
+            remove_node(cd);
+        } else {
+            xmlSetProp(src, X("file"), X(spec.seed_iso->string()));
+        }
+    }
+    if (spec.seed_iso && disk_of(*doc, *spec.seed_iso) == nullptr) {
+        return template_error(template_file, "lacks the CD-ROM <disk device='cdrom'> with a <source> for the cloud-init seed");
+    }
+
     // Network and console: the template holds the default devices; drop or adjust them.
     for (xmlNode* iface : child_elements(devices, "interface")) {
         if (spec.network_type == "none") {

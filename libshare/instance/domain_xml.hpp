@@ -24,6 +24,7 @@ struct DomainSpec {
     std::filesystem::path disk;      // the context overlay
     std::filesystem::path backing;   // its backing file: the context's base link (empty: none)
     std::string backing_format = "qcow2";
+    std::optional<std::filesystem::path> seed_iso;  // the cloud-init seed, a read-only CD-ROM (none: no such disk)
     std::optional<std::filesystem::path> kernel;
     std::optional<std::filesystem::path> initrd;
     std::optional<std::string> cmdline;

@@ -1,5 +1,7 @@
 #include "instance/lock_and_load.hpp"
 
+#include "instance/cloud_init_seed.hpp"
+
 #include "base/bounded_call.hpp"
 #include "store/remote_source.hpp"
 #include "base/atomic_file.hpp"
@@ -384,6 +386,11 @@ Result<PrepareOutcome> prepare_instance(const Config& config, const InstancePath
     holder.purpose = "prepare instance";
     auto instance_lock = lock_context(paths.context, lock_wait_left(config, options), holder);
     if (!instance_lock) return std::move(instance_lock).error();
+    // A cloud-init seed deleted since install is made again from the files the context keeps.
+    auto seed = restore_seed_iso(paths.context);
+    if (!seed) return std::move(seed).error();
+    if (*seed) say(options, "made the cloud-init seed " + paths.context.seed_iso.string() + " again from " +
+                                paths.context.seed_dir.string());
 
     // The load guard is needed only to load: when another start holds it, a copy already
     // verified (shared or host-local) is used without waiting; only a start that must load

@@ -232,6 +232,7 @@ struct Prepared {
     std::optional<BlobSpec> initrd_spec;
     std::filesystem::path local_kernel;  // the host-local boot files the links name
     std::filesystem::path local_initrd;
+    CloudInitPlan cloud_init;  // the same inputs for every instance; each seed has its own identity
     InstallResult common;
 };
 
@@ -247,9 +248,12 @@ Result<Prepared> prepare_install(const Config& config, const InstallRequest& r, 
     auto v = verify_bundle(*bundle, vo);
     if (!v) return std::move(v).error();
     if (auto c = stop_if_interrupted(r.name); !c) return std::move(c).error();
+    // The cloud-init inputs, read and checked before anything is made.
+    auto cloud_init = plan_cloud_init(r.cloud_init, *bundle, v->manifest);
+    if (!cloud_init) return std::move(cloud_init).error();
     // The base as the store knows it: digest, format, size.
     BlobSpec base_spec{v->manifest.image.sha256, v->manifest.image.format, v->manifest.image.format, v->image_file.size};
-    Prepared p{std::move(*v), std::move(base_spec), {}, {}, {}, {}, {}};
+    Prepared p{std::move(*v), std::move(base_spec), {}, {}, {}, {}, std::move(*cloud_init), {}};
     const VerifiedBundle& vb = p.verified;
     const Manifest& m = vb.manifest;
     InstallResult& out = p.common;
@@ -323,9 +327,15 @@ Result<InstallResult> install_instance(const Connection& conn, const Config& con
     if (!ctx) return std::move(ctx).error();
     out.context_dir = layout.dir;
     out.overlay = layout.overlay;
+    out.uuid = random_uuid();
+    // The cloud-init seed, with the identity the SMBIOS serial carries too.
+    auto seeded = install_cloud_init_seed(p.cloud_init, layout, name, out.uuid);
+    if (!seeded) return std::move(seeded).error();
+    if (*seeded) out.seed_iso = layout.seed_iso;
+    out.key_fingerprints = p.cloud_init.key_fingerprints;
+    out.password = p.cloud_init.password;
 
     // 5. The domain: XML from the template, marked with the appshare metadata, defined.
-    out.uuid = random_uuid();
     DomainSpec ds;
     ds.name = name;
     ds.uuid = out.uuid;
@@ -342,6 +352,7 @@ Result<InstallResult> install_instance(const Connection& conn, const Config& con
     if (p.kernel_spec) ds.kernel = layout.kernel_link;
     if (p.initrd_spec) ds.initrd = layout.initrd_link;
     ds.cmdline = m.cmdline;
+    ds.seed_iso = out.seed_iso;
     ds.smbios_serial = nocloud_serial(name, out.uuid);
     ds.product = m.name;
     ds.product_version = m.version;
@@ -426,6 +437,10 @@ Result<BulkInstallResult> install_appliances(const Connection& conn, const Confi
     auto virt_type = choose_virt_type(r.virt_type, config.virt_type);
     if (!virt_type) return std::move(virt_type).error();
     if (auto c = check_instance_names(config, names); !c) return std::move(c).error();
+    if (r.cloud_init.password_generate && names.size() > 1) {
+        return make_error(ErrorCode::Usage, "--password-generate makes one password shown once, so it installs one "
+                                            "instance at a time; give a single --name, or --ssh-key for several instances.");
+    }
     if (auto c = check_names_free(conn, names); !c) return std::move(c).error();
     InstallRequest shared = r;
     if (names.size() == 1) shared.name = names.front();
@@ -519,6 +534,12 @@ std::string install_summary(const InstallResult& r)
     std::string s = "Installed '" + r.name + "' (" + r.appliance + " " + r.version + "), domain uuid " + r.uuid + ".\n";
     s += "  context:   " + r.context_dir.string() + " (" + format_size(r.context_bytes) + " on disk)\n";
     s += shared_lines(r);
+    if (r.seed_iso) s += "  cloud-init: " + r.seed_iso->string() + " (NoCloud seed)\n";
+    for (const auto& k : r.key_fingerprints) s += "  ssh key:   " + k + "\n";
+    if (r.password) {
+        s += "  password:  " + *r.password +
+             " (the default user's; shown only now: appshare keeps only its SHA-512 crypt hash)\n";
+    }
     for (const auto& w : r.warnings) s += "Note: " + w + "\n";
     if (!r.reload_advice.empty()) s += "Note: " + r.reload_advice + "\n";
     s += "Start it with: virsh start " + r.name + "\n";

@@ -16,6 +16,7 @@
 #include "base/error.hpp"
 #include "base/result.hpp"
 #include "virt/connection.hpp"
+#include "virt/install_cloud_init.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -36,6 +37,7 @@ struct InstallRequest {
     bool lazy = false;                         // leave loading the base to the hook, at the first start
     std::optional<std::string> title;          // overrides "<appliance> <version>"
     std::optional<std::string> description;    // overrides the manifest's description
+    CloudInitOptions cloud_init;               // the instance's cloud-init seed (virt/install_cloud_init.hpp)
     bool show_progress = false;                // progress lines on stderr (when it is a terminal)
     std::function<void(const std::string&)> notice;  // one line per event worth telling (a lock wait)
     std::filesystem::path hooks_dir = std::string(kLibvirtHooksDir);
@@ -59,6 +61,9 @@ struct InstallResult {
     std::vector<std::string> source_files;  // where the hook may (re)load the base from
     std::vector<std::string> source_urls;
     HookRegistration hook;
+    std::optional<std::filesystem::path> seed_iso;  // the cloud-init seed, when the instance has one
+    std::vector<std::string> key_fingerprints;      // the SSH keys it authorises
+    std::optional<std::string> password;            // generated: shown once by install_summary, never stored
     std::string reload_advice;          // non-empty: what the user must do for libvirt to run the hook
     std::vector<std::string> warnings;  // e.g. a lazy source directory the configuration does not allow
 };

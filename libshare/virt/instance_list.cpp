@@ -1,5 +1,7 @@
 #include "virt/instance_list.hpp"
 
+#include "instance/cloud_init_seed.hpp"
+
 #include "base/size_units.hpp"
 #include "instance/instance_state.hpp"
 #include "virt/appshare_domain.hpp"
@@ -71,6 +73,7 @@ Result<InstanceListing> list_instances(const Connection& conn, const Config& con
         }
         i.context_dir = d.context->dir;
         if (auto bytes = disk_usage_bytes(d.context->dir)) i.context_bytes = *bytes;
+        i.cloud_init_seed = has_seed(*d.context);
         i.mode = "unknown";
         if (auto st = load_instance_state(d.context->dir); st && *st) {
             i.mode = std::string(instance_mode_name((*st)->mode));
@@ -130,6 +133,7 @@ nlohmann::json instance_listing_json(const InstanceListing& l)
                              {"state", i.state},
                              {"mode", i.mode},
                              {"mode_reason", i.mode_reason},
+                             {"cloud_init_seed", i.cloud_init_seed},
                              {"base_sha256", i.base_sha256},
                              {"base_path", i.base_path.string()},
                              {"base_bytes", i.base_bytes},

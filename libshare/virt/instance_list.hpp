@@ -31,6 +31,7 @@ struct InstanceInfo {
     std::string mode;                  // "shared", "independent", "unknown" (no instance.json) or
                                        // kInvalidMetadata (context not the domain's own: not looked at)
     std::string mode_reason;           // why, when the state file says; for invalid metadata, what is wrong
+    bool cloud_init_seed = false;      // the context holds a cloud-init seed (never shown: only that it has one)
 };
 
 struct InstanceListing {

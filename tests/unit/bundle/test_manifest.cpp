@@ -467,3 +467,36 @@ TEST_CASE("the schema catches what the field checks do not look at", "[manifest]
         CHECK(r.error().code == ErrorCode::Io);
     }
 }
+
+TEST_CASE("a manifest may carry a default cloud-init user-data file", "[manifest]")
+{
+    const std::string digest(64, 'a');
+    const auto with = [&](const std::string& element) {
+        return replace_once(sample("full.xml"), "</appliance>", element + "</appliance>");
+    };
+    SECTION("none by default")
+    {
+        auto m = parse(sample("full.xml"));
+        REQUIRE(m);
+        CHECK_FALSE(m->user_data);
+    }
+    SECTION("path and digest read like the boot files'")
+    {
+        auto m = parse(with("  <cloud-init><user-data path=\"cloud-init/user-data\"><sha256>" + digest +
+                            "</sha256></user-data></cloud-init>\n"));
+        REQUIRE(m);
+        REQUIRE(m->user_data);
+        CHECK(m->user_data->path == "cloud-init/user-data");
+        CHECK(m->user_data->sha256 == digest);
+    }
+    SECTION("a path leaving the bundle or a missing digest is refused; an empty <cloud-init/> names none")
+    {
+        const auto m1 = parse(with("  <cloud-init><user-data path=\"../x\"><sha256>" + digest +
+                                   "</sha256></user-data></cloud-init>\n"));
+        test::require_refused(m1, ErrorCode::UnsafePath, {"cloud-init/user-data/@path"});
+        CHECK_FALSE(parse(with("  <cloud-init><user-data path=\"u\"/></cloud-init>\n")));
+        auto empty = parse(with("  <cloud-init/>\n"));
+        REQUIRE(empty);
+        CHECK_FALSE(empty->user_data);
+    }
+}
