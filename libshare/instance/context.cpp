@@ -222,7 +222,7 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
     };
     if (auto r = link(spec.kernel, layout.kernel_link); !r) return std::move(r).error();
     if (auto r = link(spec.initrd, layout.initrd_link); !r) return std::move(r).error();
-    const InstanceState state{InstanceMode::Shared, utc_timestamp_now(), "installed", spec.base};
+    const InstanceState state{InstanceMode::Shared, utc_timestamp_now(), "installed", spec.base, {}};
     if (auto r = save_instance_state(layout.dir, state); !r) return std::move(r).error();
     if (auto r = dir->sync(); !r) return std::move(r).error();
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
