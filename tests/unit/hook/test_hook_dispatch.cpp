@@ -24,7 +24,7 @@ TEST_CASE("hook operations map to actions", "[hook_dispatch]")
     CHECK(classify_hook_call("started", "begin") == HookAction::Started);
     CHECK(classify_hook_call("release", "end") == HookAction::Release);
     CHECK(classify_hook_call("reconnect", "begin") == HookAction::Reconnect);
-    CHECK(classify_hook_call("migrate", "begin") == HookAction::EchoXml);
+    CHECK(classify_hook_call("migrate", "begin") == HookAction::Migrate);
     CHECK(classify_hook_call("restore", "begin") == HookAction::EchoXml);
     for (const auto& [op, sub] : std::vector<std::pair<std::string, std::string>>{
              {"start", "begin"}, {"stopped", "end"}, {"prepare", "end"}, {"attach", "begin"}, {"", ""}, {"PREPARE", "begin"}}) {
@@ -56,6 +56,8 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
     SECTION("migrate and restore print the XML back unchanged") {
         const auto xml = fx.domain_xml("web1");
         CHECK(run_hook(request("migrate", "begin", xml), conf).stdout_text == xml);
+        const std::string foreign = "<domain type='qemu'><name>web1</name></domain>";
+        CHECK(run_hook(request("migrate", "begin", foreign), conf).stdout_text == foreign);
         CHECK(run_hook(request("restore", "begin", "<domain/>"), conf).stdout_text == "<domain/>");
         auto truncated = request("migrate", "begin", "<dom");
         truncated.stdin_truncated = true;
@@ -91,6 +93,58 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
         usage = list_usage_records(fx.config.shared_root);
         REQUIRE(usage.size() == 1);
         CHECK(usage[0].state == "stopped");
+    }
+    SECTION("an incoming migration makes the context, and the stop after it hands the bookkeeping over") {
+        const std::string uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+        auto xml = fx.domain_xml("web1");
+        xml.replace(xml.find("<name>web1</name>"), 17, "<name>web1</name><uuid>" + uuid + "</uuid>");
+        auto r = run_hook(request("migrate", "begin", xml), conf);
+        INFO(r.stderr_text);
+        REQUIRE(r.exit_status == 0);
+        CHECK(r.stdout_text == xml);
+        CHECK(fs::exists(fx.overlay("web1")));
+        auto state = load_instance_state(fx.context_dir("web1"));
+        REQUIRE(state);
+        REQUIRE(*state);
+        CHECK((*state)->host == this_host_name());
+        CHECK(fx.log_count("domain web1: incoming migration prepared on") == 1);
+        REQUIRE(run_hook(request("started", "begin", xml), conf).exit_status == 0);
+        auto usage = list_usage_records(fx.config.shared_root, fx.base_sha);
+        REQUIRE(usage.size() == 1);
+        CHECK(usage[0].uuid == uuid);
+
+        // Another host now records the same domain as running: a release here is the end of a
+        // migration away. This host's record and its host-local context go.
+        UsageRecord there = usage[0];
+        there.host = "host-b";
+        there.since = "2099-01-01T00:00:00Z";
+        REQUIRE(write_usage_record(fx.config.shared_root, there));
+        REQUIRE(run_hook(request("release", "end", xml), conf).exit_status == 0);
+        usage = list_usage_records(fx.config.shared_root, fx.base_sha);
+        REQUIRE(usage.size() == 1);
+        CHECK(usage[0].host == "host-b");
+        CHECK_FALSE(fs::exists(fx.context_dir("web1")));
+        CHECK(fx.log_count("domain web1: migrated to host-b; removed its host-local context") == 1);
+    }
+    SECTION("a stop while a namesake runs elsewhere is no migration") {
+        const auto xml = fx.domain_xml("web1");  // no UUID: never taken as the same instance
+        REQUIRE(run_hook(request("prepare", "begin", xml), conf).exit_status == 0);
+        REQUIRE(run_hook(request("started", "begin", xml), conf).exit_status == 0);
+        UsageRecord there = list_usage_records(fx.config.shared_root, fx.base_sha).at(0);
+        there.host = "host-b";
+        there.uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+        REQUIRE(write_usage_record(fx.config.shared_root, there));
+        REQUIRE(run_hook(request("release", "end", xml), conf).exit_status == 0);
+        CHECK(fs::exists(fx.overlay("web1")));
+        CHECK(list_usage_records(fx.config.shared_root, fx.base_sha).size() == 2);
+    }
+    SECTION("a refused incoming migration leaves no context behind") {
+        fs::remove(fx.source_base);  // no source, no shared base: the base cannot be had
+        auto r = run_hook(request("migrate", "begin", fx.domain_xml("web1")), conf);
+        CHECK(r.exit_status != 0);
+        CHECK(r.stdout_text.empty());
+        CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
+        CHECK_FALSE(fs::exists(fx.context_dir("web1")));
     }
     SECTION("prepare refuses untrusted metadata with one sentence") {
         auto meta = fx.metadata("web1");

@@ -147,3 +147,12 @@ TEST_CASE("domain XML rendering fills the template", "[domain_xml]")
         CHECK_THAT(render(spec), Catch::Contains("<domain type=\"kvm\""));
     }
 }
+
+TEST_CASE("the domain's UUID is read from its XML", "[domain_xml]")
+{
+    CHECK(domain_uuid_of("<domain><name>a</name><uuid> 0B6F5CBB-7D0B-4C3E-9B35-6A0F1F2D3E4A </uuid></domain>") ==
+          "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a");
+    CHECK(domain_uuid_of("<domain><name>a</name></domain>").empty());
+    CHECK(domain_uuid_of("<domain><uuid>../x</uuid></domain>").empty());
+    CHECK(domain_uuid_of("<dom").empty());
+}
