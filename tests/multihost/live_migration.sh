@@ -11,6 +11,8 @@
 #   2. failure: the destination cannot have the base (its lock held from h1, no host-local
 #      store on h2): the migration fails with the hook's sentence, the guest runs on at h1 with
 #      its context untouched, and h2 has neither the domain nor a context.
+#   2b. an instance that runs independent on h1 (the base's lock held elsewhere at its start)
+#      migrates to h2, whose shared base is healthy, and runs there shared again.
 #   3. contexts on the shared volume (context_root there, on both hosts): plain `virsh migrate
 #      --live` h1 -> h2 and back, no disk bytes moved, the guest counts on, the context stays.
 #
@@ -24,7 +26,7 @@ if [[ "${1:-}" != --inside ]]; then
     mh_demo_bundle
     mh_conf "$work/appshare.conf" "lock_wait_seconds = 20" "allowed_source_dirs = [\"$work/bundle/images\"]"
     mh_run_bed 2
-    shell_test_end "the demo guest live-migrated there and back in both modes, counting on, with only its context moved; a refused migration left it running on its source."
+    shell_test_end "the demo guest live-migrated there and back in both modes, counting on, with only its context moved; an independent one arrived shared; a refused migration left it running on its source."
     exit 0
 fi
 
@@ -146,6 +148,31 @@ if [[ "$(domain_state "$h1" mig-local)" == running ]]; then
     on-host "$h2" cp "$work/appshare.conf" /etc/appshare/appshare.conf
 fi
 on-host "$h1" virsh -q destroy mig-local >/dev/null 2>&1
+
+# ---- 2b. an independent instance migrates onto a destination with a healthy shared base as shared ----
+on-host "$h1" sed -i 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' /etc/appshare/appshare.conf
+rm -f "$work/lock-held"
+on-host "$h1" python3 -c 'import fcntl,sys,time; f=open(sys.argv[1],"r+"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2],"w").close(); time.sleep(120)' \
+    "$SHARED/$sha.qcow2.lock" "$work/lock-held" &
+holder=$!
+for _ in $(seq 100); do [[ -e "$work/lock-held" ]] && break; sleep 0.1; done
+start_domain "$h1" mig-local
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+on-host "$h1" cp "$work/appshare.conf" /etc/appshare/appshare.conf
+read -r mode _ <<<"$(instance_mode "$h1" mig-local)"
+say "mig-local started on $h1 with the base's lock held elsewhere: $mode"
+[[ $start_rc == 0 && "$mode" == independent ]] || ifail "mig-local did not start independent on $h1 (status $start_rc, mode '$mode'): $start_out"
+if ((start_rc == 0)); then
+    story_wait_ready "$h1" mig-local 180 >/dev/null || ifail "the independent mig-local printed no ready line on $h1"
+    wait_tick_above "$h1" mig-local 30 1 >/dev/null
+    if migrate mig-local "$h1" "$h2" --copy-storage-inc; then
+        read -r mode base <<<"$(instance_mode "$h2" mig-local)"
+        say "the independent mig-local arrived at $h2 as $mode on $base"
+        [[ "$mode" == shared && "$base" == "$SHARED/$sha.qcow2" ]] || ifail "the independent mig-local is '$mode' on '$base' at $h2, not shared again"
+        on-host "$h1" test -e "$CONTEXTS/mig-local" && ifail "$h1 still has the context of mig-local after it migrated away"
+    fi
+    on-host "$h2" virsh -q destroy mig-local >/dev/null 2>&1
+fi
 
 # ---- 3. contexts on the shared volume: plain live migration, nothing copied ----
 for h in "$h1" "$h2"; do
