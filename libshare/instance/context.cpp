@@ -12,6 +12,7 @@
 #include "image/qcow2_overlay.hpp"
 #include "instance/instance_state.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -112,7 +113,8 @@ Result<void> create_overlay_for(const ContextLayout& context, const ContextTarge
     auto facts = check_image_fd(base->get(), target.base_format, target.base.string());
     if (!facts) return std::move(facts).error();
     remove_leftovers_of(context.overlay);
-    auto made = create_qcow2_overlay(context.overlay, context.base_link, target.base_format, facts->virtual_size);
+    auto made = create_qcow2_overlay(context.overlay, context.base_link, target.base_format,
+                                     std::max(facts->virtual_size, target.overlay_size));
     if (!made && made.error().code != ErrorCode::AlreadyExists) return made;
     return ok();
 }

@@ -96,13 +96,19 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
     }
     SECTION("an incoming migration makes the context, and the stop after it hands the bookkeeping over") {
         const std::string uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
-        auto xml = fx.domain_xml("web1");
+        auto meta = fx.metadata("web1");
+        meta.overlay_size = 128ULL << 20;  // installed larger than the 64 MiB base
+        auto xml = fx.domain_xml("web1", meta);
         xml.replace(xml.find("<name>web1</name>"), 17, "<name>web1</name><uuid>" + uuid + "</uuid>");
         auto r = run_hook(request("migrate", "begin", xml), conf);
         INFO(r.stderr_text);
         REQUIRE(r.exit_status == 0);
         CHECK(r.stdout_text == xml);
-        CHECK(fs::exists(fx.overlay("web1")));
+        // The overlay has the size the source's has (the mirror needs it): qcow2's size field.
+        const std::string header = test::read_file(fx.overlay("web1")).substr(24, 8);
+        std::uint64_t virtual_size = 0;
+        for (const char c : header) virtual_size = virtual_size << 8 | static_cast<unsigned char>(c);
+        CHECK(virtual_size == 128ULL << 20);
         auto state = load_instance_state(fx.context_dir("web1"));
         REQUIRE(state);
         REQUIRE(*state);
