@@ -48,8 +48,9 @@ void record_usage(const HookLog& log, const Config& config, const InstancePaths&
                 auto away = after_release(config, paths, uuid);
                 if (!away) warn("cannot tell whether the domain migrated away: " + away.error().message);
                 if (away && away->migrated) {
-                    return "migrated to " + away->to_host + (away->context_removed ? "; removed its host-local context"
-                                                                                     : "; its context is shared, left as it is");
+                    return "migrated to " + away->to_host + (away->kept_at.empty() ? "; its context is shared, left as it is"
+                                                                                     : "; its host-local context is kept at " +
+                                                                                           away->kept_at.string() + " until appshare gc");
                 }
             }
             UsageRecord rec = instance_usage_record(config, paths, running ? "running" : "stopped");
@@ -125,7 +126,8 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
     options.holder = this_process_holder(request.domain);
     options.log = [&log](const std::string& line) { log.info(line); };
     const bool incoming = action == HookAction::Migrate;
-    auto outcome = incoming ? prepare_incoming(*config, *paths, options) : prepare_instance(*config, *paths, options);
+    auto outcome = incoming ? prepare_incoming(*config, *paths, domain_uuid_of(request.stdin_xml), options)
+                            : prepare_start(*config, *paths, options);
     if (!outcome) {
         log.error(outcome.error().message);
         return refuse(outcome.error());

@@ -5,6 +5,7 @@
 #include "base/text.hpp"
 #include "base/time_format.hpp"
 #include "instance/instance_state.hpp"
+#include "instance/migrated_context.hpp"
 #include "store/usage_records.hpp"
 
 #include <cerrno>
@@ -58,12 +59,20 @@ Result<bool> image_in_use(const std::filesystem::path& overlay)
     return probe.l_type != F_UNLCK;
 }
 
-Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths, const LoadOptions& options)
+Result<PrepareOutcome> prepare_start(const Config& config, const InstancePaths& paths, const LoadOptions& options)
+{
+    if (auto r = refuse_start_if_migrated(config.context_root, paths.context, paths.domain); !r) return std::move(r).error();
+    return prepare_instance(config, paths, options);
+}
+
+Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths, std::string_view uuid,
+                                        const LoadOptions& options)
 {
     const auto& context = paths.context;
     auto dir = stat_no_links(context.dir);
     if (!dir) return std::move(dir).error();
     const bool existed = dir->has_value();
+    bool replaced = false;
     if (existed) {
         auto stale = stale_own_context(paths);
         if (!stale) return std::move(stale).error();
@@ -73,6 +82,7 @@ Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePath
             auto lock = lock_context(context, lock_wait_left(config, options), holder);
             if (!lock) return std::move(lock).error();
             if (auto r = remove_no_links(context.overlay); !r) return std::move(r).error();
+            replaced = true;
             say(options, "replaced the overlay this host kept from an earlier stay of the instance: the incoming "
                          "migration copies the current one");
         }
@@ -84,6 +94,12 @@ Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePath
         if (auto r = remove_context(config.context_root, context.dir); !r) {
             say(options, "the context made for the refused migration could not be removed: " + r.error().message);
         }
+    }
+    if (out && (!existed || replaced)) {
+        // The context's data comes from this migration, so a copy kept from an earlier stay is out of date.
+        auto gone = discard_migrated_context(config.context_root, paths.domain, uuid);
+        if (!gone) say(options, "the context kept from an earlier migration away could not be removed: " + gone.error().message);
+        if (gone && *gone) say(options, "removed the context kept from an earlier migration away: the incoming migration brings the current one");
     }
     return out;
 }
@@ -117,8 +133,12 @@ Result<Departure> after_release(const Config& config, const InstancePaths& paths
     auto in_use = image_in_use(paths.context.overlay);
     if (!in_use) return std::move(in_use).error();
     if (*in_use) return d;
-    if (auto r = remove_context(config.context_root, paths.context.dir); !r) return std::move(r).error();
-    d.context_removed = true;
+    auto dir = stat_no_links(paths.context.dir);
+    if (!dir) return std::move(dir).error();
+    if (!*dir) return d;
+    auto kept = move_context_aside(config.context_root, paths.context, paths.domain, uuid, d.to_host);
+    if (!kept) return std::move(kept).error();
+    d.kept_at = kept->dir;
     return d;
 }
 

@@ -22,11 +22,20 @@
 // first: on a destination whose shared base is healthy it runs shared again (instance.json says
 // so), else it makes its own host-local copy and stays independent there.
 //
+// A copy this host kept at an earlier migration away (instance/migrated_context.hpp) is
+// discarded once the incoming migration makes the context anew (none here, or a stale overlay
+// replaced): its data comes from the migration.
+//
 // Source, after_release (the hook's `release end`): the domain migrated away when another host
 // now records the same domain (same UUID) as running since it started here. Then this host's
-// usage record goes (the bookkeeping moved with the domain), and a host-local context is
-// removed; a context on the shared storage, which the destination runs on, is left alone.
-// A stop that is no migration changes nothing here.
+// usage record goes (the bookkeeping moved with the domain), and a host-local context is moved
+// aside, never deleted: that judgement rests on records, and a stale "running" record of a
+// destination that died makes an ordinary stop look the same. A context on the shared storage,
+// which the destination runs on, is left alone. A stop that is no migration changes nothing.
+//
+// Start, prepare_start (the hook's `prepare begin`): prepare_instance, unless the instance has
+// no overlay because its context was moved aside: then the start is refused, never made on a
+// new empty overlay (a source that kept its definition).
 #pragma once
 
 #include "base/result.hpp"
@@ -45,20 +54,24 @@ namespace appshare {
 // file is missing or holds none. Errors: Io when the file cannot be opened or tested.
 [[nodiscard]] Result<bool> image_in_use(const std::filesystem::path& overlay);
 
-// Lock-and-load on the destination of a live migration, as described above.
-[[nodiscard]] Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths,
+// Lock-and-load for a start, as described above.
+[[nodiscard]] Result<PrepareOutcome> prepare_start(const Config& config, const InstancePaths& paths, const LoadOptions& options);
+
+// Lock-and-load on the destination of a live migration of the domain with UUID `uuid` (empty
+// when the XML has none), as described above.
+[[nodiscard]] Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths, std::string_view uuid,
                                                       const LoadOptions& options);
 
 // What after_release found.
 struct Departure {
     bool migrated = false;     // the domain runs on another host now
     std::string to_host;       // that host
-    bool context_removed = false;
+    std::filesystem::path kept_at;  // where a host-local context was moved aside; empty when none
 };
 
 // On the host a domain stopped on: whether it migrated away (judged from the usage records of
 // base `paths.base`, domain `uuid`), and if so, this host's usage record removed and a
-// host-local context too. Errors (logged by the caller, never failing anything): Io.
+// host-local context moved aside. Errors (logged by the caller, never failing anything): Io.
 [[nodiscard]] Result<Departure> after_release(const Config& config, const InstancePaths& paths, std::string_view uuid);
 
 }  // namespace appshare
