@@ -7,7 +7,6 @@
 #include "base/time_format.hpp"
 #include "instance/instance_usage.hpp"
 #include "instance/migrated_context.hpp"
-#include "instance/storage_report.hpp"
 #include "store/blob_gc.hpp"
 #include "store/host_usage.hpp"
 #include "instance/stores.hpp"
@@ -217,8 +216,7 @@ private:
             return;
         }
         for (const auto& m : *kept) {
-            const auto bytes = disk_usage_bytes(m.dir);
-            GcItem item{"migrated context", m.dir, "", bytes ? *bytes : 0, ""};
+            GcItem item{"migrated context", m.dir, "", m.bytes, ""};
             const auto there = std::find_if(usage.records.begin(), usage.records.end(), [&](const UsageRecord& r) {
                 return r.host != me_ && r.domain == m.name && r.uuid == m.uuid && usage.host_of(r).keeps_bases() &&
                        (r.state == "running" || r.state == "stopped");

@@ -6,6 +6,7 @@
 #include "base/host_identity.hpp"
 #include "base/small_file.hpp"
 #include "base/text.hpp"
+#include "instance/storage_report.hpp"
 #include "store/usage_records.hpp"
 
 #include <sys/stat.h>
@@ -94,6 +95,7 @@ Result<std::vector<MigratedContext>> list_migrated_contexts(const std::filesyste
         if (!st) return std::move(st).error();
         if (!*st || !S_ISDIR((*st)->st_mode)) continue;
         m.to_host = recorded_host(m.dir);
+        if (auto bytes = disk_usage_bytes(m.dir)) m.bytes = *bytes;
         out.push_back(std::move(m));
     }
     return out;

@@ -19,6 +19,7 @@
 #include "base/result.hpp"
 #include "instance/context.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -31,6 +32,7 @@ struct MigratedContext {
     std::string uuid;            // its domain UUID
     std::string to_host;         // where it migrated; empty when not recorded
     std::filesystem::path dir;   // the kept context
+    std::uint64_t bytes = 0;     // st_blocks × 512 of it and all in it
 };
 
 // The folder name a context of domain `name` (UUID `uuid`) is moved to.
