@@ -5,14 +5,17 @@
 #   1. host-local contexts: `virsh migrate --live --persistent --copy-storage-inc` h1 -> h2
 #      and back (then `virsh undefine` on the source, once its job's figures are read). Each time the guest goes on counting on the
 #      destination from where it was (no new boot), the destination's hook made the context
-#      (instance.json names it), the source's context and usage record are gone, the
+#      (instance.json names it), the source's context folder and usage record are gone, the
+#      context kept aside there (.migrated.NAME.UUID), a start of the source's kept definition
+#      refused with where it went (and that copy gone once it migrates back here), the
 #      destination's record says running; the disk bytes the migration moved (domjobinfo
 #      --completed on the source) are at most the overlay's size and far below the base's.
 #   2. failure: the destination cannot have the base (its lock held from h1, no host-local
 #      store on h2): the migration fails with the hook's sentence, the guest runs on at h1 with
 #      its context untouched, and h2 has neither the domain nor a context.
 #   2b. an instance that runs independent on h1 (the base's lock held elsewhere at its start)
-#      migrates to h2, whose shared base is healthy, and runs there shared again.
+#      migrates to h2, whose shared base is healthy, and runs there shared again; then
+#      `appshare gc` on h1 removes the context h1 kept aside.
 #   3. contexts on the shared volume (context_root there, on both hosts): plain `virsh migrate
 #      --live` h1 -> h2 and back, no disk bytes moved, the guest counts on, the context stays.
 #
@@ -75,8 +78,13 @@ migrate() {
     [[ "$(domain_state "$to" "$name")" == running ]] || ifail "$name is not running on $to after the migration"
     # The source's record of the job has the disk bytes too (the destination's only memory);
     # then the definition goes there, as --undefinesource would have done.
-    local info
+    local info refused
     info=$(on-host "$from" virsh domjobinfo --completed "$name" 2>&1)
+    if [[ "${try_source_start:-}" == 1 ]]; then
+        # The definition the source kept must not start there on a new empty overlay.
+        refused=$(on-host "$from" timeout 60 virsh start "$name" 2>&1) && ifail "the definition $from kept of $name started there after it migrated away"
+        [[ "$refused" == *"migrated to host $to"*"mv "* ]] || ifail "starting $name on $from after it migrated away did not say where it went and how to put it back: $refused"
+    fi
     on-host "$from" virsh -q undefine "$name" >/dev/null || ifail "undefining $name on $from failed"
     echo "$info" >"$work/jobinfo-$name-$from-$to.txt"
     mem_bytes=$(bytes_of "Memory processed" <<<"$info")
@@ -104,6 +112,8 @@ story_wait_ready "$h1" mig-local 180 >/dev/null || { ifail "mig-local printed no
 wait_tick_above "$h1" mig-local 30 2 >/dev/null || ifail "mig-local does not count on $h1"
 
 # ---- 1. host-local contexts, copy-storage-inc there and back ----
+uuid=$(on-host "$h1" virsh -q domuuid mig-local)
+try_source_start=1
 for leg in "$h1 $h2" "$h2 $h1"; do
     read -r from to <<<"$leg"
     mark=$(log_lines "$to")
@@ -118,11 +128,15 @@ for leg in "$h1 $h2" "$h2 $h1"; do
     host=$(on-host "$to" python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("host",""))' "$CONTEXTS/mig-local/instance.json")
     [[ "$host" == "$to" ]] || ifail "instance.json at $to names host '$host'"
     on-host "$from" test -e "$CONTEXTS/mig-local" && ifail "$from still has the context of mig-local after it migrated away"
+    on-host "$from" test -f "$CONTEXTS/.migrated.mig-local.$uuid/disk.qcow2" || ifail "$from did not keep the context of mig-local aside"
+    on-host "$to" test -e "$CONTEXTS/.migrated.mig-local.$uuid" && ifail "$to still keeps an out-of-date copy of mig-local's context after it migrated back"
     [[ -e "$(record_of "$from" mig-local)" ]] && ifail "$from's usage record of mig-local is still there"
     running_record "$to" mig-local
     log_since "$to" "$mark" | grep -q "incoming migration prepared on" || { ifail "$to's hook log says nothing of the incoming migration"; show_log_since "$to" "$mark"; }
     grep -q "migrated to $to" "$(story_hook_log "$from")" || ifail "$from's hook log does not say mig-local migrated to $to"
 done
+
+try_source_start=0
 
 # ---- 2. the destination refuses: the base's lock is held, and h2 has no host-local store ----
 if [[ "$(domain_state "$h1" mig-local)" == running ]]; then
@@ -170,6 +184,10 @@ if ((start_rc == 0)); then
         say "the independent mig-local arrived at $h2 as $mode on $base"
         [[ "$mode" == shared && "$base" == "$SHARED/$sha.qcow2" ]] || ifail "the independent mig-local is '$mode' on '$base' at $h2, not shared again"
         on-host "$h1" test -e "$CONTEXTS/mig-local" && ifail "$h1 still has the context of mig-local after it migrated away"
+        # Undefined on h1 and running on h2 (a live host): gc on h1 removes the copy kept aside.
+        on-host "$h1" test -d "$CONTEXTS/.migrated.mig-local.$uuid" || ifail "$h1 did not keep the context of mig-local aside"
+        gc_out=$(on-host "$h1" "${appshare[@]}" gc 2>&1) || ifail "appshare gc on $h1 failed: $gc_out"
+        on-host "$h1" test -e "$CONTEXTS/.migrated.mig-local.$uuid" && ifail "appshare gc on $h1 kept the context of mig-local that runs on $h2: $gc_out"
     fi
     on-host "$h2" virsh -q destroy mig-local >/dev/null 2>&1
 fi
