@@ -49,13 +49,15 @@ int main(int argc, char** argv)
         return 0;
     }
     const bool truncated = read_stdin(xml, appshare::kHookStdinCap);
-    if (action == appshare::HookAction::EchoXml) {
+    const bool ours = xml.find(appshare::kHookMetadataMarker) != std::string::npos;
+    const bool filter = action == appshare::HookAction::EchoXml || action == appshare::HookAction::Migrate;
+    if (filter && !(ours && action == appshare::HookAction::Migrate)) {
         // A filter operation: print the XML back unchanged (empty output also means
         // unchanged, which is what a truncated input gets).
         if (!truncated) static_cast<void>(appshare::write_all(STDOUT_FILENO, xml));
         return 0;
     }
-    if (xml.find(appshare::kHookMetadataMarker) == std::string::npos) return 0;  // not an appshare domain
+    if (!ours) return 0;  // not an appshare domain
 
     void* core = dlopen(APPSHARE_CORE_SONAME, RTLD_NOW | RTLD_LOCAL);
     auto entry = core != nullptr ? reinterpret_cast<appshare::HookEntryFn>(dlsym(core, appshare::kHookEntrySymbol)) : nullptr;
@@ -63,8 +65,8 @@ int main(int argc, char** argv)
         const char* why = dlerror();
         std::fprintf(stderr, "appshare-hook cannot load %s (%s); reinstall appshare.\n", APPSHARE_CORE_SONAME,
                      why != nullptr ? why : "entry point missing");
-        // Refuse only a start (prepare); bookkeeping calls never fail a domain.
-        return action == appshare::HookAction::Prepare ? 1 : 0;
+        // Refuse only a start (prepare) or an incoming migration; bookkeeping calls never fail a domain.
+        return action == appshare::HookAction::Prepare || action == appshare::HookAction::Migrate ? 1 : 0;
     }
     return entry(argv[1], argv[2], argv[3], argc > 4 ? argv[4] : "", xml.data(), xml.size(), truncated ? 1 : 0);
 }

@@ -19,6 +19,10 @@
 #   - hosts appshare-h1 ... appshare-hN: each in its own mount, PID, UTS and network namespace,
 #     with its own host name, /etc/machine-id, /etc/hostname, a private libvirtd + virtlogd
 #     (scripts/lib/sandbox-inner.sh, the libvirt-sandbox mechanism) with its own host_uuid,
+#     listening for qemu+tcp://appshare-hI/system on the host's bed address without
+#     authentication, QEMU migrations and libvirt's NBD server on that address too (ports
+#     49152-49215), so `virsh migrate --live NAME qemu+tcp://appshare-h2/system` works between
+#     hosts with no keys to set up; only the bed's private network reaches it,
 #     the volume FUSE-mounted at /var/lib/libvirt/images/appshare/shared, host-local
 #     /var/lib/libvirt/images/appshare/{contexts,local}, and /etc/appshare/appshare.conf:
 #         shared_root  = "/var/lib/libvirt/images/appshare/shared"     (the Gluster mount)

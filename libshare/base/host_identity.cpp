@@ -25,6 +25,17 @@ bool is_machine_id(std::string_view id) noexcept
     return true;
 }
 
+bool is_domain_uuid(std::string_view id) noexcept
+{
+    if (id.size() != 36) return false;
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        const char c = id[i];
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
 std::string this_machine_id(const std::filesystem::path& file)
 {
     // The file may be a link (to /run/machine-id on some systems); it is this host's own.

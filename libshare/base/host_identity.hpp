@@ -21,4 +21,7 @@ inline constexpr std::string_view kMachineIdFile = "/etc/machine-id";
 // Whether `id` has the form of a machine id: 32 lowercase hex digits.
 [[nodiscard]] bool is_machine_id(std::string_view id) noexcept;
 
+// Whether `id` has the form of a domain UUID as libvirt writes it: 8-4-4-4-12 lowercase hex digits.
+[[nodiscard]] bool is_domain_uuid(std::string_view id) noexcept;
+
 }  // namespace appshare

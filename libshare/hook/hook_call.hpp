@@ -10,7 +10,7 @@
 
 namespace appshare {
 
-enum class HookAction { PassThrough, Prepare, Started, Release, Reconnect, EchoXml };
+enum class HookAction { PassThrough, Prepare, Migrate, Started, Release, Reconnect, EchoXml };
 
 // Which action an (op, subop) pair calls for.
 [[nodiscard]] constexpr HookAction classify_hook_call(std::string_view op, std::string_view subop) noexcept
@@ -19,7 +19,8 @@ enum class HookAction { PassThrough, Prepare, Started, Release, Reconnect, EchoX
     if (op == "started" && subop == "begin") return HookAction::Started;
     if (op == "release" && subop == "end") return HookAction::Release;
     if (op == "reconnect" && subop == "begin") return HookAction::Reconnect;
-    if ((op == "migrate" || op == "restore") && subop == "begin") return HookAction::EchoXml;
+    if (op == "migrate" && subop == "begin") return HookAction::Migrate;  // on the destination
+    if (op == "restore" && subop == "begin") return HookAction::EchoXml;
     return HookAction::PassThrough;
 }
 

@@ -10,6 +10,7 @@
 #include "instance/instance_metadata.hpp"
 #include "instance/instance_paths.hpp"
 #include "instance/instance_usage.hpp"
+#include "instance/live_migration.hpp"
 #include "instance/lock_and_load.hpp"
 #include "store/host_registry.hpp"
 #include "store/usage_records.hpp"
@@ -32,7 +33,8 @@ HookResponse refuse(const Error& e)
 // release (it stays while the domain is defined here: a stopped domain still needs its base).
 // Done in a worker that is abandoned when the shared storage stops answering: libvirt waits for
 // this call, and no bookkeeping may hold a domain's start or stop.
-void record_usage(const HookLog& log, const Config& config, const InstancePaths& paths, HookAction action)
+void record_usage(const HookLog& log, const Config& config, const InstancePaths& paths, HookAction action,
+                  const std::string& uuid)
 {
     const bool running = action != HookAction::Release;
     BoundedOptions bounded;
@@ -42,20 +44,35 @@ void record_usage(const HookLog& log, const Config& config, const InstancePaths&
     auto done = bounded_call(
         [&](const LineFn& warn) {
             if (auto r = refresh_host_record(config.shared_root); !r) warn(r.error().message);
-            const UsageRecord rec = instance_usage_record(config, paths, running ? "running" : "stopped");
+            if (!running) {
+                // A stop that ends an outgoing live migration: the bookkeeping has moved.
+                auto away = after_release(config, paths, uuid);
+                if (!away) warn("cannot tell whether the domain migrated away: " + away.error().message);
+                if (away && away->migrated) {
+                    return "migrated to " + away->to_host + (away->kept_at.empty() ? "; its context is shared, left as it is"
+                                                                                     : "; its host-local context is kept at " +
+                                                                                           away->kept_at.string() + " until appshare gc");
+                }
+            }
+            UsageRecord rec = instance_usage_record(config, paths, running ? "running" : "stopped");
+            rec.uuid = uuid;
             if (auto r = write_usage_record(config.shared_root, rec); !r) {
                 warn(r.error().message);
                 return std::string();
             }
-            return rec.path.string() + " (" + rec.mode + ")";
+            return "on " + rec.path.string() + " (" + rec.mode + ")";
         },
         bounded);
     if (!done) {
         log.warning("the usage record of this domain was not written: " + done.error().message);
         return;
     }
+    if (done->rfind("migrated", 0) == 0) {
+        log.info(*done);
+        return;
+    }
     if (!running || done->empty()) return;
-    log.info(std::string(action == HookAction::Started ? "started" : "reconnected") + " on " + *done);
+    log.info(std::string(action == HookAction::Started ? "started" : "reconnected") + " " + *done);
 }
 
 }  // namespace
@@ -66,7 +83,8 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
 {
     const auto action = classify_hook_call(request.op, request.subop);
     if (action == HookAction::PassThrough) return {};
-    if (action == HookAction::EchoXml) {
+    const bool ours = request.stdin_xml.find(kMetadataNamespace) != std::string::npos;
+    if (action == HookAction::EchoXml || (action == HookAction::Migrate && !ours)) {
         // Printing the XML back is what "unchanged" means for a filter, also when several
         // hooks in qemu.d/ are chained. A truncated XML is not printed: empty output also
         // means "unchanged".
@@ -74,9 +92,10 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
         if (!request.stdin_truncated) r.stdout_text = request.stdin_xml;
         return r;
     }
-    if (request.stdin_xml.find(kMetadataNamespace) == std::string::npos) return {};
+    if (!ours) return {};
 
-    const bool prepare = action == HookAction::Prepare;
+    // Only a start and an incoming migration may be refused; bookkeeping never fails a call.
+    const bool prepare = action == HookAction::Prepare || action == HookAction::Migrate;
     const std::string origin = "the XML of domain " + request.domain;
     if (request.stdin_truncated) {
         if (!prepare) return {};
@@ -104,14 +123,16 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
             auto reclaimed = reclaim_seed_iso(paths->context);
             if (!reclaimed) log.warning(reclaimed.error().message);
         }
-        record_usage(log, *config, *paths, action);
+        record_usage(log, *config, *paths, action, domain_uuid_of(request.stdin_xml));
         return {};
     }
 
     LoadOptions options;
     options.holder = this_process_holder(request.domain);
     options.log = [&log](const std::string& line) { log.info(line); };
-    auto outcome = prepare_instance(*config, *paths, options);
+    const bool incoming = action == HookAction::Migrate;
+    auto outcome = incoming ? prepare_incoming(*config, *paths, domain_uuid_of(request.stdin_xml), options)
+                            : prepare_start(*config, *paths, options);
     if (!outcome) {
         log.error(outcome.error().message);
         return refuse(outcome.error());
@@ -119,13 +140,16 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
     if (outcome->switched) {
         log.warning("switched to the independent copy " + outcome->base.string() + " because " + outcome->reason);
     }
-    log.info("prepared on " + outcome->base.string() + " (" + std::string(instance_mode_name(outcome->mode)) + ")");
+    log.info(std::string(incoming ? "incoming migration prepared on " : "prepared on ") + outcome->base.string() + " (" +
+             std::string(instance_mode_name(outcome->mode)) + ")");
     if (!backing_chain_spelled_out(request.stdin_xml, paths->context.overlay, paths->context.base_link)) {
         log.warning("the definition of domain " + request.domain +
                     " does not name its base link with relabel='no' (an older appshare defined it), so libvirt chowns the base "
                     "at this start; run 'appshare reshare " + request.domain + "' while it is shut off to fix the definition");
     }
-    return {};
+    HookResponse r;
+    if (incoming) r.stdout_text = request.stdin_xml;  // a filter: the XML unchanged
+    return r;
 }
 
 HookResponse refuse_on_exception(const std::function<HookResponse()>& work) noexcept

@@ -1,14 +1,19 @@
 // The libvirt qemu hook's logic, called by hooks/appshare_hook.cpp with what libvirt gave it:
 //   <domain> <op> <subop> <extra>, the domain XML on stdin.
 //
-//   prepare begin    lock-and-load (prepare_instance); a failure refuses the start with one
+//   prepare begin    lock-and-load (prepare_start); a failure refuses the start with one
 //                    sentence on stderr and a non-zero exit
 //   started begin    record that this host runs the domain on its base (usage_records, state
 //                    running) and that this host is live (host_registry, at most every 10 min)
 //   reconnect begin  the same, after a daemon restart
-//   release end      the same with state stopped (the record stays while the domain is defined)
-//   migrate begin,   filters: print the XML back unchanged
-//   restore begin
+//   release end      the same with state stopped (the record stays while the domain is defined),
+//                    unless the domain just migrated away (instance/live_migration.hpp
+//                    after_release): then this host's record goes, and a host-local context
+//                    is moved aside (instance/migrated_context.hpp)
+//   migrate begin    on the destination of a live migration: lock-and-load for the incoming
+//                    instance (prepare_incoming); prints the XML back unchanged, or refuses the
+//                    migration like prepare refuses a start
+//   restore begin    a filter: print the XML back unchanged
 //   anything else    nothing
 // A domain without appshare metadata is passed through at once (no output, exit 0); the cheap
 // test is the metadata namespace string, before any XML parsing. Bookkeeping failures are

@@ -12,6 +12,7 @@
 #include "image/qcow2_overlay.hpp"
 #include "instance/instance_state.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -112,7 +113,8 @@ Result<void> create_overlay_for(const ContextLayout& context, const ContextTarge
     auto facts = check_image_fd(base->get(), target.base_format, target.base.string());
     if (!facts) return std::move(facts).error();
     remove_leftovers_of(context.overlay);
-    auto made = create_qcow2_overlay(context.overlay, context.base_link, target.base_format, facts->virtual_size);
+    auto made = create_qcow2_overlay(context.overlay, context.base_link, target.base_format,
+                                     std::max(facts->virtual_size, target.overlay_size));
     if (!made && made.error().code != ErrorCode::AlreadyExists) return made;
     return ok();
 }
@@ -224,7 +226,7 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
     };
     if (auto r = link(spec.kernel, layout.kernel_link); !r) return std::move(r).error();
     if (auto r = link(spec.initrd, layout.initrd_link); !r) return std::move(r).error();
-    const InstanceState state{InstanceMode::Shared, utc_timestamp_now(), "installed", spec.base};
+    const InstanceState state{InstanceMode::Shared, utc_timestamp_now(), "installed", spec.base, {}};
     // Its folder was flushed when instance.json was published (after the links and the
     // overlay); what is left is the new folder's own name in the context root.
     if (auto r = save_instance_state(layout.dir, state); !r) return std::move(r).error();

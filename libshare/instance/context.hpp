@@ -131,13 +131,14 @@ struct ContextTarget {
     std::vector<std::filesystem::path> known_bases;  // the same base in the other stores
     std::vector<BootLink> boot_links;
     std::string base_label;  // for messages: "base 0123456789ab"
+    std::uint64_t overlay_size = 0;  // a new overlay's virtual size at least (the base's when larger)
 };
 
 // Points the context at `target`: re-points the base link at target.base and every boot link at
 // its target (a symlink at a temporary name + rename; only a symlink or nothing is replaced,
 // UnsafePath when anything else is at the link's name), creates the overlay if missing (backed
 // by the base link, beside its final name, then linked into place; its size is the base's
-// virtual size), and moves
+// virtual size or target.overlay_size, whichever is larger), and moves
 // an overlay backed by one of the known copies of the same base (made by an older appshare) onto
 // the link by rewriting its header natively (image/qcow2_overlay.hpp; never qemu-img). An
 // overlay others may read is made 0600. Returns true if anything changed. UnsafeImage when the

@@ -1,9 +1,12 @@
 #include "instance/domain_xml.hpp"
 
+#include "base/host_identity.hpp"
 #include "base/text.hpp"
 #include "xml/xml_document.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 
 #include <sys/random.h>
@@ -236,6 +239,17 @@ bool backing_chain_spelled_out(std::string_view domain_xml, const std::filesyste
     if (!doc) return false;
     const xmlNode* disk = disk_of(*doc, overlay);
     return disk != nullptr && chain_is(disk, link);
+}
+
+std::string domain_uuid_of(std::string_view domain_xml)
+{
+    auto doc = parse_xml(domain_xml, "the domain XML");
+    if (!doc) return {};
+    const xmlNode* node = first_child_element(doc->root(), "uuid");
+    if (node == nullptr) return {};
+    std::string uuid(trim(xml_text(node)));
+    std::transform(uuid.begin(), uuid.end(), uuid.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return is_domain_uuid(uuid) ? uuid : std::string();
 }
 
 Result<std::optional<std::string>> spell_out_backing_chain(std::string_view domain_xml, const std::filesystem::path& overlay,

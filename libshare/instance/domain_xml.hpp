@@ -68,6 +68,10 @@ struct DomainSpec {
 [[nodiscard]] bool backing_chain_spelled_out(std::string_view domain_xml, const std::filesystem::path& overlay,
                                              const std::filesystem::path& link);
 
+// The domain's <uuid> in `domain_xml`, lowercase; empty when the XML cannot be read or has no
+// well-formed one.
+[[nodiscard]] std::string domain_uuid_of(std::string_view domain_xml);
+
 // `domain_xml` (a domain's persistent definition) with the disk on `overlay` given the backing
 // chain from `template_file` (link, format, relabel='no'), replacing any other; nullopt when it
 // already has it. Errors: BadManifest when the XML cannot be read or has no disk on `overlay`;

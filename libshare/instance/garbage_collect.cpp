@@ -6,6 +6,7 @@
 #include "base/text.hpp"
 #include "base/time_format.hpp"
 #include "instance/instance_usage.hpp"
+#include "instance/migrated_context.hpp"
 #include "store/blob_gc.hpp"
 #include "store/host_usage.hpp"
 #include "instance/stores.hpp"
@@ -86,6 +87,7 @@ public:
         }
         if (may_reconcile(usage)) reconcile(usage);
         note_hosts(usage);
+        collect_migrated_contexts(usage);
 
         const BlobStore shared = shared_store(config_);
         if (auto r = collect_store(shared, true, usage); !r) return std::move(r).error();
@@ -200,6 +202,53 @@ private:
         }
         dropped_.insert(record_key(r));
         change("removed", r, why);
+    }
+
+    // --- contexts kept at a migration away (instance/migrated_context.hpp) ----------------
+
+    // Removed once the domain is not defined here and a live host records the same domain
+    // (UUID) as running or defined there: then the instance is that host's.
+    void collect_migrated_contexts(const HostUsage& usage)
+    {
+        auto kept = list_migrated_contexts(config_.context_root);
+        if (!kept) {
+            report_.warnings.push_back(kept.error().message);
+            return;
+        }
+        for (const auto& m : *kept) {
+            GcItem item{"migrated context", m.dir, "", m.bytes, ""};
+            const auto there = std::find_if(usage.records.begin(), usage.records.end(), [&](const UsageRecord& r) {
+                return r.host != me_ && r.domain == m.name && r.uuid == m.uuid && usage.host_of(r).keeps_bases() &&
+                       (r.state == "running" || r.state == "stopped");
+            });
+            if (local_.names.count(m.name) != 0 || !local_.exists) {
+                item.reason = "domain " + m.name + " is still defined here; undefine it here once it runs elsewhere";
+                report_.kept.push_back(std::move(item));
+                continue;
+            }
+            if (there == usage.records.end()) {
+                item.reason = "no live host records domain " + m.name + " (UUID " + m.uuid +
+                              ") as running or defined, so this may be its only copy; put it back with mv if it never migrated";
+                report_.kept.push_back(std::move(item));
+                continue;
+            }
+            item.reason = "domain " + m.name + " is " + (there->state == "running" ? "running" : "defined") + " on host " +
+                          there->host + " and no longer defined here";
+            if (!o_.dry_run) {
+                auto exists = local_.exists(m.name);
+                if (!exists) {
+                    report_.warnings.push_back(exists.error().message);
+                    continue;
+                }
+                if (*exists) continue;
+                if (auto r = remove_context(config_.context_root, m.dir); !r) {
+                    item.reason = r.error().message;
+                    report_.skipped.push_back(std::move(item));
+                    continue;
+                }
+            }
+            removed(std::move(item));
+        }
     }
 
     // --- hosts --------------------------------------------------------------------------

@@ -11,6 +11,10 @@
 namespace appshare {
 namespace {
 
+// The largest overlay size the metadata may ask for (qcow2 allows more; no appliance needs it).
+constexpr std::uint64_t kMaxOverlayBytes = std::uint64_t{1} << 50;
+
+
 const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
 
 xmlNode* add_child(xmlNode* parent, xmlNs* ns, const char* name)
@@ -120,6 +124,7 @@ void append_instance_metadata(xmlNode* parent, const InstanceMetadata& meta)
     xmlNode* ctx = add_child(root, ns, "context");
     set_attr(ctx, "dir", meta.context_dir.string());
     set_attr(ctx, "overlay", meta.overlay.string());
+    if (meta.overlay_size > 0) set_attr(ctx, "size", std::to_string(meta.overlay_size));
     xmlNode* tool = add_child(root, ns, "tool");
     set_attr(tool, "version", meta.tool_version);
     set_attr(tool, "installed", meta.installed_at);
@@ -191,6 +196,12 @@ Result<std::optional<InstanceMetadata>> read_instance_metadata(std::string_view 
     auto overlay = absolute_attr(ctx, "overlay", origin);
     if (!overlay) return std::move(overlay).error();
     m.overlay = *overlay;
+    if (auto size = xml_attribute(ctx, "size")) {
+        const auto [ptr, ec] = std::from_chars(size->data(), size->data() + size->size(), m.overlay_size);
+        if (ec != std::errc{} || ptr != size->data() + size->size() || m.overlay_size > kMaxOverlayBytes) {
+            return bad(origin, "size in <context> is not a number of bytes up to 1 PiB");
+        }
+    }
     if (const xmlNode* tool = our_child(inst, "tool")) {
         m.tool_version = xml_attribute(tool, "version").value_or("");
         m.installed_at = xml_attribute(tool, "installed").value_or("");

@@ -11,7 +11,7 @@
 //       <appshare:initrd …/>
 //       <appshare:source-file path="/srv/appliances/demo.qcow2"/>
 //       <appshare:source-url href="http://…/demo.qcow2"/>
-//       <appshare:context dir="/…/contexts/NAME" overlay="/…/contexts/NAME/disk.qcow2"/>
+//       <appshare:context dir="/…/contexts/NAME" overlay="/…/contexts/NAME/disk.qcow2" size="…"/>
 //       <appshare:tool version="0.1.0" installed="2026-11-25T10:00:00Z"/>
 //     </appshare:instance>
 //   </metadata>
@@ -53,6 +53,9 @@ struct InstanceMetadata {
     std::vector<std::string> source_urls;
     std::filesystem::path context_dir;
     std::filesystem::path overlay;
+    // The overlay's virtual size as installed (size=, optional): what an overlay the hook makes
+    // (a first start, the destination of a live migration) must have; 0 when not recorded.
+    std::uint64_t overlay_size = 0;
     std::string tool_version;
     std::string installed_at;
 };

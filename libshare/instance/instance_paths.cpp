@@ -64,6 +64,7 @@ ContextTarget context_target(const InstancePaths& paths, const BlobStore& store,
     t.base_format = paths.base.image_format;
     t.known_bases = {other.path_of(paths.base)};
     t.base_label = "base " + paths.base.sha256.substr(0, 12);
+    t.overlay_size = paths.overlay_size;
     for (const auto* boot : paths.boot_files()) t.boot_links.push_back({boot->link, local.path_of(boot->spec)});
     return t;
 }
@@ -117,6 +118,7 @@ Result<InstancePaths> trusted_instance_paths(const Config& config, std::string_v
     p.initrd = std::move(*i);
     p.source_files = meta.source_files;
     p.source_urls = meta.source_urls;
+    p.overlay_size = meta.overlay_size;
     return p;
 }
 

@@ -33,6 +33,7 @@ struct InstancePaths {
     std::optional<BootFile> kernel;
     std::optional<BootFile> initrd;
     ContextLayout context;
+    std::uint64_t overlay_size = 0;         // the overlay's size as installed; 0: the base's
     std::vector<std::string> source_files;  // as named in the metadata (checked when used)
     std::vector<std::string> source_urls;
 

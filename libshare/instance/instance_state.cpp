@@ -46,7 +46,7 @@ Result<InstanceState> parse_instance_state(std::string_view text, std::string_vi
         return true;
     };
     std::string base;
-    if (!str("since", s.since) || !str("reason", s.reason) || !str("base", base)) {
+    if (!str("since", s.since) || !str("reason", s.reason) || !str("base", base) || !str("host", s.host)) {
         return bad_state(origin, "has a field that is not a string");
     }
     s.base = base;
@@ -55,10 +55,11 @@ Result<InstanceState> parse_instance_state(std::string_view text, std::string_vi
 
 std::string format_instance_state(const InstanceState& state)
 {
-    const nlohmann::json j = {{"mode", std::string(instance_mode_name(state.mode))},
-                              {"since", state.since},
-                              {"reason", state.reason},
-                              {"base", state.base.string()}};
+    nlohmann::json j = {{"mode", std::string(instance_mode_name(state.mode))},
+                        {"since", state.since},
+                        {"reason", state.reason},
+                        {"base", state.base.string()}};
+    if (!state.host.empty()) j["host"] = state.host;
     return json_text(j) + "\n";
 }
 

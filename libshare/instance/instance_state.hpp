@@ -3,7 +3,14 @@
 // why, and which base file it uses. Written by install, the hook and `appshare reshare`; read
 // by `appshare list`.
 //
-//   {"mode": "shared", "since": "2026-11-25T10:00:00Z", "reason": "installed", "base": "/…/<sha>.qcow2"}
+//   {"mode": "shared", "since": "2026-11-25T10:00:00Z", "reason": "installed", "base": "/…/<sha>.qcow2",
+//    "host": "host-a"}
+//
+// "host" is the host that last prepared the instance to run (a start or an incoming live
+// migration). A live migration reads it: on a context others share (context_root on the shared
+// storage) it names the host the domain runs on now, so the host it left keeps its hands off;
+// on a host-local context it tells the context this host left behind at an earlier migration
+// (stale: the incoming copy replaces its overlay) from one another host runs.
 #pragma once
 
 #include "base/result.hpp"
@@ -24,6 +31,7 @@ struct InstanceState {
     std::string since;   // UTC timestamp of the last change of mode
     std::string reason;  // why it is in this mode ("installed", "lock timeout: …")
     std::filesystem::path base;  // the base file the overlay is backed by
+    std::string host;            // the host that last prepared it to run; empty: not recorded
 };
 
 // "shared" / "independent".

@@ -6,6 +6,7 @@
 #include "store/remote_source.hpp"
 #include "base/atomic_file.hpp"
 #include "base/dir_handle.hpp"
+#include "base/host_identity.hpp"
 #include "base/json_text.hpp"
 #include "base/time_format.hpp"
 #include "instance/stores.hpp"
@@ -80,10 +81,12 @@ Result<std::pair<InstanceState, bool>> record_state(const InstancePaths& paths, 
                                                     InstanceMode mode, const std::filesystem::path& base,
                                                     const std::string& reason)
 {
-    if (old && old->mode == mode && old->base == base) return std::pair{*old, false};
+    const std::string host = this_host_name();
+    if (old && old->mode == mode && old->base == base && old->host == host) return std::pair{*old, false};
     InstanceState s;
     s.mode = mode;
     s.base = base;
+    s.host = host;
     const bool mode_changed = !old || old->mode != mode;
     s.since = mode_changed || old->since.empty() ? utc_timestamp_now() : old->since;
     s.reason = mode_changed || old->reason.empty() ? reason : old->reason;

@@ -45,6 +45,7 @@ std::string check_record(const std::filesystem::path& file, const std::string& s
     r.since = json_string(j, "since");
     r.state = j.contains("state") ? json_string(j, "state") : std::string("running");
     r.machine_id = json_string(j, "machine_id");
+    r.uuid = json_string(j, "uuid");
     if (!plain(r.host) || !plain(r.domain)) return "its host or domain is not a plain name";
     if (file.filename() != r.host + "@" + r.domain + ".json") return "its name does not match its host and domain";
     if (r.base_sha256 != sha) return "it names another base than its directory";
@@ -52,6 +53,7 @@ std::string check_record(const std::filesystem::path& file, const std::string& s
     if (r.state != "running" && r.state != "stopped") return "its state is neither running nor stopped";
     if (!parse_utc_timestamp(r.since)) return "its 'since' is not a UTC timestamp";
     if (!r.machine_id.empty() && !is_machine_id(r.machine_id)) return "its machine id is malformed";
+    if (!r.uuid.empty() && !is_domain_uuid(r.uuid)) return "its domain UUID is malformed";
     if (!j.contains("boot")) {
         r.boot_sha256.reset();
         return {};
@@ -88,6 +90,7 @@ Result<void> write_usage_record(const std::filesystem::path& shared_root, const 
                         {"mode", record.mode},   {"path", record.path.string()},    {"since", record.since},
                         {"state", record.state}, {"machine_id", record.machine_id}};
     if (record.boot_sha256) j["boot"] = *record.boot_sha256;
+    if (!record.uuid.empty()) j["uuid"] = record.uuid;
     return write_file_atomic(usage_record_path(shared_root, record), json_text(j) + "\n", 0644);
 }
 

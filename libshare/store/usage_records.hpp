@@ -7,7 +7,7 @@
 //   <shared_root>/usage/<sha256>/<host>@<domain>.json
 //   {"host": "h1", "domain": "web1", "base": "<sha256>", "mode": "shared", "path": "/…",
 //    "since": "2026-11-25T10:00:00Z", "state": "running", "machine_id": "<32 hex>",
-//    "boot": ["<kernel sha256>", "<initrd sha256>"]}
+//    "boot": ["<kernel sha256>", "<initrd sha256>"], "uuid": "<the domain's UUID>"}
 //
 // A record lives as long as the domain is defined on that host: `appshare install` writes it
 // (state "stopped"), the hook rewrites it at `started` / `reconnect` ("running") and `release`
@@ -15,7 +15,8 @@
 // with the domains libvirt really has here (after a crash, or a plain `virsh undefine`). The
 // records of a host that is gone (hosts registry, store/host_registry.hpp) keep nothing.
 // Records written by an older appshare lack "state" (they meant "running"), "machine_id" and
-// "boot" (then it is not known which boot files the domain uses).
+// "boot" (then it is not known which boot files the domain uses), and "uuid" (the domain's UUID,
+// which tells the same instance on another host, after a live migration, from a namesake).
 //
 // Read as untrusted (other hosts write them, store/json_records.hpp): host and domain must be
 // plain names (base/text.hpp is_plain_name) matching the file's name, the base the directory's
@@ -49,6 +50,7 @@ struct UsageRecord {
     // The digests of the domain's boot files (kernel, initrd); nullopt when the record does not
     // say (written by an older appshare).
     std::optional<std::vector<std::string>> boot_sha256 = std::vector<std::string>{};
+    std::string uuid;  // the domain's UUID (lowercase); empty when not known
 };
 
 // The file of a record.

@@ -371,6 +371,7 @@ Result<InstallResult> install_instance(const Connection& conn, const Config& con
     meta.source_urls = out.source_urls;
     meta.context_dir = layout.dir;
     meta.overlay = layout.overlay;
+    meta.overlay_size = cs.virtual_size;  // what the hook gives an overlay it makes (a migration's destination)
     meta.tool_version = appshare_version();
     meta.installed_at = utc_timestamp_now();
     auto xml = render_domain_xml(ds, template_dir() / "domain.xml");

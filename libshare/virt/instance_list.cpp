@@ -85,13 +85,32 @@ Result<InstanceListing> list_instances(const Connection& conn, const Config& con
     std::sort(out.instances.begin(), out.instances.end(),
               [](const InstanceInfo& a, const InstanceInfo& b) { return a.name < b.name; });
     out.storage = storage_report(usage);
+    auto migrated = list_migrated_contexts(config.context_root);
+    if (migrated) out.migrated = std::move(*migrated);
+    else out.warnings.push_back(migrated.error().message);
     return out;
 }
+
+namespace {
+
+// One line per context kept at a migration away.
+std::string migrated_text(const InstanceListing& l)
+{
+    std::string s;
+    for (const auto& m : l.migrated) {
+        s += "kept from a migration away: " + m.dir.string() + " (" + m.name + ", to " +
+             (m.to_host.empty() ? std::string("another host") : "host " + m.to_host) + ", " + format_size(m.bytes) +
+             "); appshare gc removes it once " + m.name + " is undefined here and runs or is defined there\n";
+    }
+    return s;
+}
+
+}  // namespace
 
 std::string instance_listing_text(const InstanceListing& l)
 {
     if (l.instances.empty()) {
-        std::string s = "No appshare instances. Install one with 'appshare install BUNDLE --name NAME'.\n";
+        std::string s = "No appshare instances. Install one with 'appshare install BUNDLE --name NAME'.\n" + migrated_text(l);
         for (const auto& w : l.warnings) s += "warning: " + w + "\n";
         return s;
     }
@@ -118,6 +137,7 @@ std::string instance_listing_text(const InstanceListing& l)
     const auto& r = l.storage;
     s += "storage: " + format_size(r.used_bytes) + " used instead of " + format_size(r.full_copies_bytes) +
          " for full copies: " + signed_size(r.saved_bytes) + " saved (" + ratio_text(r.ratio) + "x)\n";
+    s += migrated_text(l);
     for (const auto& w : l.warnings) s += "warning: " + w + "\n";
     return s;
 }
@@ -150,8 +170,13 @@ nlohmann::json instance_listing_json(const InstanceListing& l)
                          {"used_bytes", b.used_bytes},
                          {"saved_bytes", b.saved_bytes}});
     }
+    nlohmann::json migrated = nlohmann::json::array();
+    for (const auto& m : l.migrated) {
+        migrated.push_back({{"name", m.name}, {"uuid", m.uuid}, {"to_host", m.to_host}, {"dir", m.dir.string()}, {"bytes", m.bytes}});
+    }
     const auto& r = l.storage;
     return {{"instances", instances},
+            {"migrated_contexts", migrated},
             {"bases", bases},
             {"storage",
              {{"instances", r.instances},

@@ -4,6 +4,7 @@
 
 #include "instance/config.hpp"
 #include "base/result.hpp"
+#include "instance/migrated_context.hpp"
 #include "instance/storage_report.hpp"
 #include "virt/connection.hpp"
 
@@ -38,6 +39,7 @@ struct InstanceListing {
     std::vector<InstanceInfo> instances;  // ordered by name
     StorageReport storage;
     std::vector<std::string> warnings;    // domains whose appshare metadata could not be read or is invalid
+    std::vector<MigratedContext> migrated;  // contexts kept here at a migration away (not in the figures)
 };
 
 inline constexpr std::string_view kInvalidMetadata = "invalid metadata";
@@ -52,7 +54,8 @@ inline constexpr std::string_view kInvalidMetadata = "invalid metadata";
 // A table of instances, one line per base, and the storage saved (ends in a newline).
 [[nodiscard]] std::string instance_listing_text(const InstanceListing& listing);
 
-// The same as JSON: {"instances": [...], "bases": [...], "storage": {...}, "warnings": [...]}.
+// The same as JSON: {"instances": [...], "bases": [...], "storage": {...}, "migrated_contexts": [...],
+// "warnings": [...]}.
 [[nodiscard]] nlohmann::json instance_listing_json(const InstanceListing& listing);
 
 }  // namespace appshare

@@ -13,7 +13,13 @@ if ! /usr/bin/appshare-demo; then
     echo "appshare-demo failed: the application exited with an error" >/dev/console
 fi
 
-# Stay up until the domain is destroyed or powered off.
+# Stay up until the domain is destroyed or powered off, counting on the serial console (and
+# on the disk, in the context overlay) every second: a guest that keeps running through a live
+# migration goes on counting on the destination from where it was, a reboot would start anew.
+tick=0
 while :; do
-    sleep 3600
+    tick=$((tick + 1))
+    echo "appshare-demo tick $tick" >/dev/console
+    echo "$tick" >/var/lib/appshare-demo/ticks 2>/dev/null
+    sleep 1
 done

@@ -3,7 +3,8 @@
 #   bed-host.sh --init BED NAME  PID 1 of the host's own mount, PID, UTS and network
 #                                namespaces: host name, /etc/machine-id, /etc/hostname, private
 #                                Gluster client folders; then becomes sandbox-inner.sh (its
-#                                private libvirtd + virtlogd, own host_uuid), which runs:
+#                                private libvirtd + virtlogd, own host_uuid, listening for
+#                                qemu+tcp and migrations on its bed address), which runs:
 #   bed-host.sh --up BED NAME    once the daemons answer: mounts the volume, writes
 #                                /etc/appshare/appshare.conf, says ready, and stays.
 # Writes BED/hosts/NAME/ready when up, BED/hosts/NAME/failed if it cannot come up.
@@ -38,12 +39,14 @@ case "$phase" in
     mkdir -p "$dir/gluster-log" "$dir/gluster-run"
     if [[ -d /var/log/glusterfs ]]; then mount --bind "$dir/gluster-log" /var/log/glusterfs; fi
     if [[ -d /run/gluster ]]; then mount --bind "$dir/gluster-run" /run/gluster; fi
+    # libvirtd listens on the host's address (for migrations), so it starts once it has it.
+    wait_for_file 10 "$dir/net-ready" "the bed's wiring of the host's network"
     trap - EXIT  # sandbox-inner.sh takes over as PID 1; --up reports from now on
-    exec bash "$here/sandbox-inner.sh" --host-uuid "$(cat "$dir/host-uuid")" "$dir" \
+    exec bash "$here/sandbox-inner.sh" --host-uuid "$(cat "$dir/host-uuid")" \
+        --listen "$(bed_host_address "${name#appshare-h}")" "$dir" \
         bash "$here/bed-host.sh" --up "$bed" "$name"
     ;;
 --up)
-    wait_for_file 10 "$dir/net-ready" "the bed's wiring of the host's network"
     # Mount as soon as the volume is served: the server comes up next to the daemons.
     wait_for_file 60 "$bed/server/ready" "the storage server coming up"
     mkdir -p "$bed_shared" /var/lib/libvirt/images/appshare/contexts /var/lib/libvirt/images/appshare/local

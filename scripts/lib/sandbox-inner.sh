@@ -2,18 +2,24 @@
 # Inner half of libvirt-sandbox.sh. Runs as PID 1 of a private PID namespace inside a private
 # mount namespace: when this script ends, for whatever reason, the kernel kills every process
 # left in the namespace (libvirtd, virtlogd, QEMU, dnsmasq, anything the command started).
-#   sandbox-inner.sh [--host-uuid UUID] STATE_DIR COMMAND [ARGS...]
+#   sandbox-inner.sh [--host-uuid UUID] [--listen ADDRESS] STATE_DIR COMMAND [ARGS...]
 # --host-uuid: the daemon's host UUID (libvirtd.conf host_uuid), so that several sandboxes on
 # one machine are different hosts to libvirt (live migration refuses a same-UUID peer).
+# --listen: libvirtd also answers qemu+tcp://ADDRESS/system without authentication
+# (auth_tcp = "none"), and QEMU's incoming migrations and libvirt's NBD server for
+# --copy-storage-* listen on ADDRESS (migration_address), ports 49152-49215. Only for a
+# sandbox in a network namespace of its own whose ADDRESS is on a private test network (the
+# multi-host bed): anyone who reaches it may do anything libvirtd can.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "libvirt-sandbox.sh: $*" >&2; exit 3; }
 
-host_uuid=""
+host_uuid="" listen=""
 while [[ "${1:-}" == --* ]]; do
     case "$1" in
         --host-uuid) (($# >= 2)) || die "--host-uuid needs a value"; host_uuid="$2"; shift 2 ;;
+        --listen) (($# >= 2)) || die "--listen needs an address"; listen="$2"; shift 2 ;;
         *) die "unknown option $1 of sandbox-inner.sh" ;;
     esac
 done
@@ -63,6 +69,18 @@ unix_sock_dir = "/run/libvirt"
 log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
 ${host_uuid:+host_uuid = \"$host_uuid\"}
 CONF
+if [[ -n "$listen" ]]; then
+    prepend_conf "$state/etc/libvirtd.conf" <<CONF
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "$listen"
+auth_tcp = "none"
+CONF
+    prepend_conf "$state/etc/qemu.conf" <<CONF
+migration_address = "$listen"
+migration_host = "$listen"
+CONF
+fi
 prepend_conf "$state/etc/virtlogd.conf" <<'CONF'
 log_outputs = "3:file:/var/log/libvirt/virtlogd.log"
 CONF
@@ -124,7 +142,7 @@ daemon() {
         DBUS_SYSTEM_BUS_ADDRESS="unix:path=$state/no-system-bus" "$@" {cache_lock}>&-
 }
 daemon virtlogd -d -p "$state/virtlogd.pid"
-daemon libvirtd -d -p "$state/libvirtd.pid"
+daemon libvirtd -d ${listen:+--listen} -p "$state/libvirtd.pid"
 for _ in $(seq 500); do
     [[ -S /run/libvirt/libvirt-sock ]] && break
     sleep 0.02

@@ -58,6 +58,12 @@ TEST_CASE("the startup binary passes other domains through without loading appsh
         CHECK(r.out == kForeign);
         CHECK_THAT(r.loader_trace, !Catch::Contains("libappshare-core"));
     }
+    SECTION("an incoming migration of an appshare domain loads the library, which may refuse it") {
+        const auto r = run_hook({"ours", "migrate", "begin", "-"}, kOurs);
+        CHECK_THAT(r.loader_trace, Catch::Contains("libappshare-core"));
+        CHECK(r.status != 0);
+        CHECK(r.out.empty());  // no XML: libvirt aborts the migration
+    }
     SECTION("an appshare domain does load the library") {
         // Malformed appshare metadata: the library is loaded, reads it and refuses the start.
         const auto r = run_hook({"ours", "prepare", "begin", "-"}, kOurs);

@@ -60,6 +60,18 @@ LOCAL=/var/lib/libvirt/images/appshare/local
 inner_failures=0
 ifail() { echo "FAIL: $*" >&2; inner_failures=$((inner_failures + 1)); }
 
+# mh_inner_begin SCRIPT WORK: the start of a test's part inside the bed: $work, $bundle, $h1
+# and $h2, the test's name for say; no `set -e` (each check counts its failure with ifail) and
+# no removal of the outer scratch folder, which is not ours here.
+mh_inner_begin() {
+    trap - EXIT
+    shell_test_name=$(basename "$1")
+    work="$2"
+    bundle="$work/bundle"
+    set +e
+    read -r h1 h2 _ <<<"$APPSHARE_BED_HOSTS"
+}
+
 # shellcheck source=../../scripts/lib/bed-story.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/bed-story.sh"
 # appshare on host H: as_host H ARGS... (story_init has set $appshare)

@@ -24,7 +24,7 @@ TEST_CASE("hook operations map to actions", "[hook_dispatch]")
     CHECK(classify_hook_call("started", "begin") == HookAction::Started);
     CHECK(classify_hook_call("release", "end") == HookAction::Release);
     CHECK(classify_hook_call("reconnect", "begin") == HookAction::Reconnect);
-    CHECK(classify_hook_call("migrate", "begin") == HookAction::EchoXml);
+    CHECK(classify_hook_call("migrate", "begin") == HookAction::Migrate);
     CHECK(classify_hook_call("restore", "begin") == HookAction::EchoXml);
     for (const auto& [op, sub] : std::vector<std::pair<std::string, std::string>>{
              {"start", "begin"}, {"stopped", "end"}, {"prepare", "end"}, {"attach", "begin"}, {"", ""}, {"PREPARE", "begin"}}) {
@@ -56,6 +56,8 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
     SECTION("migrate and restore print the XML back unchanged") {
         const auto xml = fx.domain_xml("web1");
         CHECK(run_hook(request("migrate", "begin", xml), conf).stdout_text == xml);
+        const std::string foreign = "<domain type='qemu'><name>web1</name></domain>";
+        CHECK(run_hook(request("migrate", "begin", foreign), conf).stdout_text == foreign);
         CHECK(run_hook(request("restore", "begin", "<domain/>"), conf).stdout_text == "<domain/>");
         auto truncated = request("migrate", "begin", "<dom");
         truncated.stdin_truncated = true;
@@ -91,6 +93,113 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
         usage = list_usage_records(fx.config.shared_root);
         REQUIRE(usage.size() == 1);
         CHECK(usage[0].state == "stopped");
+    }
+    SECTION("an incoming migration makes the context, and the stop after it hands the bookkeeping over") {
+        const std::string uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+        auto meta = fx.metadata("web1");
+        meta.overlay_size = 128ULL << 20;  // installed larger than the 64 MiB base
+        auto xml = fx.domain_xml("web1", meta);
+        xml.replace(xml.find("<name>web1</name>"), 17, "<name>web1</name><uuid>" + uuid + "</uuid>");
+        auto r = run_hook(request("migrate", "begin", xml), conf);
+        INFO(r.stderr_text);
+        REQUIRE(r.exit_status == 0);
+        CHECK(r.stdout_text == xml);
+        // The overlay has the size the source's has (the mirror needs it): qcow2's size field.
+        const std::string header = test::read_file(fx.overlay("web1")).substr(24, 8);
+        std::uint64_t virtual_size = 0;
+        for (const char c : header) virtual_size = virtual_size << 8 | static_cast<unsigned char>(c);
+        CHECK(virtual_size == 128ULL << 20);
+        auto state = load_instance_state(fx.context_dir("web1"));
+        REQUIRE(state);
+        REQUIRE(*state);
+        CHECK((*state)->host == this_host_name());
+        CHECK(fx.log_count("domain web1: incoming migration prepared on") == 1);
+        REQUIRE(run_hook(request("started", "begin", xml), conf).exit_status == 0);
+        auto usage = list_usage_records(fx.config.shared_root, fx.base_sha);
+        REQUIRE(usage.size() == 1);
+        CHECK(usage[0].uuid == uuid);
+
+        // Another host now records the same domain as running: a release here is the end of a
+        // migration away. This host's record goes; its host-local context is moved aside.
+        UsageRecord there = usage[0];
+        there.host = "host-b";
+        there.since = "2099-01-01T00:00:00Z";
+        REQUIRE(write_usage_record(fx.config.shared_root, there));
+        const std::string overlay_bytes = test::read_file(fx.overlay("web1"));
+        REQUIRE(run_hook(request("release", "end", xml), conf).exit_status == 0);
+        usage = list_usage_records(fx.config.shared_root, fx.base_sha);
+        REQUIRE(usage.size() == 1);
+        CHECK(usage[0].host == "host-b");
+        CHECK_FALSE(fs::exists(fx.context_dir("web1")));
+        const fs::path kept = fx.config.context_root / (".migrated.web1." + uuid);
+        CHECK(test::read_file(kept / "disk.qcow2") == overlay_bytes);
+        CHECK(test::read_file(kept / "migrated-to") == "host-b\n");
+        CHECK(fx.log_count("domain web1: migrated to host-b; its host-local context is kept at " + kept.string()) == 1);
+
+        // A start here of the definition the source kept is refused, never made on an empty overlay.
+        auto start = run_hook(request("prepare", "begin", xml), conf);
+        CHECK(start.exit_status == static_cast<int>(ErrorCode::NotFound));
+        CHECK(std::count(start.stderr_text.begin(), start.stderr_text.end(), '\n') == 1);
+        CHECK_THAT(start.stderr_text, Catch::Contains("host host-b") && Catch::Contains(kept.string()) &&
+                                          Catch::Contains("mv " + kept.string() + " " + fx.context_dir("web1").string()));
+        CHECK_FALSE(fs::exists(fx.context_dir("web1")));
+
+        // Migrated back here, the context is made anew from the migration: the kept copy goes.
+        REQUIRE(run_hook(request("migrate", "begin", xml), conf).exit_status == 0);
+        CHECK(fs::exists(fx.overlay("web1")));
+        CHECK_FALSE(fs::exists(kept));
+        CHECK(fx.log_count("domain web1: removed the context kept from an earlier migration away") == 1);
+    }
+    SECTION("a stale running record of a dead destination makes a stop look like a migration: nothing is lost") {
+        const std::string uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+        auto xml = fx.domain_xml("web1");
+        xml.replace(xml.find("<name>web1</name>"), 17, "<name>web1</name><uuid>" + uuid + "</uuid>");
+        REQUIRE(run_hook(request("prepare", "begin", xml), conf).exit_status == 0);
+        REQUIRE(run_hook(request("started", "begin", xml), conf).exit_status == 0);
+        test::write_file(fx.context_dir("web1") / "guest-data", "the only copy");  // stands for the guest's writes
+        const std::string overlay_bytes = test::read_file(fx.overlay("web1"));
+        // A destination whose QEMU started during a failed migration, then died: its record stays.
+        UsageRecord dead = list_usage_records(fx.config.shared_root, fx.base_sha).at(0);
+        dead.host = "host-dead";
+        dead.since = "2099-01-01T00:00:00Z";
+        REQUIRE(write_usage_record(fx.config.shared_root, dead));
+        REQUIRE(run_hook(request("release", "end", xml), conf).exit_status == 0);  // an ordinary stop
+        const fs::path kept = fx.config.context_root / (".migrated.web1." + uuid);
+        CHECK(test::read_file(kept / "guest-data") == "the only copy");
+        CHECK(test::read_file(kept / "disk.qcow2") == overlay_bytes);
+        // The next start says how to put it back; done so, the instance starts on its own overlay.
+        auto start = run_hook(request("prepare", "begin", xml), conf);
+        REQUIRE(start.exit_status != 0);
+        CHECK_FALSE(fs::exists(fx.context_dir("web1")));
+        const std::string hint = "put the context back with 'mv ";
+        const auto at = start.stderr_text.find(hint);
+        REQUIRE(at != std::string::npos);
+        const std::string mv = start.stderr_text.substr(at + hint.size(), start.stderr_text.find('\'', at + hint.size()) - at - hint.size());
+        CHECK(mv == kept.string() + " " + fx.context_dir("web1").string());
+        fs::rename(kept, fx.context_dir("web1"));
+        REQUIRE(run_hook(request("prepare", "begin", xml), conf).exit_status == 0);
+        CHECK(test::read_file(fx.overlay("web1")) == overlay_bytes);
+        CHECK(test::read_file(fx.context_dir("web1") / "guest-data") == "the only copy");
+    }
+    SECTION("a stop while a namesake runs elsewhere is no migration") {
+        const auto xml = fx.domain_xml("web1");  // no UUID: never taken as the same instance
+        REQUIRE(run_hook(request("prepare", "begin", xml), conf).exit_status == 0);
+        REQUIRE(run_hook(request("started", "begin", xml), conf).exit_status == 0);
+        UsageRecord there = list_usage_records(fx.config.shared_root, fx.base_sha).at(0);
+        there.host = "host-b";
+        there.uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+        REQUIRE(write_usage_record(fx.config.shared_root, there));
+        REQUIRE(run_hook(request("release", "end", xml), conf).exit_status == 0);
+        CHECK(fs::exists(fx.overlay("web1")));
+        CHECK(list_usage_records(fx.config.shared_root, fx.base_sha).size() == 2);
+    }
+    SECTION("a refused incoming migration leaves no context behind") {
+        fs::remove(fx.source_base);  // no source, no shared base: the base cannot be had
+        auto r = run_hook(request("migrate", "begin", fx.domain_xml("web1")), conf);
+        CHECK(r.exit_status != 0);
+        CHECK(r.stdout_text.empty());
+        CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
+        CHECK_FALSE(fs::exists(fx.context_dir("web1")));
     }
     SECTION("prepare refuses untrusted metadata with one sentence") {
         auto meta = fx.metadata("web1");

@@ -158,3 +158,12 @@ TEST_CASE("the title leads with the instance, so instances of one appliance diff
     CHECK_THAT(instance_description("", "web1", "vm-app", "1.0", "/ctx/web1", "abc"),
                Catch::StartsWith("appshare instance web1 of vm-app 1.0;"));
 }
+
+TEST_CASE("the domain's UUID is read from its XML", "[domain_xml]")
+{
+    CHECK(domain_uuid_of("<domain><name>a</name><uuid> 0B6F5CBB-7D0B-4C3E-9B35-6A0F1F2D3E4A </uuid></domain>") ==
+          "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a");
+    CHECK(domain_uuid_of("<domain><name>a</name></domain>").empty());
+    CHECK(domain_uuid_of("<domain><uuid>../x</uuid></domain>").empty());
+    CHECK(domain_uuid_of("<dom").empty());
+}

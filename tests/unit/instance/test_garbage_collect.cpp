@@ -4,6 +4,7 @@
 #include "instance/garbage_collect.hpp"
 
 #include "base/sha256.hpp"
+#include "instance/migrated_context.hpp"
 #include "store/blob_gc.hpp"
 #include "store/verification_record.hpp"
 #include "support/lock_holder.hpp"
@@ -475,4 +476,58 @@ TEST_CASE("gc without the shared storage creates nothing there and judges only h
     CHECK(warned(r, "is not there (not mounted?)"));
     CHECK_FALSE(fs::exists(bed.config.shared_root));
     CHECK(find_item(r.removed, bed.local.path_of(copy)));
+}
+
+TEST_CASE("gc removes a context kept at a migration away only once another live host has the domain", "[gc]")
+{
+    GcBed bed;
+    const std::string uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+    const auto base = bed.publish(bed.shared, "base of a migrated domain");
+    const auto kept = bed.config.context_root / migrated_context_name("web1", uuid);
+    fs::create_directories(kept);
+    test::write_file(kept / "disk.qcow2", "the guest's writes");
+    test::register_host(bed.config.shared_root, "host-b", hours(1));
+    test::register_host(bed.config.shared_root, "host-dead", kOld * 2);
+    const auto record_on = [&](const std::string& host, const std::string& state) {
+        auto r = test::usage_record(host, "web1", base.sha256, hours(1), state);
+        r.uuid = uuid;
+        test::write_record(bed.config.shared_root, r);
+    };
+
+    SECTION("running on a live host and not defined here: removed") {
+        record_on("host-b", "running");
+        auto r = bed.gc();
+        const auto* i = find_item(r.removed, kept);
+        REQUIRE(i);
+        CHECK(i->what == "migrated context");
+        CHECK_THAT(i->reason, Catch::Contains("running on host host-b"));
+        CHECK_FALSE(fs::exists(kept));
+    }
+    SECTION("defined (stopped) on a live host counts too; dry-run removes nothing") {
+        record_on("host-b", "stopped");
+        GcOptions o;
+        o.dry_run = true;
+        CHECK(find_item(bed.gc(o).removed, kept));
+        CHECK(fs::exists(kept / "disk.qcow2"));
+        CHECK(find_item(bed.gc().removed, kept));
+        CHECK_FALSE(fs::exists(kept));
+    }
+    SECTION("still defined here: kept") {
+        record_on("host-b", "running");
+        bed.domain_here("web1", {base.sha256});
+        const auto r = bed.gc();
+        REQUIRE(find_item(r.kept, kept));
+        CHECK_THAT(find_item(r.kept, kept)->reason, Catch::Contains("still defined here"));
+        CHECK(fs::exists(kept / "disk.qcow2"));
+    }
+    SECTION("only a gone host's record, or another UUID's: kept, it may be the only copy") {
+        record_on("host-dead", "running");
+        auto namesake = test::usage_record("host-b", "web1", base.sha256, hours(1), "running");
+        namesake.uuid = "11111111-2222-3333-4444-555555555555";
+        test::write_record(bed.config.shared_root, namesake);
+        const auto r = bed.gc();
+        REQUIRE(find_item(r.kept, kept));
+        CHECK_THAT(find_item(r.kept, kept)->reason, Catch::Contains("may be its only copy"));
+        CHECK(fs::exists(kept / "disk.qcow2"));
+    }
 }

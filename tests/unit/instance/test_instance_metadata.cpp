@@ -75,5 +75,25 @@ TEST_CASE("instance metadata from a domain XML", "[metadata]")
         CHECK((*m)->kernel->link == "/ctx/n/vmlinuz");
         CHECK((*m)->source_files == meta.source_files);
         CHECK((*m)->source_urls == meta.source_urls);
+        CHECK((*m)->overlay_size == 0);  // not recorded: the base's size
+        CHECK(text.find("size=\"0\"") == std::string::npos);
+
+        meta.overlay_size = 20ULL << 30;
+        m = read_instance_metadata("<domain><metadata>" + instance_metadata_xml(meta) + "</metadata></domain>", "t");
+        REQUIRE(m);
+        REQUIRE(m->has_value());
+        CHECK((*m)->overlay_size == 20ULL << 30);
+    }
+    SECTION("an overlay size that is no number of bytes, or absurd, is refused") {
+        for (const char* size : {"", "-1", "1e9", "12 ", "1125899906842625", "99999999999999999999999"}) {
+            INFO(size);
+            const std::string xml = std::string("<domain><metadata><appshare:instance xmlns:appshare='urn:appshare:domain:1' format='1'>") +
+                                    "<appshare:appliance name='n'/><appshare:base sha256='" + std::string(64, 'c') +
+                                    "' size='9' format='raw' path='/s/b.raw'/><appshare:context dir='/ctx/n' overlay='/ctx/n/disk.qcow2' size='" +
+                                    size + "'/></appshare:instance></metadata></domain>";
+            auto m = read_instance_metadata(xml, "t");
+            REQUIRE_FALSE(m);
+            CHECK_THAT(m.error().message, Catch::Contains("<context>"));
+        }
     }
 }

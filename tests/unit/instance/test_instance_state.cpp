@@ -12,9 +12,10 @@ namespace fs = std::filesystem;
 TEST_CASE("instance.json round-trips and is validated", "[instance_state]")
 {
     SECTION("format then parse gives the same state") {
-        InstanceState s{InstanceMode::Independent, "2026-01-01T00:00:00Z", "lock timeout: \"x\"", "/local/abc.qcow2"};
+        InstanceState s{InstanceMode::Independent, "2026-01-01T00:00:00Z", "lock timeout: \"x\"", "/local/abc.qcow2", "host-a"};
         auto back = parse_instance_state(format_instance_state(s), "t");
         REQUIRE(back);
+        CHECK(back->host == "host-a");
         CHECK(back->mode == InstanceMode::Independent);
         CHECK(back->since == s.since);
         CHECK(back->reason == s.reason);
@@ -26,9 +27,11 @@ TEST_CASE("instance.json round-trips and is validated", "[instance_state]")
         REQUIRE(s);
         CHECK(s->mode == InstanceMode::Shared);
         CHECK(s->base.empty());
+        CHECK(s->host.empty());  // written before hosts were recorded
+        CHECK(format_instance_state(*s).find("host") == std::string::npos);
     }
     SECTION("bad documents name their origin") {
-        for (const char* text : {"", "[]", "{}", R"({"mode":"other"})", R"({"mode":"shared","since":3})", "{"}) {
+        for (const char* text : {"", "[]", "{}", R"({"mode":"other"})", R"({"mode":"shared","since":3})", R"({"mode":"shared","host":1})", "{"}) {
             INFO(text);
             auto s = parse_instance_state(text, "ctx/instance.json");
             REQUIRE_FALSE(s);
@@ -47,7 +50,7 @@ TEST_CASE("instance.json is saved atomically and read back from the context", "[
         CHECK_FALSE(*s);
     }
     SECTION("save then load") {
-        InstanceState s{InstanceMode::Shared, "t", "installed", "/shared/x.qcow2"};
+        InstanceState s{InstanceMode::Shared, "t", "installed", "/shared/x.qcow2", {}};
         REQUIRE(save_instance_state(dir.path(), s));
         auto back = load_instance_state(dir.path());
         REQUIRE(back);

@@ -26,6 +26,7 @@ TEST_CASE("usage records say which host and domain use which base", "[usage_reco
         auto db = rec(b, "h1", "db");
         db.state = "stopped";
         db.boot_sha256 = std::vector<std::string>{std::string(64, 'c'), std::string(64, 'd')};
+        db.uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
         test::write_record(dir.path(), db);
         auto all = list_usage_records(dir.path());
         REQUIRE(all.size() == 3);
@@ -37,6 +38,8 @@ TEST_CASE("usage records say which host and domain use which base", "[usage_reco
         CHECK(all[2].state == "stopped");
         REQUIRE(all[2].boot_sha256);
         CHECK(*all[2].boot_sha256 == *db.boot_sha256);
+        CHECK(all[2].uuid == db.uuid);
+        CHECK(all[0].uuid.empty());
         CHECK(list_usage_records(dir.path(), a).size() == 2);
 
         // Rewriting the same (base, host, domain) replaces it.
