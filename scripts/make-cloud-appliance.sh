@@ -158,6 +158,10 @@ EOF
 }
 
 mkdir -p "$cache_root"
+# One build at a time: a second caller (the test, while scripts/test.sh's early build runs)
+# waits for the first and then finds the image cached.
+exec 9>"$cache_root/.lock"
+flock 9
 if [[ ! -f "$image_dir/base.qcow2" ]]; then
     build_image
 else
