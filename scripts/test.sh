@@ -8,7 +8,7 @@
 # lines say which. Run as root.
 #   scripts/test.sh [extra ctest args for part 1...]
 # Environment: APPSHARE_BUILD_DIR (default build), APPSHARE_FUZZ_BUILD_DIR (default build-fuzz),
-# APPSHARE_FUZZ_SECONDS (per fuzz target, default 20).
+# APPSHARE_FUZZ_SECONDS (per fuzz target, default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,7 +49,7 @@ sanitized_unit_tests() {
 
 part "tests" normal_tests "$@"
 part "unit tests under ASan+UBSan" sanitized_unit_tests
-part "fuzzing" bash scripts/fuzz.sh --seconds "${APPSHARE_FUZZ_SECONDS:-20}"
+part "fuzzing" bash scripts/fuzz.sh --seconds "${APPSHARE_FUZZ_SECONDS:-10}"
 
 echo "== test.sh: $(IFS=,; echo "${times[*]}" | sed 's/,/, /g')"
 ((${#failed[@]} == 0)) || echo "test.sh: FAILED: $(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')" >&2
