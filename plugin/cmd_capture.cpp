@@ -1,5 +1,6 @@
 // appshare capture DOMAIN -o DIR|FILE.tar[.gz|.xz] [--name N] [--version V] [--replace]
 //                  [--connect URI] [--config FILE]
+#include "arguments.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 #include "session.hpp"
@@ -57,6 +58,8 @@ void register_capture(CLI::App& app, Action& chosen)
     sub->add_option("--version", a->version, "appliance version (default 1)");
     sub->add_flag("--replace", a->replace,
                   "make the domain itself an appshare instance of the new appliance (its old disk is kept, unused)");
+    set_examples(sub, {"appshare capture myvm -o myvm.tar.xz --name myvm --version 1.0",
+                       "appshare capture myvm -o myvm-bundle --replace    # myvm itself becomes an instance"});
     sub->callback([&chosen, a, s] { chosen = interruptible([a, s] { return run_capture(*a, *s); }); });
 }
 

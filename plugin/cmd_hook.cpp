@@ -43,6 +43,7 @@ void register_hook_command(CLI::App& app, Action& chosen)
         };
     });
     auto* unreg = hook->add_subcommand("unregister", "Remove appshare's libvirt qemu hook (qemu.d/appshare), never another file");
+    set_examples(unreg, {"appshare hook unregister"});
     unreg->callback([&chosen] {
         chosen = []() -> int {
             auto r = unregister_hook(std::filesystem::path(kLibvirtHooksDir), hook_binary_path());

@@ -1,5 +1,6 @@
 // appshare import FILE.ova|FILE.ovf -o DIR|FILE.tar[.gz|.xz] [--name N] [--version V] [--json]
 //                 and the bundle options (plugin/bundle_options.hpp)
+#include "arguments.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 
@@ -61,6 +62,8 @@ void register_import(CLI::App& app, Action& chosen)
     sub->add_option("--version", a->version, "appliance version (default: the OVF's product version, else 1)");
     add_bundle_options(sub, a->bundle);
     sub->add_flag("--json", a->json, "print the summary as JSON");
+    set_examples(sub, {"appshare import vendor-appliance.ova -o vendor.tar.xz",
+                       "appshare import exported/vm.ovf -o vm-bundle --name vm --version 2.1"});
     sub->callback([&chosen, a] { chosen = interruptible([a] { return run_import(*a); }); });
 }
 

@@ -1,5 +1,6 @@
 // appshare pack IMAGE --name N --version V -o DIR|FILE.tar[.gz|.xz] [--format qcow2|raw] [--json]
 //               and the bundle options (plugin/bundle_options.hpp)
+#include "arguments.hpp"
 #include "commands.hpp"
 #include "report.hpp"
 
@@ -53,6 +54,9 @@ void register_pack(CLI::App& app, Action& chosen)
         ->check(CLI::IsMember({"qcow2", "raw"}));
     add_bundle_options(sub, a->bundle);
     sub->add_flag("--json", a->json, "print the summary as JSON");
+    set_examples(sub, {"appshare pack debian-12-genericcloud-amd64.qcow2 --name debian12 --version 20261101 -o debian12.tar.xz",
+                       "appshare pack disk.qcow2 --name vm-app --version 1.0 --kernel vmlinuz --initrd initrd.img "
+                       "--cmdline 'console=ttyS0' -o vm-app-bundle"});
     sub->callback([&chosen, a] { chosen = interruptible([a] { return run_pack(*a); }); });
 }
 

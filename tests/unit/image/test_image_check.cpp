@@ -108,8 +108,24 @@ TEST_CASE("image check refuses qcow2 bases that are not self-contained", "[image
         require_refused(r, ErrorCode::UnsafeImage, {img.string(), "external data file", "data.raw", "qemu-img convert"});
     }
     SECTION("LUKS-encrypted") {
-        qemu_img_create({"-f", "qcow2", "--object", "secret,id=sec0,data=abc", "-o",
-                         "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", img.string(), "16M"});
+        // QEMU 7.2's PBKDF benchmark fails now and then with "Unable to get accurate CPU usage"
+        // (a thread CPU clock that reads 0 ms; fixed in QEMU 9.2.1): then the header says LUKS
+        // (crypt_method 2) as qemu-img would have written it, and the same check must refuse it.
+        const std::vector<std::string> luks{"qemu-img", "create", "-q", "-f", "qcow2", "--object",
+                                            "secret,id=sec0,data=abc", "-o",
+                                            "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10",
+                                            img.string(), "16M"};
+        RunResult made;
+        for (int i = 0; i < 4 && (made = run(luks)).status != 0; ++i) {
+        }
+        if (made.status != 0) {
+            INFO("qemu-img: " << made.output);
+            REQUIRE(made.output.find("Unable to get accurate CPU usage") != std::string::npos);
+            WARN("qemu-img could not make a LUKS image here (QEMU's PBKDF benchmark bug); the header is edited instead");
+            auto bytes = file_bytes(base);
+            put_be32(bytes, 32, 2);
+            write_bytes(img, bytes);
+        }
         auto r = check_image_file(img, "qcow2");
         require_refused(r, ErrorCode::UnsafeImage, {img.string(), "encrypted (LUKS)", "decrypt"});
     }
