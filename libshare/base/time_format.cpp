@@ -47,6 +47,12 @@ std::optional<std::chrono::system_clock::time_point> parse_utc_timestamp(std::st
         tm.tm_sec != given.tm_sec) {
         return std::nullopt;
     }
+    // The clock counts in 64-bit nanoseconds (about 1677 to 2262): a time outside would wrap.
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    constexpr auto max_seconds = duration_cast<seconds>(std::chrono::system_clock::duration::max()).count();
+    constexpr auto min_seconds = duration_cast<seconds>(std::chrono::system_clock::duration::min()).count();
+    if (t >= max_seconds || t <= min_seconds) return std::nullopt;
     return std::chrono::system_clock::from_time_t(t);
 }
 

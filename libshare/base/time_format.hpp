@@ -16,7 +16,7 @@ namespace appshare {
 [[nodiscard]] std::string utc_timestamp(std::chrono::system_clock::time_point t);
 
 // A timestamp written by utc_timestamp (read from records other hosts write: exactly that form,
-// a real date and time); nullopt for anything else.
+// a real date and time the clock can hold, 1677 to 2262); nullopt for anything else.
 [[nodiscard]] std::optional<std::chrono::system_clock::time_point> parse_utc_timestamp(std::string_view text);
 
 // An age in whole units, for messages: "40 s", "12 min", "5 h", "3 days" (negative: "0 s").
