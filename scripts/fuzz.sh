@@ -7,15 +7,16 @@
 #   scripts/fuzz.sh [--seconds N] [--jobs J] [TARGET...]
 #     --seconds N   fuzzing time per target (default 60)
 #     --jobs J      targets fuzzed at the same time (default 1)
-#     TARGET        manifest qcow2_header hook_metadata config instance_state (default: all)
+#     TARGET        manifest qcow2_header hook_metadata config instance_state shared_records
+#                   ssh_public_key ovf_envelope (default: all)
 # The runs stay in <build>/fuzz-runs/<target>/: corpus/ (seeds plus what the run found),
 # crashes/, fuzz.log. Reproduce a crash with <build>/tests/fuzz/fuzz_<target> <crash input>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(manifest qcow2_header hook_metadata config instance_state)
+all_targets=(manifest qcow2_header hook_metadata config instance_state shared_records ssh_public_key ovf_envelope)
 seconds=60 jobs=1 targets=()
-usage() { sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 while (($#)); do
     case $1 in
         --seconds) [[ ${2:-} =~ ^[0-9]+$ ]] || usage; seconds=$2; shift 2 ;;
