@@ -6,6 +6,7 @@
 #include "base/text.hpp"
 #include "base/time_format.hpp"
 #include "instance/instance_usage.hpp"
+#include "instance/lock_and_load.hpp"
 #include "instance/migrated_context.hpp"
 #include "store/blob_gc.hpp"
 #include "store/host_usage.hpp"
@@ -30,8 +31,6 @@ constexpr std::chrono::hours kStaleRecordTemporary{1};
 std::string short_sha(const std::string& sha) { return sha.substr(0, 12); }
 
 std::string record_key(const UsageRecord& r) { return r.base_sha256 + "/" + r.host + "@" + r.domain; }
-
-bool is_image_kind(const std::string& kind) { return kind == "qcow2" || kind == "raw"; }
 
 bool names_digest(const UsageRecord& r, const std::string& sha)
 {
@@ -95,6 +94,7 @@ public:
             const BlobStore local = local_store(config_);
             if (auto r = collect_store(local, false, usage); !r) return std::move(r).error();
         }
+        if (!report_.interrupted) collect_load_guards(shared);
         if (!report_.interrupted) remove_record_temporaries(usage.temporary);
         return std::move(report_);
     }
@@ -479,6 +479,37 @@ private:
     {
         report_.bytes_freed += i.bytes;
         report_.removed.push_back(std::move(i));
+    }
+
+    // --- load guards ---------------------------------------------------------------------
+    // A base's load guard (instance/lock_and_load.hpp) is made in local_root at the first start
+    // on this host and serves no one once neither store here has the base: removed while held,
+    // as a blob's lock is (a start waiting on it takes the guard at its name again). A guard
+    // held now belongs to a start loading that base, and is left.
+    void collect_load_guards(const BlobStore& shared)
+    {
+        const auto names = list_no_links(config_.local_root);
+        if (!names || !*names) return;
+        const BlobStore local = local_store(config_);
+        const auto present = [](const std::filesystem::path& p) {
+            const auto st = stat_no_links(p);
+            return !st || *st;  // unreadable counts as present: keep the guard
+        };
+        for (const auto& name : **names) {
+            const auto guard = load_guard_of(name);
+            if (!guard) continue;
+            const BlobSpec spec{guard->sha256, guard->kind, "", std::nullopt};
+            if (present(shared.path_of(spec)) || present(local.path_of(spec))) continue;
+            const auto path = config_.local_root / name;
+            GcItem item{"load guard", path, guard->sha256, 0, "neither store on this host holds its base any more"};
+            if (o_.dry_run) {
+                if (!lock_is_held(path)) removed(std::move(item));
+                continue;
+            }
+            auto held = FileLock::acquire(path, std::chrono::milliseconds(0), lock_.holder);
+            if (!held) continue;
+            if (remove_no_links(path)) removed(std::move(item));
+        }
     }
 
     // The records of gone hosts that named a removed base: nothing will ever release them.

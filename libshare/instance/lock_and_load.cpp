@@ -8,6 +8,7 @@
 #include "base/dir_handle.hpp"
 #include "base/host_identity.hpp"
 #include "base/json_text.hpp"
+#include "base/sha256.hpp"
 #include "base/time_format.hpp"
 #include "instance/stores.hpp"
 
@@ -220,9 +221,20 @@ LoadOptions start_phase(const Config& config, const LoadOptions& o)
     return p;
 }
 
+constexpr std::string_view kLoadGuardSuffix = ".load.lock";
+
 std::filesystem::path load_guard_path(const Config& config, const InstancePaths& paths)
 {
-    return config.local_root / (paths.base.sha256 + "." + paths.base.kind + ".load.lock");
+    return config.local_root / (paths.base.sha256 + "." + paths.base.kind + std::string(kLoadGuardSuffix));
+}
+
+std::optional<LoadGuardName> load_guard_of(std::string_view file_name)
+{
+    if (file_name.size() <= 65 + kLoadGuardSuffix.size() || !file_name.ends_with(kLoadGuardSuffix)) return std::nullopt;
+    const auto sha = file_name.substr(0, 64);
+    const auto kind = file_name.substr(65, file_name.size() - 65 - kLoadGuardSuffix.size());
+    if (file_name[64] != '.' || !is_sha256_digest(sha) || !is_image_kind(kind)) return std::nullopt;
+    return LoadGuardName{std::string(sha), std::string(kind)};
 }
 
 SourceLimits source_limits(const Config& config)

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace appshare {
@@ -48,6 +49,15 @@ struct LoadOptions {
 // shared-storage worker inherits it, so a worker abandoned on a stall keeps it until it is
 // really gone, and the next start on this host copies nothing while it lives.
 [[nodiscard]] std::filesystem::path load_guard_path(const Config& config, const InstancePaths& paths);
+
+// The base (sha256, kind) whose load guard a file in local_root is named for; nullopt when
+// `file_name` is not a load guard's name. `appshare gc` removes the guards of bases no store on
+// this host holds any more.
+struct LoadGuardName {
+    std::string sha256;
+    std::string kind;
+};
+[[nodiscard]] std::optional<LoadGuardName> load_guard_of(std::string_view file_name);
 
 // The limits every source of a load obeys (store/remote_source_limits.hpp): max_base_bytes,
 // and load_timeout from now for the whole load, files and http alike.

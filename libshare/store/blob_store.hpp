@@ -39,6 +39,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace appshare {
@@ -54,6 +55,9 @@ struct BlobSpec {
     std::string image_format;           // "qcow2" / "raw" for disk images (header checked); empty otherwise
     std::optional<std::uint64_t> size;  // expected size in bytes, when known
 };
+
+// Whether `kind` is a disk image's ("qcow2", "raw"), not a boot file's.
+[[nodiscard]] inline bool is_image_kind(std::string_view kind) { return kind == "qcow2" || kind == "raw"; }
 
 // Somewhere a blob's content can be streamed from.
 struct BlobSource {

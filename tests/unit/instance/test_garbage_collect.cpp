@@ -4,6 +4,7 @@
 #include "instance/garbage_collect.hpp"
 
 #include "base/sha256.hpp"
+#include "instance/lock_and_load.hpp"
 #include "instance/migrated_context.hpp"
 #include "store/blob_gc.hpp"
 #include "store/verification_record.hpp"
@@ -530,4 +531,43 @@ TEST_CASE("gc removes a context kept at a migration away only once another live 
         CHECK_THAT(find_item(r.kept, kept)->reason, Catch::Contains("may be its only copy"));
         CHECK(fs::exists(kept / "disk.qcow2"));
     }
+}
+
+TEST_CASE("gc removes the load guards of bases no store here holds, never one a start holds", "[gc]")
+{
+    GcBed bed;
+    const auto kept_shared = bed.publish(bed.shared, "a base still on the shared storage");
+    const auto kept_local = bed.publish(bed.local, "a host-local copy still here");
+    bed.domain_here("web1", {kept_shared.sha256});
+    bed.domain_here("web2", {kept_local.sha256});
+    const auto guard = [&](const std::string& sha) { return bed.config.local_root / (sha + ".qcow2.load.lock"); };
+    const std::string gone_sha(64, 'b');
+    const std::string busy_sha(64, 'c');
+    for (const auto& sha : {kept_shared.sha256, kept_local.sha256, gone_sha, busy_sha}) test::write_file(guard(sha), "");
+    test::write_file(bed.config.local_root / (std::string(64, 'd') + ".kernel.load.lock"), "");  // not a guard's name
+
+    CHECK(load_guard_of(guard(gone_sha).filename().string())->sha256 == gone_sha);
+    CHECK(!load_guard_of("x.qcow2.load.lock"));
+
+    test::LockHolderProcess start(guard(busy_sha), 10000ms);
+    GcOptions dry;
+    dry.dry_run = true;
+    const auto looked = bed.gc(dry);
+    CHECK(find_item(looked.removed, guard(gone_sha)));
+    CHECK(!find_item(looked.removed, guard(busy_sha)));
+    CHECK(fs::exists(guard(gone_sha)));
+
+    const auto r = bed.gc();
+    start.kill();
+    const auto* removed = find_item(r.removed, guard(gone_sha));
+    REQUIRE(removed);
+    CHECK(removed->what == "load guard");
+    CHECK(!fs::exists(guard(gone_sha)));
+    CHECK(fs::exists(guard(busy_sha)));
+    CHECK(fs::exists(guard(kept_shared.sha256)));
+    CHECK(fs::exists(guard(kept_local.sha256)));
+    CHECK(fs::exists(bed.config.local_root / (std::string(64, 'd') + ".kernel.load.lock")));
+    const auto after = bed.gc();  // the start is over
+    CHECK(find_item(after.removed, guard(busy_sha)));
+    CHECK(!fs::exists(guard(busy_sha)));
 }
