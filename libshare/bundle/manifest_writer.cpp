@@ -8,6 +8,7 @@ namespace appshare {
 namespace {
 
 const xmlChar* x(const std::string& s) { return reinterpret_cast<const xmlChar*>(s.c_str()); }
+const xmlChar* x(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
 
 xmlNode* child(xmlNode* parent, const std::string& name, const std::string& text = {})
 {
@@ -35,8 +36,8 @@ void bundle_file(xmlNode* parent, const std::string& name, const ManifestFile& f
 
 std::string render_manifest(const Manifest& m)
 {
-    XmlDocument doc(UniqueHandle<xmlDoc, xmlFreeDoc>(xmlNewDoc(BAD_CAST "1.0")));
-    xmlNode* root = xmlNewNode(nullptr, BAD_CAST "appliance");
+    XmlDocument doc(UniqueHandle<xmlDoc, xmlFreeDoc>(xmlNewDoc(x("1.0"))));
+    xmlNode* root = xmlNewNode(nullptr, x("appliance"));
     xmlDocSetRootElement(doc.get(), root);
     attribute(root, "format", "1");
     child(root, "name", m.name);
