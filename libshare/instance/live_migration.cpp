@@ -96,6 +96,9 @@ Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePath
         }
     }
     if (out && (!existed || replaced)) {
+        if (auto r = mark_arriving(context, uuid); !r) {
+            say(options, "the context made for the incoming migration could not be marked as arriving: " + r.error().message);
+        }
         // The context's data comes from this migration, so a copy kept from an earlier stay is out of date.
         auto gone = discard_migrated_context(config.context_root, paths.domain, uuid);
         if (!gone) say(options, "the context kept from an earlier migration away could not be removed: " + gone.error().message);
@@ -109,7 +112,8 @@ Result<Departure> after_release(const Config& config, const InstancePaths& paths
     Departure d;
     if (!is_domain_uuid(uuid)) return d;
     const std::string me = this_host_name();
-    const auto records = list_usage_records(config.shared_root, paths.base.sha256);
+    const auto scan = scan_usage_records(config.shared_root, paths.base.sha256);
+    const auto& records = scan.records;
     std::optional<std::chrono::system_clock::time_point> mine;
     for (const auto& r : records) {
         if (r.host == me && r.domain == paths.domain) mine = parse_utc_timestamp(r.since);
@@ -121,7 +125,12 @@ Result<Departure> after_release(const Config& config, const InstancePaths& paths
         d.migrated = true;
         d.to_host = r.host;
     }
-    if (!d.migrated) return d;
+    if (!d.migrated) {
+        auto settled = settle_arrival(config.shared_root, config.context_root, paths.domain, records, scan.dir.complete);
+        if (!settled) return std::move(settled).error();
+        d.arrival = *settled;
+        return d;
+    }
     if (auto r = remove_usage_record(config.shared_root, paths.base.sha256, me, paths.domain); !r) {
         return std::move(r).error();
     }
