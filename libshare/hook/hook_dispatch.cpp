@@ -142,7 +142,10 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
     options.holder = this_process_holder(request.domain);
     options.log = [&log](const std::string& line) { log.info(line); };
     const bool incoming = action == HookAction::Migrate;
-    auto outcome = incoming ? prepare_incoming(*config, *paths, domain_uuid_of(request.stdin_xml), options)
+    auto outcome = incoming ? prepare_incoming(*config, *paths,
+                                               IncomingDomain{domain_uuid_of(request.stdin_xml),
+                                                              disk_target_of(request.stdin_xml, paths->context.seed_iso)},
+                                               options)
                             : prepare_start(*config, *paths, options);
     if (!outcome) {
         log.error(outcome.error().message);

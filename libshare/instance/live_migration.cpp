@@ -4,6 +4,7 @@
 #include "base/host_identity.hpp"
 #include "base/text.hpp"
 #include "base/time_format.hpp"
+#include "instance/cloud_init_seed.hpp"
 #include "instance/instance_state.hpp"
 #include "instance/migrated_context.hpp"
 #include "store/usage_records.hpp"
@@ -65,10 +66,20 @@ Result<PrepareOutcome> prepare_start(const Config& config, const InstancePaths& 
     return prepare_instance(config, paths, options);
 }
 
-Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths, std::string_view uuid,
+Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths, const IncomingDomain& domain,
                                         const LoadOptions& options)
 {
     const auto& context = paths.context;
+    const std::string& uuid = domain.uuid;
+    if (domain.seed_target && !has_seed(context)) {
+        return make_error(ErrorCode::NotFound,
+                          "domain " + paths.domain + " has a cloud-init seed (" + context.seed_iso.string() + ", CD-ROM " +
+                              *domain.seed_target + ") whose files are only in its context on the source host, and a live " +
+                              "migration does not copy read-only disks, so it cannot migrate here with host-local contexts; " +
+                              "once cloud-init has run in the guest, eject the seed on the source with 'virsh change-media " +
+                              paths.domain + " " + *domain.seed_target + " --eject --live --config' and migrate again, " +
+                              "or keep the contexts on the shared storage (context_root).");
+    }
     auto dir = stat_no_links(context.dir);
     if (!dir) return std::move(dir).error();
     const bool existed = dir->has_value();

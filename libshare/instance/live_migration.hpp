@@ -50,6 +50,7 @@
 #include "instance/lock_and_load.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -63,10 +64,19 @@ namespace appshare {
 // Lock-and-load for a start, as described above.
 [[nodiscard]] Result<PrepareOutcome> prepare_start(const Config& config, const InstancePaths& paths, const LoadOptions& options);
 
-// Lock-and-load on the destination of a live migration of the domain with UUID `uuid` (empty
-// when the XML has none), as described above.
-[[nodiscard]] Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths, std::string_view uuid,
-                                                      const LoadOptions& options);
+// What the incoming domain's XML says that the destination needs.
+struct IncomingDomain {
+    std::string uuid;                        // its UUID; empty when the XML has none
+    std::optional<std::string> seed_target;  // the CD-ROM target ("hdc") holding its cloud-init seed; none: no seed attached
+};
+
+// Lock-and-load on the destination of a live migration of `domain`, as described above. A
+// cloud-init seed attached to a context that arrives here anew is refused before anything is
+// made (NotFound): the seed's files are only in the source's context, and libvirt copies no
+// read-only disk, so the seed cannot be had here; the sentence says to eject it once cloud-init
+// has run, or to use contexts on the shared storage.
+[[nodiscard]] Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths,
+                                                      const IncomingDomain& domain, const LoadOptions& options);
 
 // What after_release found.
 struct Departure {

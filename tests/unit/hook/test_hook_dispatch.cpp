@@ -235,6 +235,19 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
         REQUIRE(usage.size() == 1);
         CHECK(usage[0].state == "stopped");
     }
+    SECTION("a cloud-init seed that cannot arrive with a host-local context is refused before anything is made") {
+        auto xml = fx.domain_xml("web1");
+        const std::string seed = (fx.context_dir("web1") / "seed.iso").string();
+        xml.replace(xml.find("</devices>"), 10, "<disk type='file' device='cdrom'><source file='" + seed +
+                                                    "'/><target dev='hdc' bus='ide'/><readonly/></disk></devices>");
+        auto r = run_hook(request("migrate", "begin", xml), conf);
+        CHECK(r.exit_status == static_cast<int>(ErrorCode::NotFound));
+        CHECK(r.stdout_text.empty());
+        CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
+        CHECK_THAT(r.stderr_text, Catch::Contains("cloud-init seed") &&
+                                      Catch::Contains("'virsh change-media web1 hdc --eject --live --config'"));
+        CHECK_FALSE(fs::exists(fx.context_dir("web1")));
+    }
     SECTION("a refused incoming migration leaves no context behind") {
         fs::remove(fx.source_base);  // no source, no shared base: the base cannot be had
         auto r = run_hook(request("migrate", "begin", fx.domain_xml("web1")), conf);
