@@ -28,6 +28,9 @@ HookResponse refuse(const Error& e)
     return r;
 }
 
+// What the bookkeeping of a release says when the incoming migration that made the context failed.
+constexpr std::string_view kFailedArrival = "the incoming migration did not complete";
+
 // Bookkeeping on the shared storage: this host in the hosts registry (at most every few
 // minutes), and the domain's usage record: running after started / reconnect, stopped after
 // release (it stays while the domain is defined here: a stopped domain still needs its base).
@@ -53,6 +56,14 @@ void record_usage(const HookLog& log, const Config& config, const InstancePaths&
                                                                                      : "; its host-local context is kept at " +
                                                                                            away->kept_at.string() + " until appshare gc");
                 }
+                if (away && away->arrival.outcome == ArrivalOutcome::Failed) {
+                    return std::string(kFailedArrival) + "; the domain runs on at " + away->arrival.runs_on +
+                           " and the context made for it is kept at " + away->arrival.kept_at.string() + " until appshare gc";
+                }
+                if (away && away->arrival.outcome == ArrivalOutcome::Undecided) {
+                    warn("cannot tell whether the incoming migration of this domain completed (the usage records could not all be "
+                         "read), so its context stays marked as arriving; appshare gc settles it once the shared storage answers");
+                }
             }
             UsageRecord rec = instance_usage_record(config, paths, running ? "running" : "stopped");
             rec.uuid = uuid;
@@ -67,7 +78,7 @@ void record_usage(const HookLog& log, const Config& config, const InstancePaths&
         log.warning("the usage record of this domain was not written: " + done.error().message);
         return;
     }
-    if (done->rfind("migrated", 0) == 0) {
+    if (done->rfind("migrated", 0) == 0 || done->rfind(kFailedArrival, 0) == 0) {
         log.info(*done);
         return;
     }
@@ -131,7 +142,10 @@ HookResponse run_hook(const HookRequest& request, const std::filesystem::path& c
     options.holder = this_process_holder(request.domain);
     options.log = [&log](const std::string& line) { log.info(line); };
     const bool incoming = action == HookAction::Migrate;
-    auto outcome = incoming ? prepare_incoming(*config, *paths, domain_uuid_of(request.stdin_xml), options)
+    auto outcome = incoming ? prepare_incoming(*config, *paths,
+                                               IncomingDomain{domain_uuid_of(request.stdin_xml),
+                                                              disk_target_of(request.stdin_xml, paths->context.seed_iso)},
+                                               options)
                             : prepare_start(*config, *paths, options);
     if (!outcome) {
         log.error(outcome.error().message);

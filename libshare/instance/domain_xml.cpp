@@ -241,6 +241,15 @@ bool backing_chain_spelled_out(std::string_view domain_xml, const std::filesyste
     return disk != nullptr && chain_is(disk, link);
 }
 
+std::optional<std::string> disk_target_of(std::string_view domain_xml, const std::filesystem::path& file)
+{
+    auto doc = parse_xml(domain_xml, "the domain XML");
+    if (!doc) return std::nullopt;
+    const xmlNode* disk = disk_of(*doc, file);
+    if (disk == nullptr) return std::nullopt;
+    return xml_attribute(first_child_element(disk, "target"), "dev");
+}
+
 std::string domain_uuid_of(std::string_view domain_xml)
 {
     auto doc = parse_xml(domain_xml, "the domain XML");

@@ -68,6 +68,10 @@ struct DomainSpec {
 [[nodiscard]] bool backing_chain_spelled_out(std::string_view domain_xml, const std::filesystem::path& overlay,
                                              const std::filesystem::path& link);
 
+// The target (`dev`, such as "hdc") of the disk whose source file is `file` in `domain_xml`;
+// nullopt when there is no such disk or the XML cannot be read.
+[[nodiscard]] std::optional<std::string> disk_target_of(std::string_view domain_xml, const std::filesystem::path& file);
+
 // The domain's <uuid> in `domain_xml`, lowercase; empty when the XML cannot be read or has no
 // well-formed one.
 [[nodiscard]] std::string domain_uuid_of(std::string_view domain_xml);

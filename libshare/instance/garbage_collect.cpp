@@ -5,6 +5,7 @@
 #include "base/size_units.hpp"
 #include "base/text.hpp"
 #include "base/time_format.hpp"
+#include "instance/arrival.hpp"
 #include "instance/instance_usage.hpp"
 #include "instance/lock_and_load.hpp"
 #include "instance/migrated_context.hpp"
@@ -84,6 +85,7 @@ public:
         if (!o_.dry_run) {
             if (auto w = write_host_record(config_.shared_root, this_host_record()); !w) report_.warnings.push_back(w.error().message);
         }
+        settle_arrivals(usage);
         if (may_reconcile(usage)) reconcile(usage);
         note_hosts(usage);
         collect_migrated_contexts(usage);
@@ -202,6 +204,43 @@ private:
         }
         dropped_.insert(record_key(r));
         change("removed", r, why);
+    }
+
+    // --- contexts an incoming migration made (instance/arrival.hpp) -----------------------
+
+    // A context still marked as arriving whose domain is not defined here: its release could
+    // not tell (the shared storage did not answer). Settled as the release would have; a failed
+    // arrival is moved aside, and collect_migrated_contexts then removes it.
+    void settle_arrivals(const HostUsage& usage)
+    {
+        if (o_.dry_run || !local_.exists) return;
+        auto names = list_no_links(config_.context_root);
+        if (!names) {
+            report_.warnings.push_back(names.error().message);
+            return;
+        }
+        if (!*names) return;
+        for (const auto& name : **names) {
+            if (!check_instance_name(name) || local_.names.count(name) != 0) continue;
+            auto exists = local_.exists(name);
+            if (!exists) {
+                report_.warnings.push_back(exists.error().message);
+                continue;
+            }
+            if (*exists) continue;
+            auto settled = settle_arrival(config_.shared_root, config_.context_root, name, usage.records, usage.complete);
+            if (!settled) {
+                report_.warnings.push_back(settled.error().message);
+                continue;
+            }
+            if (settled->outcome != ArrivalOutcome::Failed) continue;
+            for (const auto& r : usage.records) {
+                if (!mine(r) || r.domain != name) continue;
+                dropped_.insert(record_key(r));
+                change("removed", r, "the incoming migration of domain " + name + " here did not complete; it runs on at host " +
+                                         settled->runs_on);
+            }
+        }
     }
 
     // --- contexts kept at a migration away (instance/migrated_context.hpp) ----------------

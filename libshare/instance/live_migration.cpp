@@ -4,6 +4,7 @@
 #include "base/host_identity.hpp"
 #include "base/text.hpp"
 #include "base/time_format.hpp"
+#include "instance/cloud_init_seed.hpp"
 #include "instance/instance_state.hpp"
 #include "instance/migrated_context.hpp"
 #include "store/usage_records.hpp"
@@ -65,10 +66,20 @@ Result<PrepareOutcome> prepare_start(const Config& config, const InstancePaths& 
     return prepare_instance(config, paths, options);
 }
 
-Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths, std::string_view uuid,
+Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths, const IncomingDomain& domain,
                                         const LoadOptions& options)
 {
     const auto& context = paths.context;
+    const std::string& uuid = domain.uuid;
+    if (domain.seed_target && !has_seed(context)) {
+        return make_error(ErrorCode::NotFound,
+                          "domain " + paths.domain + " has a cloud-init seed (" + context.seed_iso.string() + ", CD-ROM " +
+                              *domain.seed_target + ") whose files are only in its context on the source host, and a live " +
+                              "migration does not copy read-only disks, so it cannot migrate here with host-local contexts; " +
+                              "once cloud-init has run in the guest, eject the seed on the source with 'virsh change-media " +
+                              paths.domain + " " + *domain.seed_target + " --eject --live --config' and migrate again, " +
+                              "or keep the contexts on the shared storage (context_root).");
+    }
     auto dir = stat_no_links(context.dir);
     if (!dir) return std::move(dir).error();
     const bool existed = dir->has_value();
@@ -96,6 +107,9 @@ Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePath
         }
     }
     if (out && (!existed || replaced)) {
+        if (auto r = mark_arriving(context, uuid); !r) {
+            say(options, "the context made for the incoming migration could not be marked as arriving: " + r.error().message);
+        }
         // The context's data comes from this migration, so a copy kept from an earlier stay is out of date.
         auto gone = discard_migrated_context(config.context_root, paths.domain, uuid);
         if (!gone) say(options, "the context kept from an earlier migration away could not be removed: " + gone.error().message);
@@ -109,7 +123,8 @@ Result<Departure> after_release(const Config& config, const InstancePaths& paths
     Departure d;
     if (!is_domain_uuid(uuid)) return d;
     const std::string me = this_host_name();
-    const auto records = list_usage_records(config.shared_root, paths.base.sha256);
+    const auto scan = scan_usage_records(config.shared_root, paths.base.sha256);
+    const auto& records = scan.records;
     std::optional<std::chrono::system_clock::time_point> mine;
     for (const auto& r : records) {
         if (r.host == me && r.domain == paths.domain) mine = parse_utc_timestamp(r.since);
@@ -121,7 +136,12 @@ Result<Departure> after_release(const Config& config, const InstancePaths& paths
         d.migrated = true;
         d.to_host = r.host;
     }
-    if (!d.migrated) return d;
+    if (!d.migrated) {
+        auto settled = settle_arrival(config.shared_root, config.context_root, paths.domain, records, scan.dir.complete);
+        if (!settled) return std::move(settled).error();
+        d.arrival = *settled;
+        return d;
+    }
     if (auto r = remove_usage_record(config.shared_root, paths.base.sha256, me, paths.domain); !r) {
         return std::move(r).error();
     }

@@ -16,7 +16,9 @@
 //   - on the shared storage (context_root on the shared volume): the source runs on the very
 //     same files, its QEMU holds the overlay's image locks, and nothing is changed but the base
 //     check; `virsh migrate --live` copies no disk at all.
-// A context this call made is removed again when it fails: nothing half-made stays.
+// A context this call made is removed again when it fails: nothing half-made stays. One it made
+// or replaced is marked as arriving (instance/arrival.hpp) until a release or `appshare gc`
+// here tells whether the migration completed.
 //
 // An independent instance arrives as a new context, so the destination tries the shared base
 // first: on a destination whose shared base is healthy it runs shared again (instance.json says
@@ -32,6 +34,9 @@
 // aside, never deleted: that judgement rests on records, and a stale "running" record of a
 // destination that died makes an ordinary stop look the same. A context on the shared storage,
 // which the destination runs on, is left alone. A stop that is no migration changes nothing.
+// The same release settles a context still marked as arriving (instance/arrival.hpp): a
+// migration to here that failed part-way (network cut, source aborted) ends with it, and then
+// the instance runs on at its source.
 //
 // Start, prepare_start (the hook's `prepare begin`): prepare_instance, unless the instance has
 // no overlay because its context was moved aside: then the start is refused, never made on a
@@ -39,11 +44,13 @@
 #pragma once
 
 #include "base/result.hpp"
+#include "instance/arrival.hpp"
 #include "instance/config.hpp"
 #include "instance/instance_paths.hpp"
 #include "instance/lock_and_load.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,21 +64,32 @@ namespace appshare {
 // Lock-and-load for a start, as described above.
 [[nodiscard]] Result<PrepareOutcome> prepare_start(const Config& config, const InstancePaths& paths, const LoadOptions& options);
 
-// Lock-and-load on the destination of a live migration of the domain with UUID `uuid` (empty
-// when the XML has none), as described above.
-[[nodiscard]] Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths, std::string_view uuid,
-                                                      const LoadOptions& options);
+// What the incoming domain's XML says that the destination needs.
+struct IncomingDomain {
+    std::string uuid;                        // its UUID; empty when the XML has none
+    std::optional<std::string> seed_target;  // the CD-ROM target ("hdc") holding its cloud-init seed; none: no seed attached
+};
+
+// Lock-and-load on the destination of a live migration of `domain`, as described above. A
+// cloud-init seed attached to a context that arrives here anew is refused before anything is
+// made (NotFound): the seed's files are only in the source's context, and libvirt copies no
+// read-only disk, so the seed cannot be had here; the sentence says to eject it once cloud-init
+// has run, or to use contexts on the shared storage.
+[[nodiscard]] Result<PrepareOutcome> prepare_incoming(const Config& config, const InstancePaths& paths,
+                                                      const IncomingDomain& domain, const LoadOptions& options);
 
 // What after_release found.
 struct Departure {
     bool migrated = false;     // the domain runs on another host now
     std::string to_host;       // that host
     std::filesystem::path kept_at;  // where a host-local context was moved aside; empty when none
+    ArrivalSettled arrival;    // when not migrated: what became of an arrival mark
 };
 
 // On the host a domain stopped on: whether it migrated away (judged from the usage records of
 // base `paths.base`, domain `uuid`), and if so, this host's usage record removed and a
-// host-local context moved aside. Errors (logged by the caller, never failing anything): Io.
+// host-local context moved aside; if not, its arrival mark settled. Errors (logged by the
+// caller, never failing anything): Io.
 [[nodiscard]] Result<Departure> after_release(const Config& config, const InstancePaths& paths, std::string_view uuid);
 
 }  // namespace appshare

@@ -18,6 +18,17 @@ using namespace appshare;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+namespace {
+const std::string kUuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+
+// A domain XML with kUuid as its <uuid> (the fixture's has none).
+std::string with_uuid(std::string xml)
+{
+    xml.replace(xml.find("<name>web1</name>"), 17, "<name>web1</name><uuid>" + kUuid + "</uuid>");
+    return xml;
+}
+}  // namespace
+
 TEST_CASE("hook operations map to actions", "[hook_dispatch]")
 {
     CHECK(classify_hook_call("prepare", "begin") == HookAction::Prepare);
@@ -95,11 +106,10 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
         CHECK(usage[0].state == "stopped");
     }
     SECTION("an incoming migration makes the context, and the stop after it hands the bookkeeping over") {
-        const std::string uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+        const std::string uuid = kUuid;
         auto meta = fx.metadata("web1");
         meta.overlay_size = 128ULL << 20;  // installed larger than the 64 MiB base
-        auto xml = fx.domain_xml("web1", meta);
-        xml.replace(xml.find("<name>web1</name>"), 17, "<name>web1</name><uuid>" + uuid + "</uuid>");
+        const auto xml = with_uuid(fx.domain_xml("web1", meta));
         auto r = run_hook(request("migrate", "begin", xml), conf);
         INFO(r.stderr_text);
         REQUIRE(r.exit_status == 0);
@@ -151,9 +161,8 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
         CHECK(fx.log_count("domain web1: removed the context kept from an earlier migration away") == 1);
     }
     SECTION("a stale running record of a dead destination makes a stop look like a migration: nothing is lost") {
-        const std::string uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
-        auto xml = fx.domain_xml("web1");
-        xml.replace(xml.find("<name>web1</name>"), 17, "<name>web1</name><uuid>" + uuid + "</uuid>");
+        const std::string uuid = kUuid;
+        const auto xml = with_uuid(fx.domain_xml("web1"));
         REQUIRE(run_hook(request("prepare", "begin", xml), conf).exit_status == 0);
         REQUIRE(run_hook(request("started", "begin", xml), conf).exit_status == 0);
         test::write_file(fx.context_dir("web1") / "guest-data", "the only copy");  // stands for the guest's writes
@@ -187,11 +196,57 @@ TEST_CASE("the hook passes foreign domains through and handles appshare ones", "
         REQUIRE(run_hook(request("started", "begin", xml), conf).exit_status == 0);
         UsageRecord there = list_usage_records(fx.config.shared_root, fx.base_sha).at(0);
         there.host = "host-b";
-        there.uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+        there.uuid = kUuid;
         REQUIRE(write_usage_record(fx.config.shared_root, there));
         REQUIRE(run_hook(request("release", "end", xml), conf).exit_status == 0);
         CHECK(fs::exists(fx.overlay("web1")));
         CHECK(list_usage_records(fx.config.shared_root, fx.base_sha).size() == 2);
+    }
+    SECTION("an incoming migration that fails part-way leaves its context aside, never in the way") {
+        const std::string uuid = kUuid;
+        const auto xml = with_uuid(fx.domain_xml("web1"));
+        REQUIRE(run_hook(request("migrate", "begin", xml), conf).exit_status == 0);
+        REQUIRE(run_hook(request("prepare", "begin", xml), conf).exit_status == 0);  // libvirt's next call
+        REQUIRE(run_hook(request("started", "begin", xml), conf).exit_status == 0);
+        CHECK(fs::exists(fx.context_dir("web1") / "arriving"));
+        // The source still runs it (its record older than this arrival): the migration failed.
+        UsageRecord source = list_usage_records(fx.config.shared_root, fx.base_sha).at(0);
+        source.host = "host-a";
+        source.since = "2000-01-01T00:00:00Z";
+        REQUIRE(write_usage_record(fx.config.shared_root, source));
+        REQUIRE(run_hook(request("release", "end", xml), conf).exit_status == 0);
+        const fs::path kept = fx.config.context_root / (".migrated.web1." + uuid);
+        CHECK_FALSE(fs::exists(fx.context_dir("web1")));
+        CHECK(fs::exists(kept / "disk.qcow2"));
+        const auto usage = list_usage_records(fx.config.shared_root, fx.base_sha);
+        REQUIRE(usage.size() == 1);
+        CHECK(usage[0].host == "host-a");
+        CHECK(fx.log_count("domain web1: the incoming migration did not complete; the domain runs on at host-a") == 1);
+    }
+    SECTION("an incoming migration that completed keeps its context at the first stop, unmarked") {
+        const std::string uuid = kUuid;
+        const auto xml = with_uuid(fx.domain_xml("web1"));
+        REQUIRE(run_hook(request("migrate", "begin", xml), conf).exit_status == 0);
+        REQUIRE(run_hook(request("started", "begin", xml), conf).exit_status == 0);
+        REQUIRE(run_hook(request("release", "end", xml), conf).exit_status == 0);  // the source's record is gone
+        CHECK(fs::exists(fx.overlay("web1")));
+        CHECK_FALSE(fs::exists(fx.context_dir("web1") / "arriving"));
+        const auto usage = list_usage_records(fx.config.shared_root, fx.base_sha);
+        REQUIRE(usage.size() == 1);
+        CHECK(usage[0].state == "stopped");
+    }
+    SECTION("a cloud-init seed that cannot arrive with a host-local context is refused before anything is made") {
+        auto xml = fx.domain_xml("web1");
+        const std::string seed = (fx.context_dir("web1") / "seed.iso").string();
+        xml.replace(xml.find("</devices>"), 10, "<disk type='file' device='cdrom'><source file='" + seed +
+                                                    "'/><target dev='hdc' bus='ide'/><readonly/></disk></devices>");
+        auto r = run_hook(request("migrate", "begin", xml), conf);
+        CHECK(r.exit_status == static_cast<int>(ErrorCode::NotFound));
+        CHECK(r.stdout_text.empty());
+        CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
+        CHECK_THAT(r.stderr_text, Catch::Contains("cloud-init seed") &&
+                                      Catch::Contains("'virsh change-media web1 hdc --eject --live --config'"));
+        CHECK_FALSE(fs::exists(fx.context_dir("web1")));
     }
     SECTION("a refused incoming migration leaves no context behind") {
         fs::remove(fx.source_base);  // no source, no shared base: the base cannot be had

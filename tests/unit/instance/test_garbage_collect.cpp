@@ -3,7 +3,9 @@
 // hosts, this host's stale records and bad files on the shared storage.
 #include "instance/garbage_collect.hpp"
 
+#include "base/host_identity.hpp"
 #include "base/sha256.hpp"
+#include "instance/arrival.hpp"
 #include "instance/lock_and_load.hpp"
 #include "instance/migrated_context.hpp"
 #include "store/blob_gc.hpp"
@@ -570,4 +572,46 @@ TEST_CASE("gc removes the load guards of bases no store here holds, never one a 
     const auto after = bed.gc();  // the start is over
     CHECK(find_item(after.removed, guard(busy_sha)));
     CHECK(!fs::exists(guard(busy_sha)));
+}
+
+TEST_CASE("gc settles a context an incoming migration left marked as arriving", "[gc]")
+{
+    GcBed bed;
+    const std::string uuid = "0b6f5cbb-7d0b-4c3e-9b35-6a0f1f2d3e4a";
+    const auto base = bed.publish(bed.shared, "base of an arriving domain");
+    const auto layout = context_layout(bed.config.context_root, "web1");
+    fs::create_directories(layout.dir);
+    test::write_file(layout.overlay, "part of a mirror");
+    REQUIRE(mark_arriving(layout, uuid));
+    test::register_host(bed.config.shared_root, "host-a", hours(1));
+    // This host's record, left running by a release that could not reach the shared storage.
+    auto mine = test::usage_record(this_host_name(), "web1", base.sha256, hours(1), "running");
+    mine.uuid = uuid;
+    test::write_record(bed.config.shared_root, mine);
+
+    SECTION("the source still runs it and it is not defined here: the migration failed, nothing is left") {
+        auto source = test::usage_record("host-a", "web1", base.sha256, hours(2), "running");
+        source.uuid = uuid;
+        test::write_record(bed.config.shared_root, source);
+        const auto r = bed.gc();
+        CHECK_FALSE(fs::exists(layout.dir));
+        CHECK(find_item(r.removed, bed.config.context_root / migrated_context_name("web1", uuid)));
+        const auto left = list_usage_records(bed.config.shared_root, base.sha256);
+        REQUIRE(left.size() == 1);
+        CHECK(left[0].host == "host-a");
+    }
+    SECTION("defined here, it is this host's: untouched") {
+        auto source = test::usage_record("host-a", "web1", base.sha256, hours(2), "running");
+        source.uuid = uuid;
+        test::write_record(bed.config.shared_root, source);
+        bed.domain_here("web1", {base.sha256}, true);
+        bed.gc();
+        CHECK(fs::exists(layout.overlay));
+        CHECK(fs::exists(layout.dir / "arriving"));
+    }
+    SECTION("nobody else runs it: it arrived, the mark goes and the context stays") {
+        bed.gc();
+        CHECK(fs::exists(layout.overlay));
+        CHECK_FALSE(fs::exists(layout.dir / "arriving"));
+    }
 }
