@@ -53,7 +53,7 @@ if [[ -z "${APPSHARE_DEMO_INNER:-}" ]]; then
     echo "== set-up and build"
     bash scripts/install-deps.sh >/dev/null
     cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$build" -j"$(nproc)" >/dev/null
+    cmake --build "$build" -j"$(nproc)" --target appshare_programs >/dev/null   # not the tests: scripts/test.sh builds those
     echo "== demo appliance bundle (Debian cloud kernel + busybox, application on the base disk)"
     APPSHARE_BUILD_DIR="$build" bash scripts/make-demo-bundle.sh "$bundle" >/dev/null
     export APPSHARE_DEMO_INNER=1 APPSHARE_BUILD_DIR="$build"
