@@ -94,7 +94,8 @@ private:
 // Creates layout.dir with kContextDirMode (its parent, the context root, is created if missing;
 // the directory itself must not exist: AlreadyExists), the base link to spec.base, the overlay
 // backed by that link (image/qcow2_overlay.hpp: 0600, backing format recorded, the base need not
-// exist yet), the boot file links, and instance.json (shared, reason "installed", 0600). Stops
+// exist yet), the boot file links, and instance.json (shared, reason "installed", 0600), all of it
+// on stable storage when it returns (flushed together: base/sync_batch.hpp). Stops
 // with Interrupted when Ctrl-C arrived. On any error nothing is left behind; an overlay the image
 // writer refuses is an Io error here.
 [[nodiscard]] Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec);
