@@ -195,7 +195,7 @@ NewContext::~NewContext()
     (void)folder->first.sync();
 }
 
-Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec)
+Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec, SyncBatch* given)
 {
     auto root = DirHandle::open(layout.dir.parent_path(), DirHandle::Create::Yes, kContextDirMode);
     if (!root) return std::move(root).error();
@@ -215,9 +215,10 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
     if (::fchmod(dir->fd(), kContextDirMode) != 0) return io_error("set the permissions of", layout.dir, errno);
 
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
-    // Nothing names the new folder yet (the domain is defined once this returns), so its files
-    // are flushed together at the end, not one by one (base/sync_batch.hpp).
-    SyncBatch batch;
+    // Nothing names the new folder yet (the domain is defined only once it is flushed), so its
+    // files are flushed together at the end, not one by one (base/sync_batch.hpp).
+    SyncBatch own;
+    SyncBatch& batch = given != nullptr ? *given : own;
     // The overlay is backed by the base link; the base need not be there yet (a lazy install):
     // neither the link nor the overlay opens it.
     if (auto r = dir->symlink(spec.base, layout.base_link.filename().string()); !r) return std::move(r).error();
@@ -235,7 +236,9 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
     // The folder (its links and names) and its own name in the context root, with the files.
     if (auto r = batch.add(dir->fd(), layout.dir); !r) return std::move(r).error();
     if (auto r = batch.add(root->fd(), layout.dir.parent_path()); !r) return std::move(r).error();
-    if (auto r = batch.flush(); !r) return std::move(r).error();
+    if (given == nullptr) {
+        if (auto r = batch.flush(); !r) return std::move(r).error();
+    }
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
     return ctx;
 }
