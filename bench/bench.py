@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -35,7 +36,7 @@ QEMU_D = "/etc/libvirt/hooks/qemu.d"
 T0 = time.monotonic()
 
 
-PARTS = ("verify", "install", "bulk", "hook", "coldfile", "cold")
+PARTS = ("verify", "install", "bulk", "hook", "coldfile", "cold", "single")
 
 
 def log(msg):
@@ -212,8 +213,9 @@ class Bench:
             time.sleep(0.1)
         raise RuntimeError("the private libvirtd does not answer")
 
-    def install(self, bundle, name, extra=()):
-        wall, _ = run([self.appshare, "install", bundle["dir"], "--name", name, "--virt-type", "qemu",
+    def install(self, bundle, name, extra=(), build=None):
+        appshare = os.path.join(build, "bin", "appshare") if build else self.appshare
+        wall, _ = run([appshare, "install", bundle["dir"], "--name", name, "--virt-type", "qemu",
                        "--memory", "32M", *extra], env=self.env)
         return wall
 
@@ -231,15 +233,8 @@ class Bench:
             times["appshare"].append(self.install(b, name))
             disk["appshare"].append(allocated(f"{CONTEXTS}/{name}"))
             # the floor: qemu-img create -b + virsh define
-            name = self.uniq("fl")
-            ovl = f"{THIN}/{name}.qcow2"
-            xml = f"{THIN}/{name}.xml"
-            with open(xml, "w") as f:
-                f.write(plain_domain_xml(name, ovl, b["shared"]))
-            t = time.perf_counter()
-            run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", b["shared"], ovl])
-            run(["virsh", "-q", "define", xml])
-            times["floor"].append(time.perf_counter() - t)
+            wall, ovl = self.floor_install(b, self.uniq("fl"))
+            times["floor"].append(wall)
             disk["floor"].append(allocated(ovl))
             # virt-install --import with backing_store (it creates the overlay through libvirt's
             # storage API; --print-xml defines nothing, so its XML goes to virsh define)
@@ -279,6 +274,51 @@ class Bench:
             log(f"installs over {b['label']}: " + ", ".join(
                 f"{k} {ms(v['median_s'])}" for k, v in out[b["label"]].items() if isinstance(v, dict)))
         self.results["install"] = out
+
+    def floor_install(self, b, name):
+        """One hand-made install (its XML written beforehand, untimed): (seconds, overlay)."""
+        ovl = f"{THIN}/{name}.qcow2"
+        xml = f"{THIN}/{name}.xml"
+        with open(xml, "w") as f:
+            f.write(plain_domain_xml(name, ovl, b["shared"]))
+        t = time.perf_counter()
+        run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", b["shared"], ovl])
+        run(["virsh", "-q", "define", xml])
+        return time.perf_counter() - t, ovl
+
+    def bench_single(self, b):
+        """One install against the floor, many interleaved rounds (the order swapped each round),
+        over a base already on shared storage: medians, spread and the load average around it."""
+        sides = ["appshare", "floor"] + (["other"] if self.a.single_other else [])
+        times = {k: [] for k in sides}
+        cpu = {k: [] for k in sides}    # user + system time of the processes each side ran
+        waits = {k: [] for k in sides}  # their voluntary context switches: times they blocked
+        load_before = os.getloadavg()
+        for r in range(self.a.single_rounds):
+            for side in sides[r % len(sides):] + sides[:r % len(sides)]:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                if side == "floor":
+                    times[side].append(self.floor_install(b, self.uniq("sf"))[0])
+                else:
+                    build = self.a.single_other if side == "other" else None
+                    times[side].append(self.install(b, self.uniq("si"), build=build))
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[side].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+                waits[side].append(after.ru_nvcsw - before.ru_nvcsw)
+        ratios = [a / f for a, f in zip(times["appshare"], times["floor"])]
+        self.results["single"] = {
+            "rounds": self.a.single_rounds, "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+            "ratio_of_medians": med(times["appshare"]) / med(times["floor"]), "ratio_per_round_median": med(ratios),
+            **{f"{k}_{q}_s": f(v) for k, v in times.items()
+               for q, f in (("p10", lambda x: pct(x, 10)), ("median", med), ("p90", lambda x: pct(x, 90)))},
+            **{f"{k}_cpu_median_s": med(v) for k, v in cpu.items()},
+            **{f"{k}_waits_median": med(v) for k, v in waits.items()},
+            "other_build": self.a.single_other,
+            "samples_s": times, "cpu_samples_s": cpu}
+        s = self.results["single"]
+        log(f"single install, {s['rounds']} rounds: appshare {ms(s['appshare_median_s'])} (cpu "
+            f"{ms(s['appshare_cpu_median_s'])}), floor {ms(s['floor_median_s'])} (cpu {ms(s['floor_cpu_median_s'])}), "
+            f"{s['ratio_of_medians']:.2f}x")
 
     def floor_installs(self, b, n):
         """n hand-made installs: qemu-img create -b + virsh define each; returns (seconds, overlays)."""
@@ -597,10 +637,12 @@ class Bench:
             self.bench_verify(main)
         if "install" in parts:
             self.bench_installs()
-        elif "bulk" in parts or "hook" in parts:
+        elif "bulk" in parts or "hook" in parts or "single" in parts:
             self.install(main, self.uniq("warm"))  # the base on shared storage
         if "bulk" in parts:
             self.bench_bulk(main)
+        if "single" in parts:
+            self.bench_single(main)
         if "hook" in parts:
             hk = self.bench_hook_direct(main)
             self.bench_start_overhead(hk)
@@ -678,6 +720,18 @@ def report(bench, args, elapsed):
         row("1 install", f"bulk {bl['instances']} instances: disk, vs floor / full copies",
             human(bl["appshare_total_bytes"]), f"{human(bl['floor_total_bytes'])} / {human(bl['full_copies_bytes'])}",
             f"{bl['full_copies_bytes'] / max(1, bl['appshare_total_bytes']):.0f}x less than copies", "", None)
+    if "single" in r:
+        sg = r["single"]
+        if sg["other_build"]:
+            row("1 install", f"single install vs the same install by another build ({sg['other_build']}), "
+                f"same rounds", ms(sg["appshare_median_s"]), ms(sg["other_median_s"]),
+                f"{sg['appshare_median_s'] / sg['other_median_s']:.2f}x", "", None)
+        spread = lambda k: (f"{ms(sg[k + '_median_s'])} (p10 {ms(sg[k + '_p10_s'])}, p90 {ms(sg[k + '_p90_s'])}; "
+                            f"cpu {ms(sg[k + '_cpu_median_s'])}, {sg[k + '_waits_median']:.0f} waits)")
+        row("1 install", f"single install vs floor, {sg['rounds']} interleaved rounds (load average "
+            f"{sg['loadavg_before'][0]:.1f} → {sg['loadavg_after'][0]:.1f}; per-round ratio median "
+            f"{sg['ratio_per_round_median']:.2f}x)", spread("appshare"), spread("floor"),
+            f"{sg['ratio_of_medians']:.2f}x", "≤ 1.0x", sg["ratio_of_medians"] <= 1.0)
     if "install" in r:
         labels = [b["label"] for b in bench.bundles]
         small, large = labels[0], labels[-1]
@@ -769,6 +823,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=7, help="interleaved install rounds per base size")
     ap.add_argument("--clone-rounds-big", type=int, default=3, help="virt-clone rounds for bases of ≥ 4 GiB")
     ap.add_argument("--bulk", type=int, default=100, help="instances in the bulk install")
+    ap.add_argument("--single-rounds", type=int, default=41, help="interleaved rounds of the single install part")
+    ap.add_argument("--single-other", help="another build directory whose appshare joins the single install rounds "
+                    "(for example the one before a change)")
     ap.add_argument("--hook-runs", type=int, default=200, help="direct hook runs per case")
     ap.add_argument("--start-rounds", type=int, default=20, help="interleaved virsh start rounds (each: both hooks)")
     ap.add_argument("--load-rounds", type=int, default=3, help="rounds of cold load per N, of verify, of contention")
@@ -780,6 +837,7 @@ def main():
     if args.quick:
         args.sizes_mib, args.main_mib, args.rounds, args.clone_rounds_big = "64,256", 256, 3, 2
         args.bulk, args.hook_runs, args.start_rounds, args.load_rounds = 10, 30, 3, 1
+        args.single_rounds = 5
     args.cold_n = [int(x) for x in args.cold_n.split(",")]
     args.parts = args.parts.split(",")
     if not set(args.parts) <= set(PARTS):

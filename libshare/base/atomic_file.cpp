@@ -74,10 +74,14 @@ Result<void> TempFile::write(std::string_view data)
     return ok();
 }
 
-Result<void> TempFile::finish(mode_t mode, bool replace, struct stat* published)
+Result<void> TempFile::finish(mode_t mode, bool replace, struct stat* published, SyncBatch* batch)
 {
     const auto final_path = dir_ / final_name_;
-    if (fsync(fd_.get()) != 0) return io_error("flush", path_, errno);
+    if (batch != nullptr) {
+        if (auto a = batch->add(fd_.get(), final_path); !a) return a;
+    } else if (fsync(fd_.get()) != 0) {
+        return io_error("flush", path_, errno);
+    }
     if (fchmod(fd_.get(), mode) != 0) return io_error("set permissions of", path_, errno);
     struct stat mine {};
     if (fstat(fd_.get(), &mine) != 0) return io_error("inspect", path_, errno);
@@ -101,18 +105,22 @@ Result<void> TempFile::finish(mode_t mode, bool replace, struct stat* published)
     }
     if (published != nullptr && fstat(fd_.get(), published) != 0) return io_error("inspect", final_path, errno);
     fd_.reset();
+    if (batch != nullptr) return batch->add(dir_.fd(), dir_.path());
     return dir_.sync();
 }
 
-Result<void> TempFile::commit(mode_t mode, struct stat* published) { return finish(mode, true, published); }
-Result<void> TempFile::commit_no_replace(mode_t mode) { return finish(mode, false, nullptr); }
+Result<void> TempFile::commit(mode_t mode, struct stat* published, SyncBatch* batch)
+{
+    return finish(mode, true, published, batch);
+}
+Result<void> TempFile::commit_no_replace(mode_t mode, SyncBatch* batch) { return finish(mode, false, nullptr, batch); }
 
-Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode)
+Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode, SyncBatch* batch)
 {
     auto tmp = TempFile::create_beside(path);
     if (!tmp) return std::move(tmp).error();
     if (auto w = tmp->write(content); !w) return w;
-    return tmp->commit(mode);
+    return tmp->commit(mode, nullptr, batch);
 }
 
 Result<void> fsync_dir(const std::filesystem::path& dir)

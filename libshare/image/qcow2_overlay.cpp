@@ -190,7 +190,7 @@ Error rewrite_io_error(const std::string& what, const std::filesystem::path& ove
 }  // namespace
 
 Result<void> create_qcow2_overlay(const std::filesystem::path& overlay, const std::filesystem::path& backing,
-                                  std::string_view backing_format, std::uint64_t virtual_size)
+                                  std::string_view backing_format, std::uint64_t virtual_size, SyncBatch* batch)
 {
     const std::string& name = backing.native();
     if (virtual_size == 0 || virtual_size > kQcow2OverlayMaxVirtualSize) {
@@ -218,7 +218,7 @@ Result<void> create_qcow2_overlay(const std::filesystem::path& overlay, const st
                                              (err == ENOSPC ? "; free space on that filesystem and try again."
                                                             : "; check the path and the storage."));
     }
-    return tmp->commit_no_replace(0600);
+    return tmp->commit_no_replace(0600, batch);
 }
 
 Result<void> rewrite_qcow2_backing(const std::filesystem::path& overlay, const std::filesystem::path& backing,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/result.hpp"
+#include "base/sync_batch.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -24,13 +25,15 @@ inline constexpr std::uint64_t kQcow2OverlayMaxVirtualSize = std::uint64_t{1} <<
 // refcount table; cluster 2 the refcount block; clusters 3.. the all-zero L1 table (left sparse),
 // the file ending where the L1 table ends. The file gets mode 0600 whatever the umask (it holds
 // the guest's data; libvirt's DAC driver hands it to QEMU's user at start and back at stop) and
-// appears complete or not at all (written beside it, flushed, linked into place).
+// appears complete or not at all (written beside it, flushed, linked into place; with a `batch`,
+// the flushing is left to it: base/sync_batch.hpp).
 // Errors: UnsafeImage for a virtual_size of 0 or above kQcow2OverlayMaxVirtualSize, an empty backing
 // path or one longer than 1023 bytes, a format other than "qcow2" or "raw"; AlreadyExists when
 // `overlay` exists (it is left untouched); Io when the file cannot be written.
 [[nodiscard]] Result<void> create_qcow2_overlay(const std::filesystem::path& overlay,
                                                 const std::filesystem::path& backing,
-                                                std::string_view backing_format, std::uint64_t virtual_size);
+                                                std::string_view backing_format, std::uint64_t virtual_size,
+                                                SyncBatch* batch = nullptr);
 
 // Points `overlay`, an overlay create_qcow2_overlay made (or qemu-img with the options above), at
 // `backing` with format `backing_format`, as `qemu-img rebase -u` would: only the header changes,

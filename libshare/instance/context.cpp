@@ -4,6 +4,7 @@
 #include "base/dir_handle.hpp"
 #include "base/error.hpp"
 #include "base/interrupt.hpp"
+#include "base/sync_batch.hpp"
 #include "base/unique_handle.hpp"
 #include "base/text.hpp"
 #include "base/time_format.hpp"
@@ -194,7 +195,7 @@ NewContext::~NewContext()
     (void)folder->first.sync();
 }
 
-Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec)
+Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec, SyncBatch* given)
 {
     auto root = DirHandle::open(layout.dir.parent_path(), DirHandle::Create::Yes, kContextDirMode);
     if (!root) return std::move(root).error();
@@ -214,10 +215,14 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
     if (::fchmod(dir->fd(), kContextDirMode) != 0) return io_error("set the permissions of", layout.dir, errno);
 
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
+    // Nothing names the new folder yet (the domain is defined only once it is flushed), so its
+    // files are flushed together at the end, not one by one (base/sync_batch.hpp).
+    SyncBatch own;
+    SyncBatch& batch = given != nullptr ? *given : own;
     // The overlay is backed by the base link; the base need not be there yet (a lazy install):
     // neither the link nor the overlay opens it.
     if (auto r = dir->symlink(spec.base, layout.base_link.filename().string()); !r) return std::move(r).error();
-    if (auto r = create_qcow2_overlay(layout.overlay, layout.base_link, spec.base_format, spec.virtual_size); !r) {
+    if (auto r = create_qcow2_overlay(layout.overlay, layout.base_link, spec.base_format, spec.virtual_size, &batch); !r) {
         if (r.error().code == ErrorCode::UnsafeImage) return make_error(ErrorCode::Io, r.error().message);
         return std::move(r).error();
     }
@@ -227,10 +232,13 @@ Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec
     if (auto r = link(spec.kernel, layout.kernel_link); !r) return std::move(r).error();
     if (auto r = link(spec.initrd, layout.initrd_link); !r) return std::move(r).error();
     const InstanceState state{InstanceMode::Shared, utc_timestamp_now(), "installed", spec.base, {}};
-    // Its folder was flushed when instance.json was published (after the links and the
-    // overlay); what is left is the new folder's own name in the context root.
-    if (auto r = save_instance_state(layout.dir, state); !r) return std::move(r).error();
-    if (auto r = root->sync(); !r) return std::move(r).error();
+    if (auto r = save_instance_state(layout.dir, state, &batch); !r) return std::move(r).error();
+    // The folder (its links and names) and its own name in the context root, with the files.
+    if (auto r = batch.add(dir->fd(), layout.dir); !r) return std::move(r).error();
+    if (auto r = batch.add(root->fd(), layout.dir.parent_path()); !r) return std::move(r).error();
+    if (given == nullptr) {
+        if (auto r = batch.flush(); !r) return std::move(r).error();
+    }
     if (auto r = stop_if_interrupted(layout); !r) return std::move(r).error();
     return ctx;
 }

@@ -21,6 +21,7 @@
 
 #include "base/file_lock.hpp"
 #include "base/result.hpp"
+#include "base/sync_batch.hpp"
 #include "store/blob_store.hpp"
 
 #include <chrono>
@@ -85,7 +86,7 @@ public:
     void keep() noexcept { keep_ = true; }
 
 private:
-    friend Result<NewContext> create_context(const ContextLayout&, const ContextSpec&);
+    friend Result<NewContext> create_context(const ContextLayout&, const ContextSpec&, SyncBatch*);
     explicit NewContext(std::filesystem::path dir) : dir_(std::move(dir)) {}
     std::filesystem::path dir_;
     bool keep_ = false;
@@ -94,10 +95,13 @@ private:
 // Creates layout.dir with kContextDirMode (its parent, the context root, is created if missing;
 // the directory itself must not exist: AlreadyExists), the base link to spec.base, the overlay
 // backed by that link (image/qcow2_overlay.hpp: 0600, backing format recorded, the base need not
-// exist yet), the boot file links, and instance.json (shared, reason "installed", 0600). Stops
+// exist yet), the boot file links, and instance.json (shared, reason "installed", 0600), all of it
+// on stable storage when it returns (flushed together: base/sync_batch.hpp) or, with a `batch`,
+// once the caller flushed that (before anything names the context). Stops
 // with Interrupted when Ctrl-C arrived. On any error nothing is left behind; an overlay the image
 // writer refuses is an Io error here.
-[[nodiscard]] Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec);
+[[nodiscard]] Result<NewContext> create_context(const ContextLayout& layout, const ContextSpec& spec,
+                                               SyncBatch* batch = nullptr);
 
 // Removes an instance's context directory `dir` and everything in it, only if it is a real
 // directory (not a symlink) directly inside `context_root`; a missing directory is fine.

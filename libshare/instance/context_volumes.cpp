@@ -73,9 +73,8 @@ Result<VolumeLinkChanges> sync_context_volumes(const std::filesystem::path& cont
         if (auto r = volumes->symlink(link_target(instance), link); !r) return std::move(r).error();
         changes.added.push_back(link);
     }
-    if (!changes.added.empty() || !changes.removed.empty()) {
-        if (auto s = volumes->sync(); !s) return std::move(s).error();
-    }
+    // Not flushed: the links are derived, every refresh remakes them from the contexts, so links
+    // a crash loses only wait for the next refresh (base/sync_batch.hpp has the rule).
     return changes;
 }
 

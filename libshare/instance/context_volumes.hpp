@@ -28,7 +28,8 @@ struct VolumeLinkChanges {
 // Makes the links match the contexts: a link for every instance folder that holds an overlay,
 // none for any other ("<name>.qcow2" links only; anything else in the folder is left alone).
 // Creates the folder (0711) when missing; context_root must exist. Everything is reached without
-// following links (base/dir_handle.hpp). Errors: Io, UnsafePath.
+// following links (base/dir_handle.hpp). The folder is not flushed: what a crash loses, the next
+// call makes again. Errors: Io, UnsafePath.
 [[nodiscard]] Result<VolumeLinkChanges> sync_context_volumes(const std::filesystem::path& context_root);
 
 }  // namespace appshare

@@ -78,9 +78,9 @@ Result<std::optional<InstanceState>> load_instance_state(const std::filesystem::
     return std::optional<InstanceState>{std::move(*s)};
 }
 
-Result<void> save_instance_state(const std::filesystem::path& context_dir, const InstanceState& state)
+Result<void> save_instance_state(const std::filesystem::path& context_dir, const InstanceState& state, SyncBatch* batch)
 {
-    return write_file_atomic(context_dir / kInstanceStateFile, format_instance_state(state), 0600);
+    return write_file_atomic(context_dir / kInstanceStateFile, format_instance_state(state), 0600, batch);
 }
 
 }  // namespace appshare

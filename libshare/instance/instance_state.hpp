@@ -14,6 +14,7 @@
 #pragma once
 
 #include "base/result.hpp"
+#include "base/sync_batch.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -47,7 +48,9 @@ struct InstanceState {
 // Reads <context_dir>/instance.json (never following a symlink). nullopt when it does not exist.
 [[nodiscard]] Result<std::optional<InstanceState>> load_instance_state(const std::filesystem::path& context_dir);
 
-// Writes <context_dir>/instance.json atomically (0600: only root reads it).
-[[nodiscard]] Result<void> save_instance_state(const std::filesystem::path& context_dir, const InstanceState& state);
+// Writes <context_dir>/instance.json atomically (0600: only root reads it), flushed by `batch`
+// when one is given (a new context: base/sync_batch.hpp).
+[[nodiscard]] Result<void> save_instance_state(const std::filesystem::path& context_dir, const InstanceState& state,
+                                               SyncBatch* batch = nullptr);
 
 }  // namespace appshare

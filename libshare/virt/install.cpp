@@ -10,6 +10,7 @@
 #include "base/installed_files.hpp"
 #include "base/progress.hpp"
 #include "base/size_units.hpp"
+#include "base/sync_batch.hpp"
 #include "base/text.hpp"
 #include "instance/storage_report.hpp"
 #include "base/time_format.hpp"
@@ -188,19 +189,55 @@ Result<EnsureOutcome> publish(const BlobStore& store, const Bundle& bundle, cons
 
 // On the shared storage: that the new domain uses its base (stopped), so gc on any host keeps
 // the base while the domain is defined here. Not being able to write it does not undo the
-// install: it is said, and `appshare gc` here writes the record later.
-void record_usage(const Config& config, const std::string& name, const InstanceMetadata& meta,
-                  std::vector<std::string>& warnings)
-{
-    auto paths = trusted_instance_paths(config, name, meta);
-    if (!paths) {
-        warnings.push_back(paths.error().message);
-        return;
+// install: it is said, and `appshare gc` here writes the record later. It is written on a
+// thread of its own while libvirtd defines the domain (both mostly wait for storage), and taken
+// back unless keep() is called, so an install that fails leaves no record. (A crash between the
+// two leaves a record of a domain libvirt does not have, which gc here removes.)
+class UsageRecording {
+public:
+    UsageRecording(const Config& config, const std::string& name, const InstanceMetadata& meta)
+        : shared_root_(config.shared_root)
+    {
+        auto paths = trusted_instance_paths(config, name, meta);
+        if (!paths) {
+            failure_ = paths.error().message;
+            return;
+        }
+        record_ = instance_usage_record(config, *paths, "stopped");
+        writer_ = std::jthread([this]() noexcept {
+            try {
+                if (auto w = write_usage_record(shared_root_, *record_); !w) failure_ = w.error().message;
+            } catch (const std::exception& e) {
+                failure_ = "cannot write the usage record of " + record_->domain + " (" + printable(e.what()) +
+                           "); run 'appshare gc' to write it.";
+            }
+        });
     }
-    if (auto w = write_usage_record(config.shared_root, instance_usage_record(config, *paths, "stopped")); !w) {
-        warnings.push_back(w.error().message);
+    UsageRecording(const UsageRecording&) = delete;
+    UsageRecording& operator=(const UsageRecording&) = delete;
+    ~UsageRecording()
+    {
+        if (writer_.joinable()) writer_.join();
+        if (!kept_ && record_ && !failure_) {
+            (void)remove_usage_record(shared_root_, record_->base_sha256, record_->host, record_->domain);
+        }
     }
-}
+
+    // Waits for the record; what went wrong is a warning of the install.
+    void keep(std::vector<std::string>& warnings)
+    {
+        if (writer_.joinable()) writer_.join();
+        kept_ = true;
+        if (failure_) warnings.push_back(*failure_);
+    }
+
+private:
+    std::filesystem::path shared_root_;
+    std::optional<UsageRecord> record_;
+    std::optional<std::string> failure_;
+    bool kept_ = false;
+    std::jthread writer_;
+};
 
 StoredFile stored(const BlobStore& store, const BlobSpec& spec, std::filesystem::path link = {})
 {
@@ -323,7 +360,8 @@ Result<InstallResult> install_instance(const Connection& conn, const Config& con
     cs.virtual_size = std::max(m.overlay_size, p.verified.image.virtual_size);
     if (p.kernel_spec) cs.kernel = p.local_kernel;
     if (p.initrd_spec) cs.initrd = p.local_initrd;
-    auto ctx = create_context(layout, cs);
+    SyncBatch durable;  // the context's files and folders, flushed while libvirtd defines the domain
+    auto ctx = create_context(layout, cs, &durable);
     if (!ctx) return std::move(ctx).error();
     out.context_dir = layout.dir;
     out.overlay = layout.overlay;
@@ -378,15 +416,31 @@ Result<InstallResult> install_instance(const Connection& conn, const Config& con
     if (!xml) return std::move(xml).error();
     if (auto c = stop_if_interrupted(name); !c) return std::move(c).error();
 
-    auto dom = define_domain(conn, *xml);
+    // The context reaches stable storage, and the usage record the shared storage, while
+    // libvirtd defines the domain (all three mostly wait for storage). The install succeeds only
+    // once the context is durable: a flush that fails undoes the domain and the context.
+    UsageRecording usage(config, name, ds.metadata);
+    std::optional<Error> unflushed;
+    auto dom = [&] {
+        std::jthread flusher([&]() noexcept {
+            try {
+                if (auto f = durable.flush(); !f) unflushed = std::move(f).error();
+            } catch (const std::exception& e) {
+                unflushed = make_error(ErrorCode::Io, "cannot flush the context " + layout.dir.string() + " (" +
+                                                          printable(e.what()) + "); run the command again.");
+            }
+        });
+        return define_domain(conn, *xml);
+    }();
     if (!dom) return std::move(dom).error();
     DefinedDomain defined(std::move(*dom));
+    if (unflushed) return std::move(*unflushed);
     if (auto c = stop_if_interrupted(name); !c) return std::move(c).error();
 
     // Done: keep everything.
     defined.release();
     ctx->keep();
-    record_usage(config, name, ds.metadata, out.warnings);
+    usage.keep(out.warnings);
     if (auto bytes = disk_usage_bytes(layout.dir)) out.context_bytes = *bytes;
     return out;
 }
@@ -458,6 +512,17 @@ Result<BulkInstallResult> install_appliances(const Connection& conn, const Confi
     std::atomic<std::size_t> next{0};
     std::mutex told;
     std::size_t done = 0;
+    // This host as live on the shared storage (gc on other hosts reads it), written while the
+    // instances are made; not being able to write it undoes nothing: it is said, and `appshare
+    // gc` here writes it later.
+    std::optional<std::string> host_failure;
+    std::jthread host_recorder([&]() noexcept {
+        try {
+            if (auto h = refresh_host_record(config.shared_root, std::chrono::seconds(0)); !h) host_failure = h.error().message;
+        } catch (const std::exception& e) {
+            host_failure = "cannot record this host on the shared storage (" + printable(e.what()) + "); run 'appshare gc' here.";
+        }
+    });
     const auto work = [&]() noexcept {
         for (std::size_t i = next++; i < total; i = next++) {
             try {
@@ -478,17 +543,14 @@ Result<BulkInstallResult> install_appliances(const Connection& conn, const Confi
         for (std::size_t j = 1; j < jobs; ++j) helpers.emplace_back(work);
         work();
     }
+    host_recorder.join();
     BulkInstallResult out;
     for (std::size_t i = 0; i < total; ++i) {
         if (made[i]) out.made.push_back(std::move(*made[i]));
         if (failed[i]) out.failed.push_back({names[i], std::move(*failed[i])});
     }
-    // This host as live on the shared storage (gc on other hosts reads it); not being able to
-    // write it undoes nothing: it is said, and `appshare gc` here writes it later.
-    if (!out.made.empty()) {
-        if (auto h = refresh_host_record(config.shared_root, std::chrono::seconds(0)); !h) {
-            for (auto& m : out.made) m.warnings.push_back(h.error().message);
-        }
+    if (host_failure) {
+        for (auto& m : out.made) m.warnings.push_back(*host_failure);
     }
     return out;
 }

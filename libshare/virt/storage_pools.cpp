@@ -9,6 +9,8 @@
 
 #include <libvirt/virterror.h>
 
+#include <thread>
+
 namespace appshare {
 namespace {
 
@@ -27,23 +29,27 @@ std::string config_file(const Config& config)
     return config.origin.empty() ? std::string(kDefaultConfigPath) : config.origin.string();
 }
 
-bool same_folder(const std::string& a, const std::filesystem::path& b)
-{
-    return !a.empty() && std::filesystem::path(a).lexically_normal() == b.lexically_normal();
-}
-
 std::string warning_from(const Error& e) { return message_clause(e.message); }
 
 Result<void> start_and_refresh(virStoragePool* pool, const std::string& name)
 {
-    if (virStoragePoolIsActive(pool) == 0 && virStoragePoolCreate(pool, 0) != 0) {
+    const auto refresh_failed = [&](const LibvirtFailure& failure) {
+        return libvirt_error(failure, "cannot refresh the storage pool " + in_quotes(name, '\''),
+                             "see 'virsh pool-refresh " + name + "'");
+    };
+    // A running pool (the usual case) is refreshed in one call; only when that fails is it
+    // asked whether it runs, and started.
+    if (virStoragePoolRefresh(pool, 0) == 0) return ok();
+    const auto failure = take_libvirt_failure();
+    if (virStoragePoolIsActive(pool) != 0) {
+        (void)take_libvirt_failure();
+        return refresh_failed(failure);
+    }
+    if (virStoragePoolCreate(pool, 0) != 0) {
         return libvirt_error(take_libvirt_failure(), "cannot start the storage pool " + in_quotes(name, '\''),
                              "see 'virsh pool-start " + name + "'");
     }
-    if (virStoragePoolRefresh(pool, 0) != 0) {
-        return libvirt_error(take_libvirt_failure(), "cannot refresh the storage pool " + in_quotes(name, '\''),
-                             "see 'virsh pool-refresh " + name + "'");
-    }
+    if (virStoragePoolRefresh(pool, 0) != 0) return refresh_failed(take_libvirt_failure());
     return ok();
 }
 
@@ -65,34 +71,32 @@ void keep_pool(const Connection& conn, const Config& config, const PoolWanted& w
 {
     std::error_code ec;
     if (w.name.empty() || !std::filesystem::is_directory(w.target, ec)) return;
-    Pool pool(virStoragePoolLookupByName(conn.get(), w.name.c_str()));
+    // The pool over the very folder, of this name or another (libvirt allows one per folder):
+    // one call finds the pool appshare defined at its first run.
+    Pool pool(virStoragePoolLookupByTargetPath(conn.get(), w.target.c_str()));
     std::string known_as = w.name;
     if (pool) {
-        const LibvirtString xml(virStoragePoolGetXMLDesc(pool.get(), 0));
-        const std::string path = xml ? pool_target_path(xml.get()) : std::string();
-        if (!same_folder(path, w.target)) {
+        if (const char* n = virStoragePoolGetName(pool.get()); n != nullptr) known_as = n;
+    } else {
+        (void)take_libvirt_failure();
+        // None covers the folder: a pool of this name covers another one, and is left alone.
+        if (Pool named(virStoragePoolLookupByName(conn.get(), w.name.c_str())); named) {
+            const LibvirtString xml(virStoragePoolGetXMLDesc(named.get(), 0));
+            const std::string path = xml ? pool_target_path(xml.get()) : std::string();
             out.warnings.push_back("the storage pool " + in_quotes(w.name, '\'') + " covers " +
                                    (path.empty() ? std::string("another folder") : printable(path)) + ", not " +
                                    w.target.string() + ", so appshare leaves it alone; set " + w.key + " in " +
                                    config_file(config) + " to another name, or to \"\" for no pool");
             return;
         }
-    } else {
         (void)take_libvirt_failure();
-        // A pool of another name over the very folder (libvirt allows one per folder) is used.
-        pool = Pool(virStoragePoolLookupByTargetPath(conn.get(), w.target.c_str()));
-        if (pool) {
-            if (const char* n = virStoragePoolGetName(pool.get()); n != nullptr) known_as = n;
-        } else {
-            (void)take_libvirt_failure();
-            auto made = define_pool(conn, w);
-            if (!made) {
-                out.warnings.push_back(warning_from(made.error()));
-                return;
-            }
-            pool = std::move(*made);
-            out.defined.push_back(w.name);
+        auto made = define_pool(conn, w);
+        if (!made) {
+            out.warnings.push_back(warning_from(made.error()));
+            return;
         }
+        pool = std::move(*made);
+        out.defined.push_back(w.name);
     }
     if (auto r = start_and_refresh(pool.get(), known_as); !r) {
         out.warnings.push_back(warning_from(r.error()));
@@ -144,8 +148,23 @@ PoolRefresh refresh_storage_pools(const Connection& conn, const Config& config)
             out.warnings.push_back(warning_from(links.error()));
         }
     }
-    keep_pool(conn, config, {config.shared_pool, shared_pool_target(config), "shared_pool"}, out);
-    keep_pool(conn, config, {config.context_pool, context_pool_target(config), "context_pool"}, out);
+    // Both pools at once (each is a few calls to libvirtd, which answers them in parallel), each
+    // into its own result, put together in this order.
+    PoolRefresh contexts;
+    {
+        std::jthread other([&]() noexcept {
+            try {
+                keep_pool(conn, config, {config.context_pool, context_pool_target(config), "context_pool"}, contexts);
+            } catch (const std::exception& e) {
+                contexts.warnings.push_back("the storage pool " + config.context_pool + " was not refreshed (" +
+                                            printable(e.what()) + "); run 'virsh pool-refresh " + config.context_pool + "'");
+            }
+        });
+        keep_pool(conn, config, {config.shared_pool, shared_pool_target(config), "shared_pool"}, out);
+    }
+    for (auto v : {&PoolRefresh::defined, &PoolRefresh::refreshed, &PoolRefresh::warnings}) {
+        (out.*v).insert((out.*v).end(), (contexts.*v).begin(), (contexts.*v).end());
+    }
     return out;
 }
 

@@ -5,10 +5,11 @@
 //
 // Only the command does this, after what it changed on storage (install, uninstall, reshare,
 // gc); the hook never calls libvirt, so what it does at a start (a base loaded, a context made
-// for a domain defined by hand) shows at the next refresh. A pool is never clobbered: one of the
-// configured name is used as it is when its target is the expected folder, and left alone (with
-// one warning) when it points elsewhere; a pool of another name over the same folder is used
-// instead of defining a second one. Only a pool appshare defines gets autostart.
+// for a domain defined by hand) shows at the next refresh. A pool is never clobbered: the pool
+// over the expected folder is used as it is, whatever its name (libvirt allows one per folder);
+// when there is none, one of the configured name over another folder is left alone (with one
+// warning), else the pool is defined. Both pools are refreshed at once. Only a pool appshare
+// defines gets autostart.
 #pragma once
 
 #include "instance/config.hpp"
