@@ -42,8 +42,11 @@ case "$phase" in
     # libvirtd listens on the host's address (for migrations), so it starts once it has it.
     wait_for_file 10 "$dir/net-ready" "the bed's wiring of the host's network"
     trap - EXIT  # sandbox-inner.sh takes over as PID 1; --up reports from now on
+    locking=()
+    if [[ -n "${BED_LOCK_MANAGER:-}" ]]; then locking+=(--lock-manager "$BED_LOCK_MANAGER"); fi
+    if [[ -n "${BED_LOCKSPACE_DIR:-}" ]]; then locking+=(--lockspace-dir "$BED_LOCKSPACE_DIR"); fi
     exec bash "$here/sandbox-inner.sh" --host-uuid "$(cat "$dir/host-uuid")" \
-        --listen "$(bed_host_address "${name#appshare-h}")" "$dir" \
+        --listen "$(bed_host_address "${name#appshare-h}")" "${locking[@]}" "$dir" \
         bash "$here/bed-host.sh" --up "$bed" "$name"
     ;;
 --up)
