@@ -22,94 +22,23 @@
 #   tests/multihost/live_migration.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=migration.sh
+source "$(dirname "$0")/migration.sh"
 if [[ "${1:-}" != --inside ]]; then
-    # shellcheck source=lib.sh
-    source "$(dirname "$0")/lib.sh"
-    mh_outer_begin "${1:-}" "${2:-}" /tmp/appshare-mh-migrate
-    mh_demo_bundle
-    mh_conf "$work/appshare.conf" "lock_wait_seconds = 20" "allowed_source_dirs = [\"$work/bundle/images\"]"
-    mh_run_bed 2
+    mig_test_outer "${1:-}" "${2:-}" /tmp/appshare-mh-migrate
     shell_test_end "the demo guest live-migrated there and back in both modes, counting on, with only its context moved; an independent one arrived shared; a refused migration left it running on its source."
     exit 0
 fi
 
 # ---- inside the bed ----
-[[ "${1:-}" == --inside ]] || exit 2
-# shellcheck source=lib.sh
-source "$(dirname "$0")/lib.sh"
-mh_inner_begin "$0" "$2"
-story_init "$build" "$src" "$bundle" || exit 1
+mig_test_inner "$0" "$2" || exit 1
 base_bytes=$(stat -c %s "$bundle/images/base.qcow2")
-
-# The last tick on H's serial log of NAME (0 when none).
-last_tick() { grep -a -o 'appshare-demo tick [0-9]*' "$(story_serial_log "$1" "$2")" 2>/dev/null | tail -1 | awk '{print $3+0}'; }
-first_tick() { grep -a -o 'appshare-demo tick [0-9]*' "$(story_serial_log "$1" "$2")" 2>/dev/null | head -1 | awk '{print $3+0}'; }
-# Waits (at most S seconds) until NAME's serial log on H shows a tick above N; prints it.
-wait_tick_above() {
-    local t
-    for _ in $(seq 1 $(($3 * 10))); do
-        t=$(last_tick "$1" "$2"); t=${t:-0}
-        ((t > $4)) && { echo "$t"; return 0; }
-        sleep 0.1
-    done
-    echo "${t:-0}"; return 1
-}
-# Usage records as the storage server keeps them (the mount is seen only inside hosts).
-record_of() { echo "$APPSHARE_BED_BRICK/usage/$sha/$1@$2.json"; }
-running_record() {
-    local state
-    state=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("state",""))' "$(record_of "$1" "$2")" 2>&1)
-    [[ "$state" == running ]] || { ifail "$1's usage record of $2 does not say running: $state"; ls -l "$APPSHARE_BED_BRICK/usage/$sha/" >&2; }
-}
-domain_state() { on-host "$1" virsh -q domstate "$2" 2>/dev/null | head -1; }
-
-# migrate NAME FROM TO [VIRSH-OPTIONS...]: live-migrates and checks that the guest counts on at TO
-# from where it was at FROM; sets mig_ms, mem_bytes, disk_bytes.
-migrate() {
-    local name="$1" from="$2" to="$3" t0 out before after first
-    shift 3
-    before=$(last_tick "$from" "$name")
-    rm -f "$(story_serial_log "$to" "$name")"
-    t0=$(now_ms)
-    out=$(on-host "$from" timeout 180 virsh migrate --live --persistent "$@" "$name" "qemu+tcp://$to/system" 2>&1)
-    local rc=$?
-    mig_ms=$(($(now_ms) - t0))
-    ((rc == 0)) || { ifail "migrating $name $from -> $to failed ($rc): $out"; return 1; }
-    [[ "$(domain_state "$to" "$name")" == running ]] || ifail "$name is not running on $to after the migration"
-    # The source's record of the job has the disk bytes too (the destination's only memory);
-    # then the definition goes there, as --undefinesource would have done.
-    local info refused
-    info=$(on-host "$from" virsh domjobinfo --completed "$name" 2>&1)
-    if [[ "${try_source_start:-}" == 1 ]]; then
-        # The definition the source kept must not start there on a new empty overlay.
-        refused=$(on-host "$from" timeout 60 virsh start "$name" 2>&1) && ifail "the definition $from kept of $name started there after it migrated away"
-        [[ "$refused" == *"migrated to host $to"*"mv "* ]] || ifail "starting $name on $from after it migrated away did not say where it went and how to put it back: $refused"
-    fi
-    on-host "$from" virsh -q undefine "$name" >/dev/null || ifail "undefining $name on $from failed"
-    echo "$info" >"$work/jobinfo-$name-$from-$to.txt"
-    mem_bytes=$(bytes_of "Memory processed" <<<"$info")
-    disk_bytes=$(bytes_of "File processed" <<<"$info")
-    after=$(wait_tick_above "$to" "$name" 60 "$before") || ifail "$name does not count on at $to (last tick there: $after)"
-    first=$(first_tick "$to" "$name")
-    grep -a -q 'appshare-demo ready' "$(story_serial_log "$to" "$name")" 2>/dev/null && ifail "$name booted anew on $to"
-    say "$name $from -> $to in $mig_ms ms: ticks $before at $from, ${first:-none}..$after at $to; moved memory $mem_bytes B, disk $disk_bytes B"
-    [[ -n "$first" ]] && ((first > 1)) || ifail "the first tick of $name on $to is '$first': it did not go on counting"
-}
-# "Memory processed:   508.809 KiB" -> bytes.
-bytes_of() {
-    awk -F: -v k="$1" '
-        $1 == k { split($2, a, " "); v = a[1]; u = a[2];
-                  m = (u == "KiB") ? 1024 : (u == "MiB") ? 1048576 : (u == "GiB") ? 1073741824 : 1;
-                  printf "%d\n", v * m; found = 1 }
-        END { if (!found) print 0 }'
-}
 
 install_lazy "$h1" mig-local "$bundle" || exit 1
 on-host "$h2" "${appshare[@]}" hook register --reload >/dev/null || { ifail "registering the hook on $h2 failed"; exit 1; }
-start_domain "$h1" mig-local
-((start_rc == 0)) || { ifail "starting mig-local on $h1 failed: $start_out"; exit 1; }
-story_wait_ready "$h1" mig-local 180 >/dev/null || { ifail "mig-local printed no ready line on $h1"; exit 1; }
-wait_tick_above "$h1" mig-local 30 2 >/dev/null || ifail "mig-local does not count on $h1"
+start_counting "$h1" mig-local || exit 1
 
 # ---- 1. host-local contexts, copy-storage-inc there and back ----
 uuid=$(on-host "$h1" virsh -q domuuid mig-local)
@@ -143,14 +72,11 @@ if [[ "$(domain_state "$h1" mig-local)" == running ]]; then
     before=$(last_tick "$h1" mig-local)
     sum_before=$(on-host "$h1" sha256sum "$CONTEXTS/mig-local/instance.json" | cut -d' ' -f1)
     on-host "$h2" sh -c "sed -i -e 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' -e 's|^local_root.*|local_root = \"/var/lib/libvirt/images/appshare/no-local\"|' /etc/appshare/appshare.conf && touch /var/lib/libvirt/images/appshare/no-local"
-    on-host "$h1" python3 -c 'import fcntl,sys,time; f=open(sys.argv[1],"r+"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2],"w").close(); time.sleep(120)' \
-        "$SHARED/$sha.qcow2.lock" "$work/lock-held" &
-    holder=$!
-    for _ in $(seq 100); do [[ -e "$work/lock-held" ]] && break; sleep 0.1; done
+    hold_lock "$h1" "$SHARED/$sha.qcow2.lock"
     mark=$(log_lines "$h2")
     out=$(on-host "$h1" timeout 120 virsh migrate --live --persistent --undefinesource --copy-storage-inc mig-local "qemu+tcp://$h2/system" 2>&1) &&
         ifail "the migration succeeded although $h2 cannot have the base"
-    kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+    release_lock
     say "the refused migration said: $out"
     [[ "$out" == *"cannot"* ]] || ifail "the refusal does not carry the hook's sentence: $out"
     [[ "$(domain_state "$h1" mig-local)" == running ]] || ifail "mig-local is not running on $h1 after the refused migration"
@@ -165,13 +91,9 @@ on-host "$h1" virsh -q destroy mig-local >/dev/null 2>&1
 
 # ---- 2b. an independent instance migrates onto a destination with a healthy shared base as shared ----
 on-host "$h1" sed -i 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' /etc/appshare/appshare.conf
-rm -f "$work/lock-held"
-on-host "$h1" python3 -c 'import fcntl,sys,time; f=open(sys.argv[1],"r+"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2],"w").close(); time.sleep(120)' \
-    "$SHARED/$sha.qcow2.lock" "$work/lock-held" &
-holder=$!
-for _ in $(seq 100); do [[ -e "$work/lock-held" ]] && break; sleep 0.1; done
+hold_lock "$h1" "$SHARED/$sha.qcow2.lock"
 start_domain "$h1" mig-local
-kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+release_lock
 on-host "$h1" cp "$work/appshare.conf" /etc/appshare/appshare.conf
 read -r mode _ <<<"$(instance_mode "$h1" mig-local)"
 say "mig-local started on $h1 with the base's lock held elsewhere: $mode"
@@ -198,10 +120,7 @@ for h in "$h1" "$h2"; do
 done
 CONTEXTS="$SHARED/contexts"
 install_lazy "$h1" mig-shared "$bundle" || exit "$inner_failures"
-start_domain "$h1" mig-shared
-((start_rc == 0)) || { ifail "starting mig-shared on $h1 failed: $start_out"; exit "$inner_failures"; }
-story_wait_ready "$h1" mig-shared 180 >/dev/null || ifail "mig-shared printed no ready line on $h1"
-wait_tick_above "$h1" mig-shared 30 2 >/dev/null || ifail "mig-shared does not count on $h1"
+start_counting "$h1" mig-shared || exit "$inner_failures"
 for leg in "$h1 $h2" "$h2 $h1"; do
     read -r from to <<<"$leg"
     mark=$(log_lines "$to")
