@@ -58,6 +58,8 @@ case "$phase" in
         { echo "bed-host $name: mounting $bed_server:/$bed_volume failed; the client log says:" >&2
           tail -n 15 /var/log/libvirt/glusterfs-client.log >&2; exit 1; }
     timeout 10 stat -f "$bed_shared" >/dev/null || { echo "bed-host $name: the Gluster mount does not answer." >&2; exit 1; }
+    # An indirect lockspace on the volume (--lockspace-dir): virtlockd opens its files by path.
+    if [[ -n "${BED_LOCKSPACE_DIR:-}" ]]; then mkdir -p "$BED_LOCKSPACE_DIR"; fi
     if [[ -n "${BED_CONF:-}" ]]; then
         cp "$BED_CONF" /etc/appshare/appshare.conf
     else

@@ -130,6 +130,10 @@ mount --bind "$state/run" /run/libvirt
 mount --bind "$state/lib" /var/lib/libvirt
 mount --bind "$state/log" /var/log/libvirt
 mount --bind "$state/cache" /var/cache/libvirt
+# The lockspace folder exists before virtlockd registers it (virtlockd would make it and every
+# missing folder above it 0700, out of QEMU's reach); one on storage mounted later (the bed's
+# volume) is made there again once it is mounted: virtlockd opens leases by path.
+if [[ -n "$lockspace_dir" ]]; then mkdir -p -m 0755 "$lockspace_dir"; fi
 
 # QEMU capability probing takes seconds, so probes are kept in a shared cache across runs. Each
 # sandbox works on its own copy (libvirt rewrites cache files in place, which a parallel sandbox
