@@ -4,8 +4,11 @@
 # taken directly as fcntl locks on the disk files, which the Gluster volume passes between
 # hosts), with the demo guest counting on its serial console:
 #   1. host-local contexts: an instance starts on h1 with a lease on its overlay only (the
-#      shared base and the seed ISO get none), and live-migrates to h2 with
-#      --copy-storage-inc; the lease moves with it.
+#      shared base gets none), and live-migrates to h2 with --copy-storage-inc; the lease
+#      moves with it.
+#   1b. an instance with a cloud-init seed starts independent (the base's lock held from h2)
+#      and, after `appshare reshare`, shared again: a lease on its overlay only each time (the
+#      seed CD-ROM, the host-local copy and the base get none).
 #   2. contexts on the shared volume: a second instance starts on h1 while the first runs on
 #      h2, both on the one shared base (no exclusive lease on it, so both run at once); the
 #      lease on its overlay is seen from h2 (a lock on the overlay's byte 0, where virtlockd
@@ -73,6 +76,31 @@ migrate lk-local "$h1" "$h2" --copy-storage-inc
 say "lk-local $h1 -> $h2 with --copy-storage-inc under virtlockd: $mig_ms ms, disk $disk_bytes B"
 expect_leases "$h1" "after lk-local left $h1" ""
 expect_leases "$h2" "lk-local arrived at $h2" "$CONTEXTS/lk-local/disk.qcow2"
+
+# ---- 1b. the independent fallback, reshare and a cloud-init seed under the leases ----
+# lk-indep has a seed CD-ROM; its first start finds the base's lock held (from h2) and runs on
+# a host-local copy; after `appshare reshare` it runs shared again. Each time h1's virtlockd
+# holds its overlay only (lk-local runs on h2): never the seed, the local copy or the base.
+ssh-keygen -q -t ed25519 -N "" -C lk-indep -f "$work/lk-indep.key"
+as_host "$h1" install "$bundle" --name lk-indep --virt-type qemu --lazy --ssh-key "$work/lk-indep.key.pub" >/dev/null ||
+    ifail "installing lk-indep with a seed on $h1 failed"
+on-host "$h1" sed -i 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' /etc/appshare/appshare.conf
+hold_lock "$h2" "$SHARED/$sha.qcow2.lock"
+start_counting "$h1" lk-indep
+release_lock
+on-host "$h1" cp "$work/appshare.conf" /etc/appshare/appshare.conf
+read -r mode base <<<"$(instance_mode "$h1" lk-indep)"
+say "lk-indep started on $h1 with the base's lock held from $h2: $mode on $base"
+[[ "$mode" == independent ]] || ifail "lk-indep did not fall back to a host-local copy on $h1 ($mode)"
+on-host "$h1" test -f "$CONTEXTS/lk-indep/seed.iso" || ifail "lk-indep has no seed.iso"
+expect_leases "$h1" "lk-indep running independent on $h1" "$CONTEXTS/lk-indep/disk.qcow2"
+on-host "$h1" virsh -q destroy lk-indep >/dev/null || ifail "stopping lk-indep on $h1 failed"
+out=$(as_host "$h1" reshare lk-indep 2>&1) || ifail "appshare reshare lk-indep on $h1 failed: $out"
+start_counting "$h1" lk-indep
+read -r mode _ <<<"$(instance_mode "$h1" lk-indep)"
+[[ "$mode" == shared ]] || ifail "lk-indep is '$mode' on $h1 after reshare, not shared"
+expect_leases "$h1" "lk-indep running shared again on $h1" "$CONTEXTS/lk-indep/disk.qcow2"
+on-host "$h1" virsh -q destroy lk-indep >/dev/null 2>&1
 
 # ---- 2. contexts on the shared volume; the one base used from both hosts at once ----
 for h in "$h1" "$h2"; do
