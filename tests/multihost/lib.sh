@@ -117,6 +117,20 @@ hold_lock() {
 }
 release_lock() { kill "$lock_holder" 2>/dev/null; wait "$lock_holder" 2>/dev/null; }
 
+# with_base_locked H HOLDER COMMAND...: runs COMMAND while a process on host HOLDER holds the
+# base's lock ($sha) and H waits only 2 s for it, so that a start on H falls back to a host-local
+# copy; H's appshare.conf is $work/appshare.conf again afterwards. COMMAND's status.
+with_base_locked() {
+    local h="$1" holder="$2" rc=0
+    shift 2
+    on-host "$h" sed -i 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' /etc/appshare/appshare.conf
+    hold_lock "$holder" "$SHARED/$sha.qcow2.lock"
+    "$@" || rc=$?
+    release_lock
+    on-host "$h" cp "$work/appshare.conf" /etc/appshare/appshare.conf
+    return "$rc"
+}
+
 # instance_mode H NAME: "mode base" from instance.json (empty if there is none).
 instance_mode() {
     on-host "$1" python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j.get("mode",""), j.get("base",""))' \

@@ -90,11 +90,7 @@ fi
 on-host "$h1" virsh -q destroy mig-local >/dev/null 2>&1
 
 # ---- 2b. an independent instance migrates onto a destination with a healthy shared base as shared ----
-on-host "$h1" sed -i 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' /etc/appshare/appshare.conf
-hold_lock "$h1" "$SHARED/$sha.qcow2.lock"
-start_domain "$h1" mig-local
-release_lock
-on-host "$h1" cp "$work/appshare.conf" /etc/appshare/appshare.conf
+with_base_locked "$h1" "$h1" start_domain "$h1" mig-local
 read -r mode _ <<<"$(instance_mode "$h1" mig-local)"
 say "mig-local started on $h1 with the base's lock held elsewhere: $mode"
 [[ $start_rc == 0 && "$mode" == independent ]] || ifail "mig-local did not start independent on $h1 (status $start_rc, mode '$mode'): $start_out"

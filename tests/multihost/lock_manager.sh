@@ -84,11 +84,7 @@ expect_leases "$h2" "lk-local arrived at $h2" "$CONTEXTS/lk-local/disk.qcow2"
 ssh-keygen -q -t ed25519 -N "" -C lk-indep -f "$work/lk-indep.key"
 as_host "$h1" install "$bundle" --name lk-indep --virt-type qemu --lazy --ssh-key "$work/lk-indep.key.pub" >/dev/null ||
     ifail "installing lk-indep with a seed on $h1 failed"
-on-host "$h1" sed -i 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' /etc/appshare/appshare.conf
-hold_lock "$h2" "$SHARED/$sha.qcow2.lock"
-start_counting "$h1" lk-indep
-release_lock
-on-host "$h1" cp "$work/appshare.conf" /etc/appshare/appshare.conf
+with_base_locked "$h1" "$h2" start_counting "$h1" lk-indep
 read -r mode base <<<"$(instance_mode "$h1" lk-indep)"
 say "lk-indep started on $h1 with the base's lock held from $h2: $mode on $base"
 [[ "$mode" == independent ]] || ifail "lk-indep did not fall back to a host-local copy on $h1 ($mode)"
