@@ -4,7 +4,8 @@
 # libvirt or GlusterFS.
 #
 #   scripts/multihost-sandbox.sh --hosts N [--state DIR] [--conf FILE] [--ping-timeout S]
-#                                [--volume-option KEY=VALUE]... -- COMMAND [ARGS...]
+#                                [--volume-option KEY=VALUE]... [--lock-manager lockd]
+#                                [--lockspace-dir DIR] -- COMMAND [ARGS...]
 #
 # What is in the bed (all of it inside private mount, PID and network namespaces of the bed,
 # made the way scripts/libvirt-sandbox.sh makes its own, with scripts/lib/sandbox-outer.sh):
@@ -31,6 +32,18 @@
 #         lock_wait_seconds = 20, virt_type = "qemu", uri = "qemu:///system"
 #         log = "/var/log/libvirt/appshare.log"
 #     or, with --conf FILE, a copy of FILE on every host instead.
+#   - with --lock-manager lockd, libvirt's lock manager on every host, as fleets on shared
+#     storage run it: a private virtlockd per host (socket /run/libvirt/virtlockd-sock in the
+#     host's private /run/libvirt, its own virtlockd.conf, pid file and log virtlockd.log), and
+#     libvirtd with lock_manager = "lockd", auto_disk_leases = 1, require_lease_for_disks = 1.
+#     Leases are direct by default: virtlockd takes a POSIX (fcntl) lock on byte 0 of each
+#     writable disk's file (the top image only, never its backing files; read-only disks such
+#     as the seed CD-ROM get none, <shareable/> ones a shared lock), and the Gluster volume's
+#     locks translator passes such locks between its FUSE clients, so a lease taken on one host
+#     is seen on every other (tested: tests/multihost/lock_manager.sh). --lockspace-dir DIR
+#     makes them indirect instead (qemu-lockd.conf file_lockspace_dir: a lock file per disk path
+#     in DIR, named by the path's sha256), for disks whose own locks do not reach other hosts;
+#     DIR must be on storage every host shares, under the same path.
 #
 # COMMAND runs in the bed, outside the hosts (no libvirtd there: /run/libvirt is an empty
 # folder, so a stray virsh cannot reach the machine's daemon). It uses the hosts with these
@@ -76,11 +89,11 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 --hosts N [--state DIR] [--conf FILE] [--ping-timeout S] [--volume-option KEY=VALUE]... -- COMMAND [ARGS...]" >&2
+    echo "usage: $0 --hosts N [--state DIR] [--conf FILE] [--ping-timeout S] [--volume-option KEY=VALUE]... [--lock-manager lockd] [--lockspace-dir DIR] -- COMMAND [ARGS...]" >&2
     exit 2
 }
 
-hosts="" state="" conf="" ping_timeout=5 volume_options=()
+hosts="" state="" conf="" ping_timeout=5 volume_options=() lock_manager="" lockspace_dir=""
 while (($#)); do
     case "$1" in
         --hosts) (($# >= 2)) || usage; hosts="$2"; shift 2 ;;
@@ -88,6 +101,8 @@ while (($#)); do
         --conf) (($# >= 2)) || usage; conf="$2"; shift 2 ;;
         --ping-timeout) (($# >= 2)) || usage; ping_timeout="$2"; shift 2 ;;
         --volume-option) (($# >= 2)) || usage; volume_options+=("$2"); shift 2 ;;
+        --lock-manager) (($# >= 2)) || usage; lock_manager="$2"; shift 2 ;;
+        --lockspace-dir) (($# >= 2)) || usage; lockspace_dir="$2"; shift 2 ;;
         --) shift; break ;;
         -h|--help) usage ;;
         *) usage ;;
@@ -99,6 +114,9 @@ done
 for opt in "${volume_options[@]}"; do
     [[ "$opt" == ?*=* ]] || { echo "multihost-sandbox.sh: --volume-option wants KEY=VALUE, not '$opt'." >&2; exit 2; }
 done
+[[ -z "$lock_manager" || "$lock_manager" == lockd ]] || { echo "multihost-sandbox.sh: --lock-manager must be lockd, not '$lock_manager'." >&2; exit 2; }
+[[ -z "$lockspace_dir" || ( -n "$lock_manager" && "$lockspace_dir" == /* ) ]] ||
+    { echo "multihost-sandbox.sh: --lockspace-dir wants an absolute folder as the hosts see it, and --lock-manager lockd." >&2; exit 2; }
 if [[ -n "$conf" ]]; then
     [[ -f "$conf" ]] || { echo "multihost-sandbox.sh: --conf $conf is not a file." >&2; exit 2; }
     conf=$(cd "$(dirname "$conf")" && pwd)/$(basename "$conf")
@@ -117,12 +135,14 @@ sandbox_require_root
 sandbox_require_tools libvirtd virtlogd virsh unshare setpriv flock nsenter ip glusterd gluster mount.glusterfs
 [[ -d /etc/libvirt ]] || { echo "multihost-sandbox.sh: /etc/libvirt is missing; run scripts/install-deps.sh first." >&2; exit 2; }
 [[ -c /dev/fuse ]] || { echo "multihost-sandbox.sh: /dev/fuse is missing; the hosts mount the Gluster volume with FUSE." >&2; exit 2; }
+[[ -z "$lock_manager" ]] || sandbox_require_tools virtlockd
 [[ -f /etc/machine-id ]] || { echo "multihost-sandbox.sh: /etc/machine-id is missing; each host binds its own over it." >&2; exit 2; }
 
 sandbox_make_state /tmp/appshare-bed "$state"
 # The bed's own network namespace (--net) holds the bridge and every veth; --uts lets nothing
 # in the bed rename the machine.
 export BED_HOSTS="$hosts" BED_CONF="$conf" BED_PING_TIMEOUT="$ping_timeout"
+export BED_LOCK_MANAGER="$lock_manager" BED_LOCKSPACE_DIR="$lockspace_dir"
 BED_VOLUME_OPTIONS=$(printf '%s\n' "${volume_options[@]}")
 export BED_VOLUME_OPTIONS
 sandbox_run_inner --net --uts -- "$(dirname "$0")/lib/multihost-inner.sh" "$state" "$@"

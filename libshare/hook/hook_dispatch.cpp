@@ -52,9 +52,10 @@ void record_usage(const HookLog& log, const Config& config, const InstancePaths&
                 auto away = after_release(config, paths, uuid);
                 if (!away) warn("cannot tell whether the domain migrated away: " + away.error().message);
                 if (away && away->migrated) {
-                    return "migrated to " + away->to_host + (away->kept_at.empty() ? "; its context is shared, left as it is"
-                                                                                     : "; its host-local context is kept at " +
-                                                                                           away->kept_at.string() + " until appshare gc");
+                    return std::string(away->ran_here ? "migrated to " : "did not get to run here; it runs on ") + away->to_host +
+                           (away->kept_at.empty() ? "; its context is shared, left as it is"
+                                                  : "; its host-local context is kept at " + away->kept_at.string() +
+                                                        " until appshare gc");
                 }
                 if (away && away->arrival.outcome == ArrivalOutcome::Failed) {
                     return std::string(kFailedArrival) + "; the domain runs on at " + away->arrival.runs_on +
@@ -71,18 +72,19 @@ void record_usage(const HookLog& log, const Config& config, const InstancePaths&
                 warn(r.error().message);
                 return std::string();
             }
-            return "on " + rec.path.string() + " (" + rec.mode + ")";
+            // A stop logs only a departure; a start where its record went.
+            return running ? "on " + rec.path.string() + " (" + rec.mode + ")" : std::string();
         },
         bounded);
     if (!done) {
         log.warning("the usage record of this domain was not written: " + done.error().message);
         return;
     }
-    if (done->rfind("migrated", 0) == 0 || done->rfind(kFailedArrival, 0) == 0) {
+    if (done->empty()) return;
+    if (!running) {
         log.info(*done);
         return;
     }
-    if (!running || done->empty()) return;
     log.info(std::string(action == HookAction::Started ? "started" : "reconnected") + " " + *done);
 }
 

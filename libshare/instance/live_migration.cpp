@@ -39,6 +39,30 @@ Result<bool> stale_own_context(const InstancePaths& paths)
     return !*in_use;
 }
 
+// A context on storage other hosts share may run elsewhere right now: a QEMU there holds its
+// overlay's image locks, and its instance.json names that host. A start here would fail anyway
+// (QEMU's own image locking, or the lock manager's lease), but only after lock-and-load had
+// rewritten instance.json, the boot links and the seed under the running guest; so it is
+// refused before anything is touched. On the destination of a live migration libvirt runs
+// `prepare` too, while the source's QEMU holds the locks: there instance.json names this host
+// already (prepare_incoming wrote it at `migrate begin`), and the start goes on.
+Result<void> refuse_start_if_running_elsewhere(const InstancePaths& paths)
+{
+    auto state = load_instance_state(paths.context.dir);
+    if (!state) return std::move(state).error();
+    const std::string me = this_host_name();
+    if (*state && (*state)->host == me) return ok();
+    auto in_use = image_in_use(paths.context.overlay);
+    if (!in_use) return std::move(in_use).error();
+    if (!*in_use) return ok();
+    const std::string where = *state && !(*state)->host.empty() ? "host " + (*state)->host + " (its instance.json says)"
+                                                                : std::string("another host");
+    return make_error(ErrorCode::DomainRunning,
+                      "domain " + paths.domain + " runs elsewhere: a QEMU on " + where + " holds the image locks of its overlay " +
+                          paths.context.overlay.string() + ", so it is not started a second time on " + me +
+                          "; stop it there, or move it here with 'virsh migrate --live'.");
+}
+
 }  // namespace
 
 Result<bool> image_in_use(const std::filesystem::path& overlay)
@@ -63,6 +87,7 @@ Result<bool> image_in_use(const std::filesystem::path& overlay)
 Result<PrepareOutcome> prepare_start(const Config& config, const InstancePaths& paths, const LoadOptions& options)
 {
     if (auto r = refuse_start_if_migrated(config.context_root, paths.context, paths.domain); !r) return std::move(r).error();
+    if (auto r = refuse_start_if_running_elsewhere(paths); !r) return std::move(r).error();
     return prepare_instance(config, paths, options);
 }
 
@@ -127,7 +152,9 @@ Result<Departure> after_release(const Config& config, const InstancePaths& paths
     const auto& records = scan.records;
     std::optional<std::chrono::system_clock::time_point> mine;
     for (const auto& r : records) {
-        if (r.host == me && r.domain == paths.domain) mine = parse_utc_timestamp(r.since);
+        if (r.host != me || r.domain != paths.domain) continue;
+        mine = parse_utc_timestamp(r.since);
+        d.ran_here = r.state == "running";
     }
     for (const auto& r : records) {
         if (r.host == me || r.domain != paths.domain || r.uuid != uuid || r.state != "running") continue;

@@ -38,9 +38,15 @@
 // migration to here that failed part-way (network cut, source aborted) ends with it, and then
 // the instance runs on at its source.
 //
-// Start, prepare_start (the hook's `prepare begin`): prepare_instance, unless the instance has
-// no overlay because its context was moved aside: then the start is refused, never made on a
-// new empty overlay (a source that kept its definition).
+// Start, prepare_start (the hook's `prepare begin`): prepare_instance, unless
+//   - the instance has no overlay because its context was moved aside: then the start is
+//     refused, never made on a new empty overlay (a source that kept its definition);
+//   - a QEMU holds its overlay's image locks and its instance.json names another host: a
+//     context on the shared storage that runs there (a host that defined the same instance).
+//     The start is refused before anything in the context is touched; QEMU's image locks, or
+//     the lock manager's lease on the overlay (virtlockd, lock_manager = "lockd"), would refuse
+//     it a moment later anyway. (On the destination of a live migration, whose `prepare` also
+//     runs while the source's QEMU holds the locks, instance.json names this host already.)
 #pragma once
 
 #include "base/result.hpp"
@@ -81,6 +87,8 @@ struct IncomingDomain {
 // What after_release found.
 struct Departure {
     bool migrated = false;     // the domain runs on another host now
+    bool ran_here = false;     // this host's usage record said running: it migrated away from here,
+                               // rather than a start or incoming migration here that never ran
     std::string to_host;       // that host
     std::filesystem::path kept_at;  // where a host-local context was moved aside; empty when none
     ArrivalSettled arrival;    // when not migrated: what became of an arrival mark

@@ -42,8 +42,11 @@ case "$phase" in
     # libvirtd listens on the host's address (for migrations), so it starts once it has it.
     wait_for_file 10 "$dir/net-ready" "the bed's wiring of the host's network"
     trap - EXIT  # sandbox-inner.sh takes over as PID 1; --up reports from now on
+    locking=()
+    if [[ -n "${BED_LOCK_MANAGER:-}" ]]; then locking+=(--lock-manager "$BED_LOCK_MANAGER"); fi
+    if [[ -n "${BED_LOCKSPACE_DIR:-}" ]]; then locking+=(--lockspace-dir "$BED_LOCKSPACE_DIR"); fi
     exec bash "$here/sandbox-inner.sh" --host-uuid "$(cat "$dir/host-uuid")" \
-        --listen "$(bed_host_address "${name#appshare-h}")" "$dir" \
+        --listen "$(bed_host_address "${name#appshare-h}")" "${locking[@]}" "$dir" \
         bash "$here/bed-host.sh" --up "$bed" "$name"
     ;;
 --up)
@@ -55,6 +58,8 @@ case "$phase" in
         { echo "bed-host $name: mounting $bed_server:/$bed_volume failed; the client log says:" >&2
           tail -n 15 /var/log/libvirt/glusterfs-client.log >&2; exit 1; }
     timeout 10 stat -f "$bed_shared" >/dev/null || { echo "bed-host $name: the Gluster mount does not answer." >&2; exit 1; }
+    # An indirect lockspace on the volume (--lockspace-dir): virtlockd opens its files by path.
+    if [[ -n "${BED_LOCKSPACE_DIR:-}" ]]; then mkdir -p "$BED_LOCKSPACE_DIR"; fi
     if [[ -n "${BED_CONF:-}" ]]; then
         cp "$BED_CONF" /etc/appshare/appshare.conf
     else

@@ -4,7 +4,8 @@
 # (bed-host.sh), each as PID 1 of its own namespaces, waits for all of them (bounded), runs
 # the command, and kills them all when it ends; whatever is left dies with this script.
 #   multihost-inner.sh STATE_DIR COMMAND [ARGS...]
-# Settings come from the environment: BED_HOSTS, BED_CONF, BED_PING_TIMEOUT, BED_VOLUME_OPTIONS.
+# Settings come from the environment: BED_HOSTS, BED_CONF, BED_PING_TIMEOUT, BED_VOLUME_OPTIONS,
+# BED_LOCK_MANAGER, BED_LOCKSPACE_DIR.
 set -euo pipefail
 state="$1"; shift
 here=$(cd "$(dirname "$0")" && pwd)
@@ -142,7 +143,7 @@ export APPSHARE_BED_SERVER="$bed_server"
 export APPSHARE_BED_VOLUME="$bed_volume"
 export APPSHARE_BED_BIN="$here/bed"
 export PATH="$APPSHARE_BED_BIN:$PATH"
-unset BED_HOSTS BED_CONF BED_PING_TIMEOUT BED_VOLUME_OPTIONS
+unset BED_HOSTS BED_CONF BED_PING_TIMEOUT BED_VOLUME_OPTIONS BED_LOCK_MANAGER BED_LOCKSPACE_DIR
 rc=0
 "$@" || rc=$?
 exit "$rc"

@@ -2,7 +2,8 @@
 # Inner half of libvirt-sandbox.sh. Runs as PID 1 of a private PID namespace inside a private
 # mount namespace: when this script ends, for whatever reason, the kernel kills every process
 # left in the namespace (libvirtd, virtlogd, QEMU, dnsmasq, anything the command started).
-#   sandbox-inner.sh [--host-uuid UUID] [--listen ADDRESS] STATE_DIR COMMAND [ARGS...]
+#   sandbox-inner.sh [--host-uuid UUID] [--listen ADDRESS] [--lock-manager lockd]
+#                    [--lockspace-dir DIR] STATE_DIR COMMAND [ARGS...]
 # --host-uuid: the daemon's host UUID (libvirtd.conf host_uuid), so that several sandboxes on
 # one machine are different hosts to libvirt (live migration refuses a same-UUID peer).
 # --listen: libvirtd also answers qemu+tcp://ADDRESS/system without authentication
@@ -10,20 +11,32 @@
 # --copy-storage-* listen on ADDRESS (migration_address), ports 49152-49215. Only for a
 # sandbox in a network namespace of its own whose ADDRESS is on a private test network (the
 # multi-host bed): anyone who reaches it may do anything libvirtd can.
+# --lock-manager lockd: a private virtlockd (its socket in the private /run/libvirt, its own
+# virtlockd.conf and pid file) runs beside libvirtd, whose qemu.conf says lock_manager = "lockd"
+# with automatic disk leases; --lockspace-dir DIR makes them indirect (qemu-lockd.conf
+# file_lockspace_dir: one lock file per disk path, named by its sha256, in DIR) instead of
+# fcntl locks on the disk files themselves.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "libvirt-sandbox.sh: $*" >&2; exit 3; }
 
-host_uuid="" listen=""
+host_uuid="" listen="" lock_manager="" lockspace_dir=""
 while [[ "${1:-}" == --* ]]; do
     case "$1" in
         --host-uuid) (($# >= 2)) || die "--host-uuid needs a value"; host_uuid="$2"; shift 2 ;;
         --listen) (($# >= 2)) || die "--listen needs an address"; listen="$2"; shift 2 ;;
+        --lock-manager) (($# >= 2)) || die "--lock-manager needs a name"; lock_manager="$2"; shift 2 ;;
+        --lockspace-dir) (($# >= 2)) || die "--lockspace-dir needs a folder"; lockspace_dir="$2"; shift 2 ;;
         *) die "unknown option $1 of sandbox-inner.sh" ;;
     esac
 done
 state="$1"; shift
+case "$lock_manager" in
+    ""|lockd) ;;
+    *) die "--lock-manager must be lockd (sanlock is not set up by the sandbox), not '$lock_manager'" ;;
+esac
+[[ -z "$lockspace_dir" || -n "$lock_manager" ]] || die "--lockspace-dir needs --lock-manager lockd"
 
 for d in etc run lib log cache appshare-etc; do mkdir -p "$state/$d"; done
 # As the Debian packages lay it out: the QEMU driver's log folder exists before the daemon starts.
@@ -84,6 +97,19 @@ fi
 prepend_conf "$state/etc/virtlogd.conf" <<'CONF'
 log_outputs = "3:file:/var/log/libvirt/virtlogd.log"
 CONF
+if [[ -n "$lock_manager" ]]; then
+    prepend_conf "$state/etc/qemu.conf" <<CONF
+lock_manager = "$lock_manager"
+CONF
+    prepend_conf "$state/etc/qemu-lockd.conf" <<CONF
+auto_disk_leases = 1
+require_lease_for_disks = 1
+${lockspace_dir:+file_lockspace_dir = \"$lockspace_dir\"}
+CONF
+    prepend_conf "$state/etc/virtlockd.conf" <<'CONF'
+log_outputs = "3:file:/var/log/libvirt/virtlockd.log"
+CONF
+fi
 mkdir -p "$state/lib/images"
 
 # --- private folders ---------------------------------------------------------------------------
@@ -104,6 +130,10 @@ mount --bind "$state/run" /run/libvirt
 mount --bind "$state/lib" /var/lib/libvirt
 mount --bind "$state/log" /var/log/libvirt
 mount --bind "$state/cache" /var/cache/libvirt
+# The lockspace folder exists before virtlockd registers it (virtlockd would make it and every
+# missing folder above it 0700, out of QEMU's reach); one on storage mounted later (the bed's
+# volume) is made there again once it is mounted: virtlockd opens leases by path.
+if [[ -n "$lockspace_dir" ]]; then mkdir -p -m 0755 "$lockspace_dir"; fi
 
 # QEMU capability probing takes seconds, so probes are kept in a shared cache across runs. Each
 # sandbox works on its own copy (libvirt rewrites cache files in place, which a parallel sandbox
@@ -127,7 +157,7 @@ stop_daemons() {
     # Nothing here needs a graceful stop: the state is thrown away. QEMU first, so that the
     # daemons do not restart anything; whatever is left dies with the namespace.
     local pidfile
-    for pidfile in /run/libvirt/qemu/*.pid "$state/libvirtd.pid" "$state/virtlogd.pid"; do
+    for pidfile in /run/libvirt/qemu/*.pid "$state/libvirtd.pid" "$state/virtlogd.pid" "$state/virtlockd.pid"; do
         [[ -s "$pidfile" ]] && kill -9 "$(cat "$pidfile")" 2>/dev/null
     done
     return 0
@@ -142,6 +172,16 @@ daemon() {
         DBUS_SYSTEM_BUS_ADDRESS="unix:path=$state/no-system-bus" "$@" {cache_lock}>&-
 }
 daemon virtlogd -d -p "$state/virtlogd.pid"
+# libvirtd's lockd plugin connects to /run/libvirt/virtlockd-sock at once and does not start a
+# virtlockd itself when privileged, so it must answer first.
+if [[ -n "$lock_manager" ]]; then
+    daemon virtlockd -d -p "$state/virtlockd.pid"
+    for _ in $(seq 500); do
+        [[ -S /run/libvirt/virtlockd-sock ]] && break
+        sleep 0.02
+    done
+    [[ -S /run/libvirt/virtlockd-sock ]] || die "virtlockd did not make its socket within 10 s; its log $state/log/virtlockd.log says: $(tail -n 5 "$state/log/virtlockd.log" 2>/dev/null)"
+fi
 daemon libvirtd -d ${listen:+--listen} -p "$state/libvirtd.pid"
 for _ in $(seq 500); do
     [[ -S /run/libvirt/libvirt-sock ]] && break

@@ -6,6 +6,7 @@
 #   tests/multihost/NAME.sh SOURCE_DIR BUILD_DIR
 # shellcheck shell=bash
 
+mh_bed_options=()
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 say() { echo "${shell_test_name:-$(basename "$0")}: $*"; }
 
@@ -22,11 +23,12 @@ mh_outer_begin() {
 }
 
 # mh_run_bed HOSTS [ARG]...: runs this script again inside a bed of HOSTS hosts (with
-# $work/appshare.conf) as `SCRIPT --inside $work ARG...`; fails the test when a check inside failed.
+# $work/appshare.conf, and the bed options in the array mh_bed_options if set, e.g.
+# --lock-manager lockd) as `SCRIPT --inside $work ARG...`; fails the test when a check inside failed.
 mh_run_bed() {
     local hosts="$1" rc=0; shift
     export src build
-    "$bed" --hosts "$hosts" --conf "$work/appshare.conf" -- bash "$0" --inside "$work" "$@" || rc=$?
+    "$bed" --hosts "$hosts" --conf "$work/appshare.conf" "${mh_bed_options[@]}" -- bash "$0" --inside "$work" "$@" || rc=$?
     ((rc == 0)) || fail "$rc check(s) inside the bed failed"
 }
 
@@ -100,6 +102,33 @@ start_domain() {
     t0=$(now_ms)
     start_out=$(on-host "$1" virsh -q start "$2" 2>&1) && start_rc=0 || start_rc=$?
     start_ms=$(($(now_ms) - t0))
+}
+
+# hold_lock H FILE [LEN [START]]: a process on host H holds an exclusive POSIX lock on FILE (the
+# whole file, or LEN bytes from START) from when this returns until release_lock (120 s at most).
+hold_lock() {
+    local flag
+    flag=$(mktemp -u "$work/lock-held.XXXXXX")
+    on-host "$1" python3 -c 'import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX, int(sys.argv[3]), int(sys.argv[4])); open(sys.argv[2],"w").close(); time.sleep(120)' \
+        "$2" "$flag" "${3:-0}" "${4:-0}" &
+    lock_holder=$!
+    for _ in $(seq 100); do [[ -e "$flag" ]] && return 0; sleep 0.1; done
+    ifail "$1 did not get a lock on $2 within 10 s"
+}
+release_lock() { kill "$lock_holder" 2>/dev/null; wait "$lock_holder" 2>/dev/null; }
+
+# with_base_locked H HOLDER COMMAND...: runs COMMAND while a process on host HOLDER holds the
+# base's lock ($sha) and H waits only 2 s for it, so that a start on H falls back to a host-local
+# copy; H's appshare.conf is $work/appshare.conf again afterwards. COMMAND's status.
+with_base_locked() {
+    local h="$1" holder="$2" rc=0
+    shift 2
+    on-host "$h" sed -i 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' /etc/appshare/appshare.conf
+    hold_lock "$holder" "$SHARED/$sha.qcow2.lock"
+    "$@" || rc=$?
+    release_lock
+    on-host "$h" cp "$work/appshare.conf" /etc/appshare/appshare.conf
+    return "$rc"
 }
 
 # instance_mode H NAME: "mode base" from instance.json (empty if there is none).

@@ -22,30 +22,23 @@
 #   tests/multihost/live_migration.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=migration.sh
+source "$(dirname "$0")/migration.sh"
 if [[ "${1:-}" != --inside ]]; then
-    # shellcheck source=lib.sh
-    source "$(dirname "$0")/lib.sh"
-    mh_outer_begin "${1:-}" "${2:-}" /tmp/appshare-mh-migrate
-    mh_demo_bundle
-    mh_conf "$work/appshare.conf" "lock_wait_seconds = 20" "allowed_source_dirs = [\"$work/bundle/images\"]"
-    mh_run_bed 2
+    mig_test_outer "${1:-}" "${2:-}" /tmp/appshare-mh-migrate
     shell_test_end "the demo guest live-migrated there and back in both modes, counting on, with only its context moved; an independent one arrived shared; a refused migration left it running on its source."
     exit 0
 fi
 
 # ---- inside the bed ----
-[[ "${1:-}" == --inside ]] || exit 2
-# shellcheck source=migration_lib.sh
-source "$(dirname "$0")/migration_lib.sh"
-mig_inner_begin "$0" "$2" || exit 1
+mig_test_inner "$0" "$2" || exit 1
 base_bytes=$(stat -c %s "$bundle/images/base.qcow2")
 
 install_lazy "$h1" mig-local "$bundle" || exit 1
 on-host "$h2" "${appshare[@]}" hook register --reload >/dev/null || { ifail "registering the hook on $h2 failed"; exit 1; }
-start_domain "$h1" mig-local
-((start_rc == 0)) || { ifail "starting mig-local on $h1 failed: $start_out"; exit 1; }
-story_wait_ready "$h1" mig-local 180 >/dev/null || { ifail "mig-local printed no ready line on $h1"; exit 1; }
-wait_tick_above "$h1" mig-local 30 2 >/dev/null || ifail "mig-local does not count on $h1"
+start_counting "$h1" mig-local || exit 1
 
 # ---- 1. host-local contexts, copy-storage-inc there and back ----
 uuid=$(on-host "$h1" virsh -q domuuid mig-local)
@@ -79,14 +72,11 @@ if [[ "$(domain_state "$h1" mig-local)" == running ]]; then
     before=$(last_tick "$h1" mig-local)
     sum_before=$(on-host "$h1" sha256sum "$CONTEXTS/mig-local/instance.json" | cut -d' ' -f1)
     on-host "$h2" sh -c "sed -i -e 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' -e 's|^local_root.*|local_root = \"/var/lib/libvirt/images/appshare/no-local\"|' /etc/appshare/appshare.conf && touch /var/lib/libvirt/images/appshare/no-local"
-    on-host "$h1" python3 -c 'import fcntl,sys,time; f=open(sys.argv[1],"r+"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2],"w").close(); time.sleep(120)' \
-        "$SHARED/$sha.qcow2.lock" "$work/lock-held" &
-    holder=$!
-    for _ in $(seq 100); do [[ -e "$work/lock-held" ]] && break; sleep 0.1; done
+    hold_lock "$h1" "$SHARED/$sha.qcow2.lock"
     mark=$(log_lines "$h2")
     out=$(on-host "$h1" timeout 120 virsh migrate --live --persistent --undefinesource --copy-storage-inc mig-local "qemu+tcp://$h2/system" 2>&1) &&
         ifail "the migration succeeded although $h2 cannot have the base"
-    kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+    release_lock
     say "the refused migration said: $out"
     [[ "$out" == *"cannot"* ]] || ifail "the refusal does not carry the hook's sentence: $out"
     [[ "$(domain_state "$h1" mig-local)" == running ]] || ifail "mig-local is not running on $h1 after the refused migration"
@@ -100,15 +90,7 @@ fi
 on-host "$h1" virsh -q destroy mig-local >/dev/null 2>&1
 
 # ---- 2b. an independent instance migrates onto a destination with a healthy shared base as shared ----
-on-host "$h1" sed -i 's/^lock_wait_seconds.*/lock_wait_seconds = 2/' /etc/appshare/appshare.conf
-rm -f "$work/lock-held"
-on-host "$h1" python3 -c 'import fcntl,sys,time; f=open(sys.argv[1],"r+"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2],"w").close(); time.sleep(120)' \
-    "$SHARED/$sha.qcow2.lock" "$work/lock-held" &
-holder=$!
-for _ in $(seq 100); do [[ -e "$work/lock-held" ]] && break; sleep 0.1; done
-start_domain "$h1" mig-local
-kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
-on-host "$h1" cp "$work/appshare.conf" /etc/appshare/appshare.conf
+with_base_locked "$h1" "$h1" start_domain "$h1" mig-local
 read -r mode _ <<<"$(instance_mode "$h1" mig-local)"
 say "mig-local started on $h1 with the base's lock held elsewhere: $mode"
 [[ $start_rc == 0 && "$mode" == independent ]] || ifail "mig-local did not start independent on $h1 (status $start_rc, mode '$mode'): $start_out"
@@ -134,10 +116,7 @@ for h in "$h1" "$h2"; do
 done
 CONTEXTS="$SHARED/contexts"
 install_lazy "$h1" mig-shared "$bundle" || exit "$inner_failures"
-start_domain "$h1" mig-shared
-((start_rc == 0)) || { ifail "starting mig-shared on $h1 failed: $start_out"; exit "$inner_failures"; }
-story_wait_ready "$h1" mig-shared 180 >/dev/null || ifail "mig-shared printed no ready line on $h1"
-wait_tick_above "$h1" mig-shared 30 2 >/dev/null || ifail "mig-shared does not count on $h1"
+start_counting "$h1" mig-shared || exit "$inner_failures"
 for leg in "$h1 $h2" "$h2 $h1"; do
     read -r from to <<<"$leg"
     mark=$(log_lines "$to")

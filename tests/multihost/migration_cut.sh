@@ -16,22 +16,18 @@
 #   tests/multihost/migration_cut.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=migration.sh
+source "$(dirname "$0")/migration.sh"
 if [[ "${1:-}" != --inside ]]; then
-    # shellcheck source=lib.sh
-    source "$(dirname "$0")/lib.sh"
-    mh_outer_begin "${1:-}" "${2:-}" /tmp/appshare-mh-cut
-    mh_demo_bundle
-    mh_conf "$work/appshare.conf" "lock_wait_seconds = 20" "allowed_source_dirs = [\"$work/bundle/images\"]"
-    mh_run_bed 2
+    mig_test_outer "${1:-}" "${2:-}" /tmp/appshare-mh-cut
     shell_test_end "a live migration cut by the network failed, the guest counted on at its source with its context untouched, the destination kept nothing, and a second migration succeeded."
     exit 0
 fi
 
 # ---- inside the bed ----
-[[ "${1:-}" == --inside ]] || exit 2
-# shellcheck source=migration_lib.sh
-source "$(dirname "$0")/migration_lib.sh"
-mig_inner_begin "$0" "$2" || exit 1
+mig_test_inner "$0" "$2" || exit 1
 
 name=mig-cut
 # QEMU's NBD client (the disk mirror) sets no timeout of its own: a source whose mirror has

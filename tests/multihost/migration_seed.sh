@@ -13,9 +13,11 @@
 #   tests/multihost/migration_seed.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=migration.sh
+source "$(dirname "$0")/migration.sh"
 if [[ "${1:-}" != --inside ]]; then
-    # shellcheck source=lib.sh
-    source "$(dirname "$0")/lib.sh"
     mh_outer_begin "${1:-}" "${2:-}" /tmp/appshare-mh-seed
     mh_demo_bundle
     echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ5H/3nLxK0wBfacGJmQbqALhAKXMyxLg3Gudr2JhUy5 test@appshare" >"$work/key.pub"
@@ -26,10 +28,7 @@ if [[ "${1:-}" != --inside ]]; then
 fi
 
 # ---- inside the bed ----
-[[ "${1:-}" == --inside ]] || exit 2
-# shellcheck source=migration_lib.sh
-source "$(dirname "$0")/migration_lib.sh"
-mig_inner_begin "$0" "$2" || exit 1
+mig_test_inner "$0" "$2" || exit 1
 
 name=mig-seed
 as_host "$h1" install "$bundle" --name "$name" --virt-type qemu --lazy --ssh-key "$work/key.pub" >/dev/null ||

@@ -1,16 +1,38 @@
-# Helpers of the live-migration tests on the multi-host bed (sourced inside the bed; it sources
-# lib.sh): the demo guest's ticks on its serial console, usage records as the storage server
-# keeps them, `virsh migrate` with its checks and `domjobinfo` figures.
-#   mig_inner_begin SCRIPT WORK   the start of a test's part inside the bed (mh_inner_begin and
-#                                 story_init with the test's demo bundle)
+# The two halves of the multi-host live-migration tests, and their helpers (sourced after lib.sh):
+#   mig_test_outer SOURCE_DIR BUILD_DIR WORK_PREFIX [BED-OPTION...]
+#       outside the bed: the demo bundle, an appshare.conf with the bed's roots (host-local
+#       contexts), and a bed of 2 hosts (with BED-OPTIONs, e.g. --lock-manager lockd) that runs
+#       this script again with --inside; then shell_test_end is the caller's
+#   mig_test_inner SCRIPT WORK     inside the bed: mh_inner_begin, story_init with the bundle
+# Inside the bed:
+#   start_counting H NAME                  virsh start, the ready line, a tick; ifail if not
+#   last_tick H NAME / first_tick H NAME   the demo guest's last / first tick on H's serial log
+#   wait_tick_above H NAME S N             waits (at most S s) for a tick above N; prints it
+#   record_of H NAME / running_record H NAME   H's usage record of NAME; checks it says running
+#   domain_state H NAME                    virsh domstate
+#   migrate NAME FROM TO [VIRSH-OPTIONS...]    live-migrates, checks the guest counts on at TO;
+#                                          sets mig_ms, mem_bytes, disk_bytes
 # shellcheck shell=bash
 
-# shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+mig_test_outer() {
+    mh_outer_begin "$1" "$2" "$3"
+    shift 3
+    mh_demo_bundle
+    mh_conf "$work/appshare.conf" "lock_wait_seconds = 20" "allowed_source_dirs = [\"$work/bundle/images\"]"
+    mh_bed_options=("$@")
+    mh_run_bed 2
+}
 
-mig_inner_begin() {
+mig_test_inner() {
     mh_inner_begin "$1" "$2"
     story_init "$build" "$src" "$bundle"
+}
+
+start_counting() {
+    start_domain "$1" "$2"
+    ((start_rc == 0)) || { ifail "starting $2 on $1 failed: $start_out"; return 1; }
+    story_wait_ready "$1" "$2" 180 >/dev/null || { ifail "$2 printed no ready line on $1"; return 1; }
+    wait_tick_above "$1" "$2" 30 1 >/dev/null || { ifail "$2 does not count on $1"; return 1; }
 }
 
 # The last tick on H's serial log of NAME (0 when none).
@@ -75,4 +97,3 @@ bytes_of() {
                   printf "%d\n", v * m; found = 1 }
         END { if (!found) print 0 }'
 }
-
