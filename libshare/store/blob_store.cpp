@@ -149,22 +149,6 @@ Result<void> verify_fully(const BlobSpec& spec, int fd, const std::filesystem::p
     return check_content_rules(spec, fd, file);
 }
 
-// Puts the source's content into `tmp` and feeds every byte written, in order, to `hash`: a source
-// that can copies it itself (a local file: in the kernel where it can, store/file_copy.hpp);
-// else it is streamed here and written on the write-behind thread while the next chunk is hashed.
-// Either way the bytes hashed are the bytes written to the descriptor that is published.
-Result<void> fill(const BlobSource& source, const TempFile& tmp, const ByteSink& hash)
-{
-    if (source.copy_to) return source.copy_to(tmp.fd(), tmp.path().string(), hash);
-    WriteBehind writer(tmp.fd(), tmp.path().string());
-    auto streamed = source.stream([&](std::span<const std::byte> bytes) -> Result<void> {
-        if (auto w = writer.push(bytes); !w) return w;
-        return hash(bytes);
-    });
-    if (!streamed) return streamed;
-    return writer.finish();
-}
-
 Result<void> load_from(const BlobSpec& spec, const BlobSource& source, const StoreDirs& dirs, const std::string& name,
                        const EnsureOptions& o)
 {
@@ -173,7 +157,10 @@ Result<void> load_from(const BlobSpec& spec, const BlobSource& source, const Sto
     if (!tmp) return std::move(tmp).error();
     Sha256 sha;
     std::uint64_t copied = 0;
-    const ByteSink hash = [&](std::span<const std::byte> bytes) -> Result<void> {
+    // Hash here while the previous chunk is written on the writer's thread: the bytes hashed are
+    // the bytes written to the descriptor that is published.
+    WriteBehind writer(tmp->fd(), tmp->path().string());
+    const ByteSink sink = [&](std::span<const std::byte> bytes) -> Result<void> {
         if (interrupted()) {
             return make_error(ErrorCode::Interrupted, "interrupted while loading " + name +
                                                           "; nothing was published, run the command again.");
@@ -182,12 +169,14 @@ Result<void> load_from(const BlobSpec& spec, const BlobSource& source, const Sto
         if (spec.size && copied > *spec.size) {
             return make_error(ErrorCode::DigestMismatch, "it is larger than the size the metadata gives");
         }
+        if (auto w = writer.push(bytes); !w) return w;
         heartbeat();
         sha.update(bytes);
         if (o.on_progress) o.on_progress(copied);
         return ok();
     };
-    if (auto r = fill(source, *tmp, hash); !r) return r;
+    if (auto r = source.stream(sink); !r) return r;
+    if (auto w = writer.finish(); !w) return w;
     if (spec.size && copied != *spec.size) {
         return make_error(ErrorCode::DigestMismatch, "its size does not match the size the metadata gives");
     }

@@ -59,10 +59,6 @@ struct BlobSpec {
 struct BlobSource {
     std::string description;                              // for messages: "bundle X member Y", "https://…"
     std::function<Result<void>(const ByteSink&)> stream;  // feeds the content to the sink, in order
-    // Optional (local files, store/file_copy.hpp): writes the content into `fd` itself, from its
-    // current offset (in the kernel where it can), and feeds the bytes written, in order, to
-    // `written`; `fd_name` names that file in messages. A load then only hashes.
-    std::function<Result<void>(int fd, const std::string& fd_name, const ByteSink& written)> copy_to = {};
 };
 
 struct EnsureOptions {

@@ -5,18 +5,15 @@
 #include "base/text.hpp"
 #include "base/unique_handle.hpp"
 #include "base/url.hpp"
-#include "store/file_copy.hpp"
 #include "store/http_fetcher.hpp"
 #include "store/remote_source_reader.hpp"
 #include "store/trusted_paths.hpp"
-#include "store/write_back.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
 #include <limits>
-#include <memory>
 #include <vector>
 
 #include <fcntl.h>
@@ -26,39 +23,27 @@
 namespace appshare {
 namespace {
 
-// A source file opened on the reader thread, and how many bytes of it may be read: at most one
-// more than the limit (capped_sink refuses that byte).
-struct OpenedFile {
-    UniqueFd fd;
-    std::uint64_t limit = 0;
-};
-
-// Opens without following a link or waiting for a FIFO's writer, and refuses anything but a
-// regular file and one larger than the limit. No link anywhere in the path (a source in an
-// allowed folder arrives here resolved), and the type checked on the descriptor: a FIFO or
-// device put there is refused, not read.
-Result<OpenedFile> open_file(const std::filesystem::path& file, const SourceLimits& limits)
+// On the reader thread: open without following a link or waiting for a FIFO's writer, refuse
+// anything but a regular file and one larger than the limit, then stream at most one byte more
+// than the limit (capped_sink refuses that byte).
+Result<void> read_file(const std::filesystem::path& file, const SourceLimits& limits, const ByteSink& push)
 {
+    const std::string name = printable(file.string());
+    // No link anywhere in the path (a source in an allowed folder arrives here resolved), and a
+    // regular file checked on the descriptor: a FIFO or device put there is refused, not read.
     struct stat st {};
     auto opened = open_checked(file, O_RDONLY, FileType::Regular, &st);
     if (!opened) return make_error(opened.error().code, printable(opened.error().message));
-    if (static_cast<std::uint64_t>(st.st_size) > limits.max_bytes) return source_too_large(printable(file.string()), limits.max_bytes);
+    const UniqueFd fd = std::move(*opened);
+    if (static_cast<std::uint64_t>(st.st_size) > limits.max_bytes) return source_too_large(name, limits.max_bytes);
     const std::uint64_t limit = limits.max_bytes == std::numeric_limits<std::uint64_t>::max() ? limits.max_bytes : limits.max_bytes + 1;
-    return OpenedFile{std::move(*opened), limit};
-}
-
-// What is done with an opened source file on the reader thread: its content pushed, in order.
-using Transfer = std::function<Result<void>(const std::filesystem::path& file, const OpenedFile& opened, const ByteSink& push)>;
-
-// Not stream_fd(): it beats the worker's heartbeat, whose pipe is not this thread's to write
-// (two threads writing it would garble its messages); the waiting thread beats per chunk.
-Result<void> read_file(const std::filesystem::path& file, const OpenedFile& opened, const ByteSink& push)
-{
+    // Not stream_fd(): it beats the worker's heartbeat, whose pipe is not this thread's to write
+    // (two threads writing it would garble its messages); the waiting thread beats per chunk.
     std::vector<std::byte> buf(kStreamChunk);
-    for (std::uint64_t done = 0; done < opened.limit;) {
-        const ssize_t n = ::read(opened.fd.get(), buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), opened.limit - done)));
+    for (std::uint64_t done = 0; done < limit;) {
+        const ssize_t n = ::read(fd.get(), buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), limit - done)));
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(ErrorCode::Io, "cannot read " + printable(file.string()) + ": " + std::strerror(errno));
+        if (n < 0) return make_error(ErrorCode::Io, "cannot read " + name + ": " + std::strerror(errno));
         if (n == 0) break;
         done += static_cast<std::uint64_t>(n);
         if (auto r = push(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n))); !r) return r;
@@ -70,35 +55,14 @@ Result<void> read_file(const std::filesystem::path& file, const OpenedFile& open
 // stops answering blocks as much as reading it).
 using Locate = std::function<Result<std::filesystem::path>()>;
 
-Result<void> transfer_file(const std::string& description, const Locate& locate, Transfer transfer, const SourceLimits& limits,
-                           const ByteSink& sink)
+Result<void> stream_file(const std::string& description, Locate locate, const SourceLimits& limits, const ByteSink& sink)
 {
-    auto read = [locate, transfer = std::move(transfer), limits](const ByteSink& push) -> Result<void> {
+    auto read = [locate = std::move(locate), limits](const ByteSink& push) -> Result<void> {
         auto file = locate();
         if (!file) return std::move(file).error();
-        auto opened = open_file(*file, limits);
-        if (!opened) return std::move(opened).error();
-        return transfer(*file, *opened, push);
+        return read_file(*file, limits, push);
     };
     return read_with_deadline(std::move(read), capped_sink(sink, limits.max_bytes, description), limits, description);
-}
-
-// A file source: streamed (read on the reader thread), or copied by the reader thread into the
-// file being loaded (store/file_copy.hpp), which then only hashes what was written. The copier
-// writes through a descriptor of its own: a copier left behind on a stall writes only into the
-// temporary file the abandoned load already removed, never into a file that reuses the number.
-BlobSource file_source(std::string description, Locate locate, SourceLimits limits)
-{
-    auto stream = [description, locate, limits](const ByteSink& sink) { return transfer_file(description, locate, read_file, limits, sink); };
-    auto copy_to = [description, locate, limits](int fd, const std::string& fd_name, const ByteSink& written) -> Result<void> {
-        auto dst = std::make_shared<UniqueFd>(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
-        if (!dst->valid()) return write_error(fd_name, errno);
-        Transfer copy = [dst, fd_name](const std::filesystem::path& file, const OpenedFile& opened, const ByteSink& push) {
-            return copy_into_file(CopyEnds{opened.fd.get(), dst->get(), printable(file.string()), fd_name}, opened.limit, push);
-        };
-        return transfer_file(description, locate, std::move(copy), limits, written);
-    };
-    return BlobSource{std::move(description), std::move(stream), std::move(copy_to)};
 }
 
 }  // namespace
@@ -106,7 +70,9 @@ BlobSource file_source(std::string description, Locate locate, SourceLimits limi
 BlobSource store_file_source(std::filesystem::path file, SourceLimits limits)
 {
     auto description = printable(file.string());
-    return file_source(std::move(description), [file = std::move(file)]() -> Result<std::filesystem::path> { return file; }, limits);
+    return BlobSource{description, [description, file = std::move(file), limits](const ByteSink& sink) {
+                          return stream_file(description, [file]() -> Result<std::filesystem::path> { return file; }, limits, sink);
+                      }};
 }
 
 BlobSource allowed_file_source(std::filesystem::path path, std::vector<std::filesystem::path> allowed_dirs, SourceLimits limits)
@@ -117,7 +83,9 @@ BlobSource allowed_file_source(std::filesystem::path path, std::vector<std::file
         if (!resolved) return make_error(resolved.error().code, message_clause(resolved.error().message));
         return resolved;
     };
-    return file_source(std::move(description), std::move(locate), limits);
+    return BlobSource{description, [description, locate = std::move(locate), limits](const ByteSink& sink) {
+                          return stream_file(description, locate, limits, sink);
+                      }};
 }
 
 BlobSource http_source(std::string url, std::vector<std::string> prefixes, HttpOptions options)

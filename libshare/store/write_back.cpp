@@ -3,8 +3,6 @@
 #include "base/write_all.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include <fcntl.h>
 
@@ -24,12 +22,6 @@ int write_in_pieces(int fd, std::span<const std::byte> bytes) noexcept
         at += n;
     }
     return 0;
-}
-
-Error write_error(const std::string& what, int err)
-{
-    const std::string hint = err == ENOSPC ? "; free space on that filesystem and try again." : "; check the storage it is on.";
-    return make_error(ErrorCode::Io, "cannot write " + what + ": " + std::strerror(err) + hint);
 }
 
 void WriteBack::wrote(std::uint64_t written) noexcept

@@ -3,12 +3,9 @@
 // file sources). Crash safety still comes from the fsync before publication alone.
 #pragma once
 
-#include "base/result.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <string>
 
 namespace appshare {
 
@@ -19,9 +16,6 @@ namespace appshare {
 // written after 5 s idle): writes of 1 MiB took 2.7-3.4 s of system time, 512 KiB 2.2-2.5 s,
 // 256 KiB 0.42-0.43 s, 128 KiB 0.45-0.52 s (cp: 0.4 s). Returns 0 or the errno that stopped it.
 [[nodiscard]] int write_in_pieces(int fd, std::span<const std::byte> bytes) noexcept;
-
-// The error for a write to `what` that failed with `err` (ENOSPC: free space; else: check the storage).
-[[nodiscard]] Error write_error(const std::string& what, int err);
 
 // Starts the write-back of what was written as it goes: every 8 MiB written, write-back of
 // that window is started (sync_file_range) and the window before it is waited for, so at most

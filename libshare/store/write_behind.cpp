@@ -68,7 +68,11 @@ Result<void> WriteBehind::push(std::span<const std::byte> bytes)
     chunk.assign(bytes.begin(), bytes.end());  // a spare buffer keeps its capacity: no new pages
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return error_ != 0 || queue_.size() < max_queued_; });
-    if (error_ != 0) return write_error(what_, error_);
+    if (error_ != 0) {
+        const std::string hint = error_ == ENOSPC ? "; free space on that filesystem and try again."
+                                                  : "; check the storage it is on.";
+        return make_error(ErrorCode::Io, "cannot write " + what_ + ": " + std::strerror(error_) + hint);
+    }
     queue_.push_back(std::move(chunk));
     lock.unlock();
     changed_.notify_all();
@@ -79,7 +83,11 @@ Result<void> WriteBehind::finish()
 {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return error_ != 0 || (queue_.empty() && !busy_); });
-    if (error_ != 0) return write_error(what_, error_);
+    if (error_ != 0) {
+        const std::string hint = error_ == ENOSPC ? "; free space on that filesystem and try again."
+                                                  : "; check the storage it is on.";
+        return make_error(ErrorCode::Io, "cannot write " + what_ + ": " + std::strerror(error_) + hint);
+    }
     return ok();
 }
 

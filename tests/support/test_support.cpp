@@ -217,15 +217,6 @@ void flip_byte(const std::filesystem::path& p, std::uint64_t offset, std::uint8_
     REQUIRE_FALSE(f.fail());
 }
 
-std::size_t count_part_files(const std::filesystem::path& dir)
-{
-    std::size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        if (e.path().filename().string().find(".part-") != std::string::npos) ++n;
-    }
-    return n;
-}
-
 std::string openssl_sha256(const std::filesystem::path& file)
 {
     const auto out = run_ok({"openssl", "dgst", "-sha256", "-r", file.string()});

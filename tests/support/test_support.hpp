@@ -76,9 +76,6 @@ void flip_byte(const std::filesystem::path& p, std::uint64_t offset, std::uint8_
 // SHA-256 of a file, via OpenSSL's command line (independent of the code under test).
 std::string openssl_sha256(const std::filesystem::path& file);
 
-// How many temporary files of loads (".<name>.part-…") `dir` holds.
-std::size_t count_part_files(const std::filesystem::path& dir);
-
 // The environment variable `name`, or "" when it is not set.
 std::string env_text(const char* name);
 

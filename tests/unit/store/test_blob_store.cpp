@@ -61,6 +61,15 @@ EnsureOptions quick_options(std::vector<std::string>* log = nullptr)
     return o;
 }
 
+std::size_t count_part_files(const std::filesystem::path& dir)
+{
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.path().filename().string().find(".part-") != std::string::npos) ++n;
+    }
+    return n;
+}
+
 // Where most tests here start: a store in dir/shared, a qcow2 image, and a source of it that
 // counts how often it was read.
 struct StoreFixture {
@@ -107,7 +116,7 @@ TEST_CASE_METHOD(StoreFixture, "blob store: lock-and-load publishes complete, ve
         auto r = store.ensure(spec, {string_source("wrong source", wrong, nullptr), good}, quick_options());
         REQUIRE(r);
         CHECK(r->source == "good source");
-        CHECK(test::count_part_files(dir / "shared") == 0);
+        CHECK(count_part_files(dir / "shared") == 0);
     }
     SECTION("no source works: LoadFailed naming each, nothing at the final name, no temporary files") {
         auto wrong = std::make_shared<const std::string>(image->substr(0, image->size() / 2));
@@ -116,7 +125,7 @@ TEST_CASE_METHOD(StoreFixture, "blob store: lock-and-load publishes complete, ve
         CHECK(r.error().code == ErrorCode::LoadFailed);
         CHECK_THAT(r.error().message, Catch::Contains("half source"));
         CHECK_FALSE(std::filesystem::exists(store.path_of(spec)));
-        CHECK(test::count_part_files(dir / "shared") == 0);
+        CHECK(count_part_files(dir / "shared") == 0);
     }
     SECTION("a source failing mid-stream leaves nothing") {
         BlobSource failing{"failing source", [&](const ByteSink& sink) -> Result<void> {
@@ -127,7 +136,7 @@ TEST_CASE_METHOD(StoreFixture, "blob store: lock-and-load publishes complete, ve
         REQUIRE_FALSE(r);
         CHECK_THAT(r.error().message, Catch::Contains("connection reset"));
         CHECK_FALSE(std::filesystem::exists(store.path_of(spec)));
-        CHECK(test::count_part_files(dir / "shared") == 0);
+        CHECK(count_part_files(dir / "shared") == 0);
     }
     SECTION("one byte changed in the published file: detected and reloaded") {
         REQUIRE(store.ensure(spec, {good}, quick_options()));
@@ -162,7 +171,7 @@ TEST_CASE_METHOD(StoreFixture, "blob store: lock-and-load publishes complete, ve
         std::filesystem::create_directories(dir / "shared");
         test::write_file(dir / "shared" / ("." + spec.sha256 + ".qcow2.part-deadhost-1-0"), "partial");
         REQUIRE(store.ensure(spec, {good}, quick_options()));
-        CHECK(test::count_part_files(dir / "shared") == 0);
+        CHECK(count_part_files(dir / "shared") == 0);
     }
     SECTION("a symlink at the final name is replaced, never followed") {
         std::filesystem::create_directories(dir / "shared");

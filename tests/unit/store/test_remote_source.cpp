@@ -1,6 +1,5 @@
 #include "store/remote_source.hpp"
 
-#include "base/interrupt.hpp"
 #include "support/http_server.hpp"
 #include "support/test_support.hpp"
 
@@ -8,13 +7,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <thread>
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace appshare;
@@ -207,69 +204,4 @@ TEST_CASE("a redirect's Location with control bytes is refused and shown escaped
     CHECK(std::none_of(m.begin(), m.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }));
     CHECK(m.find('\x9b') == std::string::npos);
     CHECK_THAT(m, Catch::Contains("base\\x1b[2J\\x7f\\x9b"));
-}
-
-TEST_CASE("a file source copies itself into the load: the bytes and digest of the source, nothing left when it fails",
-          "[remote_source][blob_store]")
-{
-    test::TempDir dir;
-    fs::create_directories(dir / "allowed");
-    // 8 MiB pieces in the kernel, 1 MiB chunks read back: 19 MiB and an odd tail cross both.
-    std::string content((19U << 20) + 4321U, '\0');
-    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>((i / 4096 * 7 + i) & 0xff);
-    const auto file = dir / "allowed" / "base.raw";
-    test::write_file(file, content);
-    BlobSpec spec{test::openssl_sha256(file), "raw", "", content.size()};
-    const BlobStore store(dir / "shared");
-    EnsureOptions o;
-    o.lock_wait = std::chrono::seconds(2);
-    const auto source = allowed_file_source(file, {dir / "allowed"}, limited_to(1U << 30));
-    REQUIRE(source.copy_to);
-
-    SECTION("published: exactly the source's bytes, verified by the digest of what was written") {
-        auto r = store.ensure(spec, {source}, o);
-        REQUIRE(r);
-        CHECK(r->action == EnsureOutcome::Action::Loaded);
-        CHECK(test::read_file(store.path_of(spec)) == content);
-        CHECK(test::openssl_sha256(store.path_of(spec)) == spec.sha256);
-        CHECK(store.is_verified(spec));
-        CHECK(test::count_part_files(dir / "shared") == 0);
-    }
-    SECTION("a source shorter than the metadata says: refused, nothing published, no temporary file") {
-        spec.size = content.size() + 1;
-        auto r = store.ensure(spec, {source}, o);
-        REQUIRE_FALSE(r);
-        CHECK(r.error().code == ErrorCode::LoadFailed);
-        CHECK_FALSE(fs::exists(store.path_of(spec)));
-        CHECK(test::count_part_files(dir / "shared") == 0);
-    }
-    SECTION("a source with other content: refused by the digest of what was written, no temporary file") {
-        spec.sha256 = std::string(64, 'a');
-        auto r = store.ensure(spec, {source}, o);
-        REQUIRE_FALSE(r);
-        CHECK_THAT(r.error().message, Catch::Contains("does not match the digest"));
-        CHECK(test::count_part_files(dir / "shared") == 0);
-    }
-    SECTION("a source larger than max_bytes: refused before copying, no temporary file") {
-        auto r = store.ensure(spec, {store_file_source(file, limited_to(1U << 20))}, o);
-        REQUIRE_FALSE(r);
-        CHECK_THAT(r.error().message, Catch::Contains("max_base_bytes"));
-        CHECK(test::count_part_files(dir / "shared") == 0);
-    }
-    SECTION("Ctrl-C during the copy: Interrupted at the next chunk, nothing published, no temporary file") {
-        const pid_t child = ::fork();
-        REQUIRE(child >= 0);
-        if (child == 0) {
-            install_interrupt_handlers();
-            o.on_progress = [](std::uint64_t) { ::raise(SIGINT); };
-            auto r = store.ensure(spec, {source}, o);
-            const bool clean = !r && r.error().code == ErrorCode::Interrupted && !fs::exists(store.path_of(spec)) &&
-                               test::count_part_files(dir / "shared") == 0;
-            ::_exit(clean ? 0 : 1);
-        }
-        int status = 0;
-        REQUIRE(::waitpid(child, &status, 0) == child);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
-    }
 }
