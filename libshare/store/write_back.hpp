@@ -1,6 +1,6 @@
-// Writing a new file through the page cache at about the disk's speed: the two rules every
-// loader that writes a base follows (the write-behind thread for streamed sources, the copier of
-// file sources). Crash safety still comes from the fsync before publication alone.
+// Writing a new file through the page cache at about the disk's speed: the two rules a loader
+// that writes a base follows (store/write_behind.hpp, the writer thread of every load). Crash
+// safety still comes from the fsync before publication alone.
 #pragma once
 
 #include <cstddef>
