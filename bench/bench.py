@@ -55,6 +55,12 @@ def run(argv, check=True, input_text=None, env=None):
 
 def spawn_timed(argv, stdin_path=None):
     """posix_spawn + wait4: (wall s, child cpu s, exit status). Output discarded."""
+    wall, user, sys_, code = spawn_usage(argv, stdin_path)
+    return wall, user + sys_, code
+
+
+def spawn_usage(argv, stdin_path=None):
+    """posix_spawn + wait4: (wall s, user cpu s, system cpu s, exit status), children it waited for included."""
     fa = []
     if stdin_path:
         fa.append((os.POSIX_SPAWN_OPEN, 0, stdin_path, os.O_RDONLY, 0))
@@ -64,7 +70,7 @@ def spawn_timed(argv, stdin_path=None):
     pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=fa)
     _, status, ru = os.wait4(pid, 0)
     wall = time.perf_counter() - t
-    return wall, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status)
+    return wall, ru.ru_utime, ru.ru_stime, os.waitstatus_to_exitcode(status)
 
 
 def med(xs):
@@ -377,6 +383,8 @@ class Bench:
             res = {}
             for cache in ("cached", "uncached"):
                 t = {"appshare": [], "cp+sync": [], "openssl": []}
+                cpu = {k: [] for k in t}  # (user s, system s) per run
+                load = [os.getloadavg()[0]]
                 for r in range(self.a.load_rounds):
                     sides = list(t) if r % 2 == 0 else list(reversed(list(t)))
                     for side in sides:
@@ -390,25 +398,29 @@ class Bench:
                             read_through(b["image"])  # the source in the page cache
                             run(["sync"])             # and nothing of the previous side dirty
                         if side == "appshare":
-                            wall, _, rc = spawn_timed([self.hook, name, "prepare", "begin", "-"], xml)
+                            wall, user, sys_, rc = spawn_usage([self.hook, name, "prepare", "begin", "-"], xml)
                             if rc != 0 or not os.path.exists(b["shared"]):
                                 raise RuntimeError("the hook invoked directly did not load the base")
                         elif side == "cp+sync":
-                            t0 = time.perf_counter()
-                            run(["cp", b["image"], dst])
-                            run(["sync", dst])
-                            wall = time.perf_counter() - t0
+                            w1, u1, s1, _ = spawn_usage(["/bin/cp", b["image"], dst])
+                            w2, u2, s2, _ = spawn_usage(["/bin/sync", dst])
+                            wall, user, sys_ = w1 + w2, u1 + u2, s1 + s2
                         else:
-                            wall = run(["openssl", "dgst", "-sha256", b["image"]])[0]
+                            wall, user, sys_, _ = spawn_usage(["/usr/bin/openssl", "dgst", "-sha256", b["image"]])
                         t[side].append(wall)
+                        cpu[side].append((user, sys_))
+                load.append(os.getloadavg()[0])
                 if os.path.exists(dst):
                     os.unlink(dst)
                 m = {k: med(v) for k, v in t.items()}
                 ref = max(m["cp+sync"], m["openssl"])
                 res[cache] = {"appshare_median_s": m["appshare"], "cp_sync_median_s": m["cp+sync"],
-                              "openssl_median_s": m["openssl"], "ratio": m["appshare"] / ref, "samples_s": t}
+                              "openssl_median_s": m["openssl"], "ratio": m["appshare"] / ref, "samples_s": t,
+                              "cpu_user_system_s": cpu,
+                              "cpu_median_s": {k: [med([u for u, _ in v]), med([y for _, y in v])] for k, v in cpu.items()},
+                              "load_average_1min": load}
                 log(f"cold load {b['label']} {cache}: appshare {ms(m['appshare'])}, cp+sync {ms(m['cp+sync'])}, "
-                    f"openssl {ms(m['openssl'])}: {m['appshare'] / ref:.2f}x")
+                    f"openssl {ms(m['openssl'])}: {m['appshare'] / ref:.2f}x (load average {load[0]:.1f} → {load[-1]:.1f})")
             out[b["label"]] = res
         self.results["cold_file"] = out
 
@@ -755,7 +767,11 @@ def report(bench, args, elapsed):
     for label, res in r.get("cold_file", {}).items():
         for cache, c in res.items():
             how = "from page cache" if cache == "cached" else "caches dropped before each side"
-            row("4c cold load", f"{label} base, {how}: the hook's load invoked directly vs max(cp + sync, openssl dgst)",
+            cm = c.get("cpu_median_s", {})
+            cpu = " (user/system CPU: " + ", ".join(f"{k} {u:.2f}/{y:.2f} s" for k, (u, y) in cm.items()) + ")" if cm else ""
+            la = c.get("load_average_1min")
+            la = f", load average {la[0]:.1f}–{la[-1]:.1f}" if la else ""
+            row("4c cold load", f"{label} base, {how}: the hook's load invoked directly vs max(cp + sync, openssl dgst){cpu}{la}",
                 ms(c["appshare_median_s"]), f"cp+sync {ms(c['cp_sync_median_s'])}, openssl {ms(c['openssl_median_s'])}",
                 f"{c['ratio']:.2f}x", "≤ 1.2x", c["ratio"] <= 1.2)
     if "cold_load" in r:

@@ -1,8 +1,6 @@
 #include "store/write_behind.hpp"
 
-#include "base/write_all.hpp"
-
-#include <fcntl.h>
+#include "store/write_back.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -10,30 +8,10 @@
 #include <unistd.h>
 
 namespace appshare {
-namespace {
-
-// Write-back is started for every this many bytes written, and the window before it is waited
-// for: at most about two windows of the file are dirty at any time, so the kernel's dirty-page
-// throttling never stalls the copy and the fsync before publication has little left to flush.
-constexpr std::uint64_t kWriteBackWindow = 8ULL << 20;
-
-}  // namespace
-
-void WriteBehind::start_write_back(std::uint64_t written)
-{
-    while (written - window_start_ >= kWriteBackWindow) {
-        // Advisory: a file system without it (or a FUSE mount) simply leaves it to the final fsync.
-        (void)::sync_file_range(fd_, static_cast<off_t>(window_start_), kWriteBackWindow, SYNC_FILE_RANGE_WRITE);
-        if (window_start_ >= kWriteBackWindow) {
-            (void)::sync_file_range(fd_, static_cast<off_t>(window_start_ - kWriteBackWindow), kWriteBackWindow,
-                                    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-        }
-        window_start_ += kWriteBackWindow;
-    }
-}
 
 WriteBehind::WriteBehind(int fd, std::string what, std::size_t max_queued)
-    : fd_(fd), what_(std::move(what)), max_queued_(max_queued == 0 ? 1 : max_queued), thread_([this] { run(); })
+    : fd_(fd), what_(std::move(what)), max_queued_(max_queued == 0 ? 1 : max_queued), write_back_(fd),
+      thread_([this] { run(); })
 {
 }
 
@@ -60,10 +38,10 @@ void WriteBehind::run()
         lock.unlock();
         changed_.notify_all();  // room in the queue
 
-        const int err = write_all(fd_, chunk.data(), chunk.size());
+        const int err = write_in_pieces(fd_, chunk);
         if (err == 0) {
             written_ += chunk.size();
-            start_write_back(written_);
+            write_back_.wrote(written_);
         }
 
         lock.lock();

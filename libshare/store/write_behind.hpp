@@ -1,11 +1,11 @@
 // Writing a stream to a file on a thread of its own, so that the caller hashes the next chunk
 // while the previous one is written: a load then costs about the slower of copying and
-// hashing, not their sum. The writer also starts the write-back of what it wrote as it goes
-// (sync_file_range), so the disk writes while the copy runs and the fsync before publication is
-// short; crash safety still comes from that fsync alone.
+// hashing, not their sum. The writer follows store/write_back.hpp: small writes, and write-back
+// started as it goes.
 #pragma once
 
 #include "base/result.hpp"
+#include "store/write_back.hpp"
 
 #include <condition_variable>
 #include <cstddef>
@@ -37,7 +37,6 @@ public:
 
 private:
     void run();
-    void start_write_back(std::uint64_t written);  // on the writer's thread
 
     int fd_;
     std::string what_;
@@ -49,8 +48,8 @@ private:
     bool busy_ = false;     // the writer holds a chunk it is writing
     bool stopping_ = false;
     int error_ = 0;         // errno of the first failed write
-    std::uint64_t written_ = 0;       // bytes written so far (writer's thread only)
-    std::uint64_t window_start_ = 0;  // where the next write-back window starts (writer's thread only)
+    std::uint64_t written_ = 0;  // bytes written so far (writer's thread only)
+    WriteBack write_back_;       // (writer's thread only)
     std::thread thread_;
 };
 
