@@ -51,6 +51,7 @@ std::string check_record(const std::filesystem::path& file, const std::string& s
     if (r.base_sha256 != sha) return "it names another base than its directory";
     if (r.mode != "shared" && r.mode != "independent") return "its mode is neither shared nor independent";
     if (r.state != "running" && r.state != "stopped") return "its state is neither running nor stopped";
+    if (!r.path.is_absolute() || printable_message(r.path.string()) != r.path.string()) return "its path is not an absolute, printable path";
     if (!parse_utc_timestamp(r.since)) return "its 'since' is not a UTC timestamp";
     if (!r.machine_id.empty() && !is_machine_id(r.machine_id)) return "its machine id is malformed";
     if (!r.uuid.empty() && !is_domain_uuid(r.uuid)) return "its domain UUID is malformed";

@@ -94,13 +94,16 @@ TEST_CASE("usage records say which host and domain use which base", "[usage_reco
         lie("h2@web3.json", "h2", b, "running");
         lie("h3@web3.json", "h9", a, "running");
         lie("h4@web3.json", "h4", a, "paused");
+        // A path with a control character (found by fuzz_shared_records): list --all-hosts shows it.
+        test::write_file(base_dir / "h5@web3.json", R"({"host": "h5", "domain": "web3", "base": ")" + a +
+                                                        R"(", "mode": "shared", "path": "/s/\u001b[2Jx", "since": "2026-01-01T00:00:00Z"})");
         // A directory of another base that is a link: not followed.
         fs::create_directory_symlink(base_dir, dir / "usage" / b);
 
         const auto scan = scan_usage_records(dir.path());
         REQUIRE(scan.records.size() == 1);
         CHECK(scan.records[0].host == "h1");
-        CHECK(scan.dir.skipped.size() == planted.size() + 4);
+        CHECK(scan.dir.skipped.size() == planted.size() + 5);
         std::string all;
         for (const auto& s : scan.dir.skipped) all += s + "\n";
         INFO(all);
