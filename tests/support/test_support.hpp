@@ -39,9 +39,12 @@ RunResult run(const std::vector<std::string>& argv);
 // Runs argv and fails the current test (Catch2 REQUIRE) unless it exits 0.
 std::string run_ok(const std::vector<std::string>& argv);
 
-// Like run_ok, but tries up to `attempts` times: for qemu-img's LUKS key setup, whose PBKDF
-// calibration fails now and then on a loaded machine ("Unable to get accurate CPU usage").
-std::string run_ok_retrying(const std::vector<std::string>& argv, int attempts = 4);
+// Like run_ok, but for qemu-img's LUKS key setup: tries again, up to `attempts` times, while it
+// fails with "Unable to get accurate CPU usage". QEMU 7.2 times its first PBKDF round (about 2 ms
+// with SHA-NI) with thread CPU time, which the kernel counts in ticks, so the round often reads as
+// 0 ms: 6 of 30 tries on a quiet machine, and CI once saw 4 in a row. A failed try costs that one
+// round; any other failure is reported at once.
+std::string run_ok_retrying(const std::vector<std::string>& argv, int attempts = 40);
 
 // Starts argv (no shell) with stdin read from `input` and stdout and stderr written to `output`
 // (created or truncated), and returns its pid at once; fails the current test if it cannot.
