@@ -46,7 +46,7 @@ std::string_view domain_state_name(DomainState state) noexcept
 Result<Domain> define_domain(const Connection& conn, std::string_view xml)
 {
     const std::string text(xml);
-    Domain dom(virDomainDefineXMLFlags(conn.get(), text.c_str(), VIR_DOMAIN_DEFINE_VALIDATE));
+    Domain dom(virDomainDefineXMLFlags(conn.get(), text.c_str(), 0));
     if (!dom) {
         const LibvirtFailure failure = take_libvirt_failure();
         return libvirt_error(failure, "libvirt at " + connection_uri(conn) + " refused the domain XML",
