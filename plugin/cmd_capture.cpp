@@ -39,6 +39,7 @@ int run_capture(const CaptureArgs& a, const SessionOptions& s)
     r.notice = report_notice;
     auto result = capture_domain(*conn, *config, r);
     if (!result) return report_error(result.error());
+    if (result->replaced) report_pool_warnings(result->replaced->pool_warnings);
     std::cout << capture_summary(*result);
     return 0;
 }

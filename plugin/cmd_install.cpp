@@ -82,13 +82,13 @@ int run_install(const InstallArgs& a, const SessionOptions& s)
     if (names->size() == 1) {
         auto result = install_appliance(*conn, *config, r);
         if (!result) return report_error(result.error());
-        refresh_pools(*conn, *config);
+        report_pool_warnings(result->pool_warnings);
         std::cout << install_summary(*result);
         return 0;
     }
     auto result = install_appliances(*conn, *config, r, *names, terminal_progress());
     if (!result) return report_error(result.error());
-    refresh_pools(*conn, *config);
+    report_pool_warnings(result->pool_warnings);
     std::cout << bulk_install_summary(*result);
     // Non-zero when any instance failed: the first failure's status.
     return result->failed.empty() ? 0 : result->failed.front().error.exit_status();

@@ -34,7 +34,12 @@ Result<Connection> session_connection(const SessionOptions& o, const Config& con
 
 void refresh_pools(const Connection& conn, const Config& config)
 {
-    for (const auto& w : refresh_storage_pools(conn, config).warnings) report_notice("warning: " + finish_sentence(w));
+    report_pool_warnings(refresh_storage_pools(conn, config).warnings);
+}
+
+void report_pool_warnings(const std::vector<std::string>& warnings)
+{
+    for (const auto& w : warnings) report_notice("warning: " + finish_sentence(w));
 }
 
 }  // namespace appshare::cli

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace appshare::cli {
 
@@ -31,8 +32,12 @@ std::shared_ptr<SessionOptions> add_session_options(CLI::App* sub);
 // Opens the connection; silences libvirt's own stderr printer first.
 [[nodiscard]] Result<Connection> session_connection(const SessionOptions& o, const Config& config);
 
-// After a command changed appshare's storage (install, uninstall, reshare, gc): the storage pools
+// After a command changed appshare's storage (uninstall, reshare, gc): the storage pools
 // refreshed (virt/storage_pools.hpp), each warning told on stderr; never fails the command.
+// (install refreshes them itself, beside its defines: report_pool_warnings tells what it said.)
 void refresh_pools(const Connection& conn, const Config& config);
+
+// The warnings of a pool refresh, each told on stderr.
+void report_pool_warnings(const std::vector<std::string>& warnings);
 
 }  // namespace appshare::cli

@@ -4,6 +4,7 @@
 #include "bundle/bundle.hpp"
 #include "bundle/bundle_verify.hpp"
 #include "instance/context.hpp"
+#include "instance/context_volumes.hpp"
 #include "instance/domain_xml.hpp"
 #include "instance/instance_usage.hpp"
 #include "base/interrupt.hpp"
@@ -17,6 +18,7 @@
 #include "host/virt_type.hpp"
 #include "store/host_registry.hpp"
 #include "virt/domain.hpp"
+#include "virt/storage_pools.hpp"
 #include "instance/stores.hpp"
 
 #include <algorithm>
@@ -239,6 +241,77 @@ private:
     std::jthread writer_;
 };
 
+// The storage pools, refreshed once every instance's context is complete: on a thread of its own
+// beside the last defines (libvirtd answers both at once), and once more at the end when an
+// instance failed, so that `virsh vol-list` shows what install made and nothing it undid. The
+// first install on a host (no <context_root>/.volumes yet) refreshes only at the end and only
+// when it made an instance: one that makes nothing leaves no folder and defines no pool.
+class PoolsRefresh {
+public:
+    PoolsRefresh(const Connection& conn, const Config& config, std::size_t instances)
+        : conn_(conn), config_(config), waiting_(instances)
+    {
+        std::error_code ec;
+        early_ = std::filesystem::is_directory(context_volumes_dir(config.context_root), ec);
+    }
+    PoolsRefresh(const PoolsRefresh&) = delete;
+    PoolsRefresh& operator=(const PoolsRefresh&) = delete;
+
+    // One instance's context is complete, or will never be (the instance failed before): the
+    // last of them starts the refresh.
+    void context_settled()
+    {
+        if (--waiting_ == 0 && early_) {
+            started_ = true;
+            runner_ = std::jthread([this]() noexcept { warnings_ = refresh(); });
+        }
+    }
+    // The refresh's warnings, once it is done, after `made` instances were made and `failed` failed.
+    std::vector<std::string> finish(std::size_t made, std::size_t failed)
+    {
+        if (runner_.joinable()) runner_.join();
+        if (started_ ? failed > 0 : made > 0) warnings_ = refresh();
+        return warnings_;
+    }
+
+private:
+    std::vector<std::string> refresh() const noexcept
+    {
+        try {
+            return refresh_storage_pools(conn_, config_).warnings;
+        } catch (const std::exception& e) {
+            return {"the storage pools were not refreshed (" + printable(e.what()) + "); run 'virsh pool-refresh' on them"};
+        }
+    }
+
+    const Connection& conn_;
+    const Config& config_;
+    std::atomic<std::size_t> waiting_;
+    bool early_ = false;    // the pools' folder is there: refresh beside the last defines
+    bool started_ = false;  // written by the thread that starts it; read after the workers joined
+    std::vector<std::string> warnings_;
+    std::jthread runner_;
+};
+
+// Tells PoolsRefresh once per instance that its context is settled: when called, or at the
+// latest when the instance's work ends.
+class ContextSettled {
+public:
+    explicit ContextSettled(PoolsRefresh& pools) : pools_(pools) {}
+    ContextSettled(const ContextSettled&) = delete;
+    ContextSettled& operator=(const ContextSettled&) = delete;
+    ~ContextSettled() { (*this)(); }
+    void operator()()
+    {
+        if (!told_) pools_.context_settled();
+        told_ = true;
+    }
+
+private:
+    PoolsRefresh& pools_;
+    bool told_ = false;
+};
+
 StoredFile stored(const BlobStore& store, const BlobSpec& spec, std::filesystem::path link = {})
 {
     return StoredFile{spec.sha256, spec.size.value_or(0), spec.image_format, store.path_of(spec), std::move(link)};
@@ -344,7 +417,7 @@ Result<Prepared> prepare_install(const Config& config, const InstallRequest& r, 
 
 // One instance over what prepare_install made: its context, then its domain. All or nothing.
 Result<InstallResult> install_instance(const Connection& conn, const Config& config, const InstallRequest& r,
-                                       const Prepared& p, const std::string& name)
+                                       const Prepared& p, const std::string& name, ContextSettled& settled)
 {
     if (auto c = stop_if_interrupted(name); !c) return std::move(c).error();
     const Manifest& m = p.verified.manifest;
@@ -420,6 +493,7 @@ Result<InstallResult> install_instance(const Connection& conn, const Config& con
     // libvirtd defines the domain (all three mostly wait for storage). The install succeeds only
     // once the context is durable: a flush that fails undoes the domain and the context.
     UsageRecording usage(config, name, ds.metadata);
+    settled();  // the context is complete: the pools may list it
     std::optional<Error> unflushed;
     auto dom = [&] {
         std::jthread flusher([&]() noexcept {
@@ -523,10 +597,12 @@ Result<BulkInstallResult> install_appliances(const Connection& conn, const Confi
             host_failure = "cannot record this host on the shared storage (" + printable(e.what()) + "); run 'appshare gc' here.";
         }
     });
+    PoolsRefresh pools(conn, config, total);
     const auto work = [&]() noexcept {
         for (std::size_t i = next++; i < total; i = next++) {
+            ContextSettled settled(pools);
             try {
-                auto one = install_instance(conn, config, r, *prepared, names[i]);
+                auto one = install_instance(conn, config, r, *prepared, names[i], settled);
                 if (one) made[i] = std::move(*one);
                 else failed[i] = std::move(one).error();
             } catch (const std::exception& e) {
@@ -549,6 +625,7 @@ Result<BulkInstallResult> install_appliances(const Connection& conn, const Confi
         if (made[i]) out.made.push_back(std::move(*made[i]));
         if (failed[i]) out.failed.push_back({names[i], std::move(*failed[i])});
     }
+    out.pool_warnings = pools.finish(out.made.size(), out.failed.size());
     if (host_failure) {
         for (auto& m : out.made) m.warnings.push_back(*host_failure);
     }
@@ -560,7 +637,9 @@ Result<InstallResult> install_appliance(const Connection& conn, const Config& co
     auto bulk = install_appliances(conn, config, r, {r.name});
     if (!bulk) return std::move(bulk).error();
     if (!bulk->failed.empty()) return std::move(bulk->failed.front().error);
-    return std::move(bulk->made.front());
+    InstallResult out = std::move(bulk->made.front());
+    out.pool_warnings = std::move(bulk->pool_warnings);
+    return out;
 }
 
 namespace {

@@ -8,7 +8,8 @@
 // Many instances of one bundle in one call (install_appliances): every name is checked before
 // anything is made, then one verification, one base publication and one hook registration, then
 // each instance's context and domain; all or nothing per instance (a failed instance leaves
-// nothing of itself, the others stay).
+// nothing of itself, the others stay). The storage pools are refreshed (virt/storage_pools.hpp)
+// once every instance's context is complete, beside the last defines.
 #pragma once
 
 #include "instance/config.hpp"
@@ -66,6 +67,7 @@ struct InstallResult {
     std::optional<std::string> password;            // generated: shown once by install_summary, never stored
     std::string reload_advice;          // non-empty: what the user must do for libvirt to run the hook
     std::vector<std::string> warnings;  // e.g. a lazy source directory the configuration does not allow
+    std::vector<std::string> pool_warnings;  // what the storage pools' refresh could not do (virt/storage_pools.hpp)
 };
 
 // What install_appliances made and what failed, in the order of the names given.
@@ -76,6 +78,7 @@ struct BulkInstallResult {
     };
     std::vector<InstallResult> made;
     std::vector<Failure> failed;
+    std::vector<std::string> pool_warnings;  // what the storage pools' refresh could not do (virt/storage_pools.hpp)
 };
 
 // Told after each instance is made (failure == nullptr) or has failed: done of total so far.

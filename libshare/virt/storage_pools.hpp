@@ -3,8 +3,8 @@
 // instance's overlay with its backing store (pool `context_pool`, a directory pool over
 // <context_root>/.volumes, instance/context_volumes.hpp).
 //
-// Only the command does this, after what it changed on storage (install, uninstall, reshare,
-// gc); the hook never calls libvirt, so what it does at a start (a base loaded, a context made
+// Only the commands do this: install beside its last defines (virt/install.hpp), uninstall,
+// reshare and gc after what they changed on storage; the hook never calls libvirt, so what it does at a start (a base loaded, a context made
 // for a domain defined by hand) shows at the next refresh. A pool is never clobbered: the pool
 // over the expected folder is used as it is, whatever its name (libvirt allows one per folder);
 // when there is none, one of the configured name over another folder is left alone (with one

@@ -31,6 +31,15 @@ void check_nothing_left(const InstallEnv& env, const Connection& conn, const std
     for (const auto& base : env.shared_files(".qcow2")) CHECK(openssl_sha256(base) == bundle.sha256);
 }
 
+// Makes the bundle's domain one libvirt refuses to define: there is no aarch64 emulator here.
+void make_libvirt_refuse(const SampleBundle& bundle)
+{
+    REQUIRE_FALSE(fs::exists("/usr/bin/qemu-system-aarch64"));
+    auto manifest = sample_manifest(bundle);
+    manifest.replace(manifest.find("<arch>x86_64</arch>"), 19, "<arch>aarch64</arch>");
+    write_manifest(bundle, manifest);
+}
+
 }  // namespace
 
 TEST_CASE("install leaves nothing behind when it fails", "[install][rollback][integration]")
@@ -110,16 +119,32 @@ TEST_CASE("install leaves nothing behind when it fails", "[install][rollback][in
 
     SECTION("libvirt refuses the domain: context removed, the published base may stay")
     {
-        // No aarch64 emulator here: libvirt refuses to define such a domain.
-        REQUIRE_FALSE(fs::exists("/usr/bin/qemu-system-aarch64"));
-        auto manifest = sample_manifest(bundle);
-        manifest.replace(manifest.find("<arch>x86_64</arch>"), 19, "<arch>aarch64</arch>");
-        write_manifest(bundle, manifest);
+        make_libvirt_refuse(bundle);
         const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
         check_one_sentence(r);
         CHECK(r.status == 8);
         check_nothing_left(env, conn, name, bundle);
         CHECK(fs::is_empty(env.contexts));
+    }
+
+    SECTION("libvirt refuses the domain on a host with pools: the pool does not list its overlay")
+    {
+        // The pools are refreshed beside the define, so they saw the overlay before libvirt
+        // refused the domain; install refreshes them again once it removed the context.
+        const auto other = unique_name("kept");
+        appshare_ok({"install", bundle.dir.string(), "--name", other});
+        const std::string pool = env.settings().context_pool;
+        REQUIRE(has(run_ok({"virsh", "vol-list", pool}), other + ".qcow2"));
+        make_libvirt_refuse(bundle);
+        const auto r = run_appshare({"install", bundle.dir.string(), "--name", name});
+        check_one_sentence(r);
+        CHECK(r.status == 8);
+        check_nothing_left(env, conn, name, bundle);
+        const auto listed = run_ok({"virsh", "vol-list", pool});
+        INFO(listed);
+        CHECK_FALSE(has(listed, name + ".qcow2"));
+        CHECK(has(listed, other + ".qcow2"));
+        CHECK_FALSE(fs::exists(fs::symlink_status(env.contexts / ".volumes" / (name + ".qcow2"))));
     }
 }
 
