@@ -219,10 +219,10 @@ class Bench:
             time.sleep(0.1)
         raise RuntimeError("the private libvirtd does not answer")
 
-    def install(self, bundle, name, extra=(), build=None):
+    def install(self, bundle, name, extra=(), build=None, config=None):
         appshare = os.path.join(build, "bin", "appshare") if build else self.appshare
         wall, _ = run([appshare, "install", bundle["dir"], "--name", name, "--virt-type", "qemu",
-                       "--memory", "32M", *extra], env=self.env)
+                       "--memory", "32M", *(["--config", config] if config else []), *extra], env=self.env)
         return wall
 
     # ------------------------------------------------------------------------- 1 + 2: installs
@@ -294,8 +294,18 @@ class Bench:
 
     def bench_single(self, b):
         """One install against the floor, many interleaved rounds (the order swapped each round),
-        over a base already on shared storage: medians, spread and the load average around it."""
-        sides = ["appshare", "floor"] + (["other"] if self.a.single_other else [])
+        over a base already on shared storage: medians, spread and the load average around it.
+        A third side installs with the contexts pool turned off (context_pool = ""): the pool's
+        refresh costs libvirtd time per instance on the host, so --single-population N installs
+        N instances (one command) before the rounds to show that."""
+        if self.a.single_population:
+            run([self.appshare, "install", b["dir"], "--count", str(self.a.single_population), "--name-prefix",
+                 self.uniq("pop") + "-", "--virt-type", "qemu", "--memory", "32M"], env=self.env)
+        nopool = f"{ROOT}/appshare-nopool.conf"
+        with open(CONF) as src, open(nopool, "w") as f:
+            f.write(src.read() + 'context_pool = ""\n')
+        population = len(run(["virsh", "list", "--all", "--name"])[1].stdout.split())
+        sides = ["appshare", "floor", "nopool"] + (["other"] if self.a.single_other else [])
         times = {k: [] for k in sides}
         cpu = {k: [] for k in sides}    # user + system time of the processes each side ran
         waits = {k: [] for k in sides}  # their voluntary context switches: times they blocked
@@ -307,7 +317,8 @@ class Bench:
                     times[side].append(self.floor_install(b, self.uniq("sf"))[0])
                 else:
                     build = self.a.single_other if side == "other" else None
-                    times[side].append(self.install(b, self.uniq("si"), build=build))
+                    times[side].append(self.install(b, self.uniq("si"), build=build,
+                                                    config=nopool if side == "nopool" else None))
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 cpu[side].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
                 waits[side].append(after.ru_nvcsw - before.ru_nvcsw)
@@ -319,7 +330,7 @@ class Bench:
                for q, f in (("p10", lambda x: pct(x, 10)), ("median", med), ("p90", lambda x: pct(x, 90)))},
             **{f"{k}_cpu_median_s": med(v) for k, v in cpu.items()},
             **{f"{k}_waits_median": med(v) for k, v in waits.items()},
-            "other_build": self.a.single_other,
+            "other_build": self.a.single_other, "domains_before": population,
             "samples_s": times, "cpu_samples_s": cpu}
         s = self.results["single"]
         log(f"single install, {s['rounds']} rounds: appshare {ms(s['appshare_median_s'])} (cpu "
@@ -740,10 +751,13 @@ def report(bench, args, elapsed):
                 f"{sg['appshare_median_s'] / sg['other_median_s']:.2f}x", "", None)
         spread = lambda k: (f"{ms(sg[k + '_median_s'])} (p10 {ms(sg[k + '_p10_s'])}, p90 {ms(sg[k + '_p90_s'])}; "
                             f"cpu {ms(sg[k + '_cpu_median_s'])}, {sg[k + '_waits_median']:.0f} waits)")
-        row("1 install", f"single install vs floor, {sg['rounds']} interleaved rounds (load average "
-            f"{sg['loadavg_before'][0]:.1f} → {sg['loadavg_after'][0]:.1f}; per-round ratio median "
-            f"{sg['ratio_per_round_median']:.2f}x)", spread("appshare"), spread("floor"),
+        row("1 install", f"single install vs floor, {sg['rounds']} interleaved rounds, {sg['domains_before']} domains "
+            f"defined before (load average {sg['loadavg_before'][0]:.1f} → {sg['loadavg_after'][0]:.1f}; per-round "
+            f"ratio median {sg['ratio_per_round_median']:.2f}x)", spread("appshare"), spread("floor"),
             f"{sg['ratio_of_medians']:.2f}x", "≤ 1.0x", sg["ratio_of_medians"] <= 1.0)
+        row("1 install", "the same rounds, appshare with the contexts pool off (context_pool = \"\": no refresh of "
+            "that pool, whose cost grows with the instances on the host)", spread("nopool"), spread("floor"),
+            f"{sg['nopool_median_s'] / sg['floor_median_s']:.2f}x", "", None)
     if "install" in r:
         labels = [b["label"] for b in bench.bundles]
         small, large = labels[0], labels[-1]
@@ -842,6 +856,8 @@ def main():
     ap.add_argument("--single-rounds", type=int, default=41, help="interleaved rounds of the single install part")
     ap.add_argument("--single-other", help="another build directory whose appshare joins the single install rounds "
                     "(for example the one before a change)")
+    ap.add_argument("--single-population", type=int, default=0,
+                    help="instances installed (one command) before the single install rounds")
     ap.add_argument("--hook-runs", type=int, default=200, help="direct hook runs per case")
     ap.add_argument("--start-rounds", type=int, default=20, help="interleaved virsh start rounds (each: both hooks)")
     ap.add_argument("--load-rounds", type=int, default=3, help="rounds of cold load per N, of verify, of contention")
