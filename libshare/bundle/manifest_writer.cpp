@@ -7,17 +7,14 @@
 namespace appshare {
 namespace {
 
-const xmlChar* x(const std::string& s) { return reinterpret_cast<const xmlChar*>(s.c_str()); }
-const xmlChar* x(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
-
 xmlNode* child(xmlNode* parent, const std::string& name, const std::string& text = {})
 {
-    return xmlNewTextChild(parent, nullptr, x(name), text.empty() ? nullptr : x(text));
+    return xmlNewTextChild(parent, nullptr, xml_chars(name), text.empty() ? nullptr : xml_chars(text));
 }
 
 void attribute(xmlNode* node, const std::string& name, const std::string& value)
 {
-    xmlNewProp(node, x(name), x(value));
+    xmlNewProp(node, xml_chars(name), xml_chars(value));
 }
 
 void bytes(xmlNode* parent, const std::string& name, std::uint64_t value)
@@ -36,8 +33,8 @@ void bundle_file(xmlNode* parent, const std::string& name, const ManifestFile& f
 
 std::string render_manifest(const Manifest& m)
 {
-    XmlDocument doc(UniqueHandle<xmlDoc, xmlFreeDoc>(xmlNewDoc(x("1.0"))));
-    xmlNode* root = xmlNewNode(nullptr, x("appliance"));
+    XmlDocument doc(UniqueHandle<xmlDoc, xmlFreeDoc>(xmlNewDoc(xml_chars("1.0"))));
+    xmlNode* root = xmlNewNode(nullptr, xml_chars("appliance"));
     xmlDocSetRootElement(doc.get(), root);
     attribute(root, "format", "1");
     child(root, "name", m.name);

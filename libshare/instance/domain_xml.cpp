@@ -14,9 +14,6 @@
 namespace appshare {
 namespace {
 
-const xmlChar* X(const std::string& s) { return reinterpret_cast<const xmlChar*>(s.c_str()); }
-const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
-
 Error template_error(const std::filesystem::path& t, const std::string& what)
 {
     return make_error(ErrorCode::Config, "domain template " + t.string() + " " + what +
@@ -27,7 +24,7 @@ Error template_error(const std::filesystem::path& t, const std::string& what)
 void set_text(xmlNode* node, const std::string& text)
 {
     xmlNodeSetContent(node, nullptr);
-    xmlNodeAddContent(node, X(text));  // AddContent escapes; SetContent would parse entities
+    xmlNodeAddContent(node, xml_chars(text));  // AddContent escapes; SetContent would parse entities
 }
 
 void remove_node(xmlNode* node)
@@ -45,8 +42,8 @@ Result<void> fill_backing_store(xmlNode* backing, const std::filesystem::path& f
     if (format_node == nullptr || source == nullptr) {
         return template_error(template_file, "lacks <format> or <source> in devices/disk/backingStore");
     }
-    xmlSetProp(format_node, X("type"), X(std::string(format)));
-    xmlSetProp(source, X("file"), X(file.string()));
+    xmlSetProp(format_node, xml_chars("type"), xml_chars(std::string(format)));
+    xmlSetProp(source, xml_chars("file"), xml_chars(file.string()));
     return ok();
 }
 
@@ -153,7 +150,7 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
         if (node == nullptr) return template_error(template_file, std::string("lacks <") + what + ">");
     }
 
-    xmlSetProp(dom, X("type"), X(spec.virt_type));
+    xmlSetProp(dom, xml_chars("type"), xml_chars(spec.virt_type));
     set_text(name, spec.name);
     set_text(uuid, spec.uuid);
     set_text(title, spec.title);
@@ -161,10 +158,10 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
     append_instance_metadata(metadata, spec.metadata);
     const std::string kib = std::to_string(spec.memory_bytes / 1024);
     set_text(memory, kib);
-    xmlSetProp(memory, X("unit"), X("KiB"));
+    xmlSetProp(memory, xml_chars("unit"), xml_chars("KiB"));
     if (current != nullptr) {
         set_text(current, kib);
-        xmlSetProp(current, X("unit"), X("KiB"));
+        xmlSetProp(current, xml_chars("unit"), xml_chars("KiB"));
     }
     set_text(vcpu, std::to_string(spec.vcpus));
 
@@ -172,17 +169,17 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
     if (xmlNode* e = smbios_entry(system, "product")) set_text(e, spec.product);
     if (xmlNode* e = smbios_entry(system, "version")) set_text(e, spec.product_version);
 
-    xmlSetProp(os_type, X("arch"), X(spec.arch));
+    xmlSetProp(os_type, xml_chars("arch"), xml_chars(spec.arch));
     if (spec.kernel) {
-        xmlNewTextChild(os, nullptr, X("kernel"), X(spec.kernel->string()));
-        if (spec.initrd) xmlNewTextChild(os, nullptr, X("initrd"), X(spec.initrd->string()));
-        if (spec.cmdline) xmlNewTextChild(os, nullptr, X("cmdline"), X(*spec.cmdline));
+        xmlNewTextChild(os, nullptr, xml_chars("kernel"), xml_chars(spec.kernel->string()));
+        if (spec.initrd) xmlNewTextChild(os, nullptr, xml_chars("initrd"), xml_chars(spec.initrd->string()));
+        if (spec.cmdline) xmlNewTextChild(os, nullptr, xml_chars("cmdline"), xml_chars(*spec.cmdline));
     } else {
-        xmlNode* boot = xmlNewChild(os, nullptr, X("boot"), nullptr);
-        xmlSetProp(boot, X("dev"), X("hd"));
+        xmlNode* boot = xmlNewChild(os, nullptr, xml_chars("boot"), nullptr);
+        xmlSetProp(boot, xml_chars("dev"), xml_chars("hd"));
     }
 
-    xmlSetProp(disk_source, X("file"), X(spec.disk.string()));
+    xmlSetProp(disk_source, xml_chars("file"), xml_chars(spec.disk.string()));
     if (xmlNode* backing = first_child_element(disk, "backingStore")) {
         if (spec.backing.empty()) {
             remove_node(backing);
@@ -198,7 +195,7 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
         if (!spec.seed_iso || src == nullptr) {
             remove_node(cd);
         } else {
-            xmlSetProp(src, X("file"), X(spec.seed_iso->string()));
+            xmlSetProp(src, xml_chars("file"), xml_chars(spec.seed_iso->string()));
         }
     }
     if (spec.seed_iso && disk_of(*doc, *spec.seed_iso) == nullptr) {
@@ -210,10 +207,10 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
         if (spec.network_type == "none") {
             remove_node(iface);
         } else if (spec.network_type == "network") {
-            xmlSetProp(iface, X("type"), X("network"));
+            xmlSetProp(iface, xml_chars("type"), xml_chars("network"));
             xmlNode* src = first_child_element(iface, "source");
-            if (src == nullptr) src = xmlNewChild(iface, nullptr, X("source"), nullptr);
-            xmlSetProp(src, X("network"), X(spec.network_name));
+            if (src == nullptr) src = xmlNewChild(iface, nullptr, xml_chars("source"), nullptr);
+            xmlSetProp(src, xml_chars("network"), xml_chars(spec.network_name));
         }
     }
     for (xmlNode* serial : child_elements(devices, "serial")) {
@@ -221,7 +218,7 @@ Result<std::string> render_domain_xml(const DomainSpec& spec, const std::filesys
             if (spec.serial_log.empty()) {
                 remove_node(log);
             } else {
-                xmlSetProp(log, X("file"), X(spec.serial_log.string()));
+                xmlSetProp(log, xml_chars("file"), xml_chars(spec.serial_log.string()));
             }
         }
     }

@@ -14,17 +14,14 @@ namespace {
 // The largest overlay size the metadata may ask for (qcow2 allows more; no appliance needs it).
 constexpr std::uint64_t kMaxOverlayBytes = std::uint64_t{1} << 50;
 
-
-const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
-
 xmlNode* add_child(xmlNode* parent, xmlNs* ns, const char* name)
 {
-    return xmlNewChild(parent, ns, X(name), nullptr);
+    return xmlNewChild(parent, ns, xml_chars(name), nullptr);
 }
 
 void set_attr(xmlNode* node, const char* name, const std::string& value)
 {
-    xmlSetProp(node, X(name), X(value.c_str()));
+    xmlSetProp(node, xml_chars(name), xml_chars(value));
 }
 
 void add_stored(xmlNode* parent, xmlNs* ns, const char* name, const StoredFile& f)
@@ -109,8 +106,8 @@ Result<StoredFile> read_stored(const xmlNode* n, std::string_view origin, bool i
 
 void append_instance_metadata(xmlNode* parent, const InstanceMetadata& meta)
 {
-    xmlNode* root = xmlNewChild(parent, nullptr, X(std::string(kMetadataElement).c_str()), nullptr);
-    xmlNs* ns = xmlNewNs(root, X(std::string(kMetadataNamespace).c_str()), X(std::string(kMetadataPrefix).c_str()));
+    xmlNode* root = xmlNewChild(parent, nullptr, xml_chars(std::string(kMetadataElement).c_str()), nullptr);
+    xmlNs* ns = xmlNewNs(root, xml_chars(std::string(kMetadataNamespace).c_str()), xml_chars(std::string(kMetadataPrefix).c_str()));
     xmlSetNs(root, ns);
     set_attr(root, "format", "1");
     xmlNode* app = add_child(root, ns, "appliance");
@@ -132,8 +129,8 @@ void append_instance_metadata(xmlNode* parent, const InstanceMetadata& meta)
 
 std::string instance_metadata_xml(const InstanceMetadata& meta)
 {
-    UniqueHandle<xmlDoc, xmlFreeDoc> doc(xmlNewDoc(X("1.0")));
-    xmlNode* holder = xmlNewNode(nullptr, X("metadata"));
+    UniqueHandle<xmlDoc, xmlFreeDoc> doc(xmlNewDoc(xml_chars("1.0")));
+    xmlNode* holder = xmlNewNode(nullptr, xml_chars("metadata"));
     xmlDocSetRootElement(doc.get(), holder);
     append_instance_metadata(holder, meta);
     UniqueHandle<xmlBuffer, xmlBufferFree> buf(xmlBufferCreate());

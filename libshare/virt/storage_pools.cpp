@@ -16,8 +16,6 @@ namespace {
 
 using Pool = UniqueHandle<virStoragePool, virStoragePoolFree>;
 
-const xmlChar* X(const std::string& s) { return reinterpret_cast<const xmlChar*>(s.c_str()); }
-
 struct PoolWanted {
     std::string name;
     std::filesystem::path target;
@@ -125,7 +123,7 @@ Result<std::string> render_pool_xml(const std::string& name, const std::filesyst
     }
     for (auto [node, text] : {std::pair{name_node, name}, {path_node, target.string()}}) {
         xmlNodeSetContent(node, nullptr);
-        xmlNodeAddContent(node, X(text));  // AddContent escapes
+        xmlNodeAddContent(node, xml_chars(text));  // AddContent escapes
     }
     return serialize_xml(*doc);
 }

@@ -274,7 +274,7 @@ std::optional<std::string> xml_attribute(const xmlNode* node, std::string_view n
 {
     if (node == nullptr) return std::nullopt;
     const std::string key{name};
-    XmlString value(xmlGetNoNsProp(node, reinterpret_cast<const xmlChar*>(key.c_str())));
+    XmlString value(xmlGetNoNsProp(node, xml_chars(key)));
     if (!value) return std::nullopt;
     return std::string{as_view(value.get())};
 }

@@ -24,6 +24,10 @@
 
 namespace appshare {
 
+// Our UTF-8 text as libxml2's `xmlChar` (unsigned char) string: the one cast between them.
+inline const xmlChar* xml_chars(const char* s) noexcept { return reinterpret_cast<const xmlChar*>(s); }
+inline const xmlChar* xml_chars(const std::string& s) noexcept { return xml_chars(s.c_str()); }
+
 // Largest XML document (manifest, template) appshare reads: 1 MiB.
 inline constexpr std::size_t kMaxXmlBytes = std::size_t{1} << 20;
 
