@@ -79,16 +79,16 @@ int run_install(const InstallArgs& a, const SessionOptions& s)
     r.notice = report_notice;
     auto conn = session_connection(s, *config);
     if (!conn) return report_error(conn.error());
-    if (names->size() == 1) {
-        auto result = install_appliance(*conn, *config, r);
-        if (!result) return report_error(result.error());
-        report_pool_warnings(result->pool_warnings);
-        std::cout << install_summary(*result);
+    const bool one = names->size() == 1;
+    auto result = install_appliances(*conn, *config, r, *names, one ? InstanceDoneFn{} : terminal_progress());
+    if (!result) return report_error(result.error());
+    // Also when an instance failed: the refresh that took its overlay out of the pool may not have worked.
+    report_pool_warnings(result->pool_warnings);
+    if (one) {
+        if (!result->failed.empty()) return report_error(result->failed.front().error);
+        std::cout << install_summary(result->made.front());
         return 0;
     }
-    auto result = install_appliances(*conn, *config, r, *names, terminal_progress());
-    if (!result) return report_error(result.error());
-    report_pool_warnings(result->pool_warnings);
     std::cout << bulk_install_summary(*result);
     // Non-zero when any instance failed: the first failure's status.
     return result->failed.empty() ? 0 : result->failed.front().error.exit_status();

@@ -244,26 +244,29 @@ private:
 // The storage pools, refreshed once every instance's context is complete: on a thread of its own
 // beside the last defines (libvirtd answers both at once), and once more at the end when an
 // instance failed, so that `virsh vol-list` shows what install made and nothing it undid. The
-// first install on a host (no <context_root>/.volumes yet) refreshes only at the end and only
-// when it made an instance: one that makes nothing leaves no folder and defines no pool.
+// first install on a host with a contexts pool (no <context_root>/.volumes yet) refreshes only at
+// the end and only when it made an instance: one that makes nothing leaves no folder behind.
 class PoolsRefresh {
 public:
     PoolsRefresh(const Connection& conn, const Config& config, std::size_t instances)
         : conn_(conn), config_(config), waiting_(instances)
     {
         std::error_code ec;
-        early_ = std::filesystem::is_directory(context_volumes_dir(config.context_root), ec);
+        early_ = config.context_pool.empty() || std::filesystem::is_directory(context_volumes_dir(config.context_root), ec);
     }
     PoolsRefresh(const PoolsRefresh&) = delete;
     PoolsRefresh& operator=(const PoolsRefresh&) = delete;
 
     // One instance's context is complete, or will never be (the instance failed before): the
-    // last of them starts the refresh.
-    void context_settled()
+    // last of them starts the refresh. A thread that cannot be had leaves it to finish().
+    void context_settled() noexcept
     {
-        if (--waiting_ == 0 && early_) {
-            started_ = true;
+        if (--waiting_ != 0 || !early_) return;
+        try {
             runner_ = std::jthread([this]() noexcept { warnings_ = refresh(); });
+            started_ = true;
+        } catch (const std::exception&) {
+            started_ = false;
         }
     }
     // The refresh's warnings, once it is done, after `made` instances were made and `failed` failed.
@@ -301,10 +304,11 @@ public:
     ContextSettled(const ContextSettled&) = delete;
     ContextSettled& operator=(const ContextSettled&) = delete;
     ~ContextSettled() { (*this)(); }
-    void operator()()
+    void operator()() noexcept
     {
-        if (!told_) pools_.context_settled();
+        if (told_) return;
         told_ = true;
+        pools_.context_settled();
     }
 
 private:
