@@ -20,7 +20,9 @@ namespace fs = std::filesystem;
 
 const std::string kBase(64, 'a');
 
-// One scratch shared root per process, removed at exit.
+// One scratch shared root per process, removed at exit. The exit handler is registered once
+// `root` is made, so it runs before `root` is destroyed (registered inside its initialiser, it
+// ran after, on an empty path, and every run left its folder in TMPDIR).
 const fs::path& scratch_root()
 {
     static const fs::path root = [] {
@@ -28,9 +30,13 @@ const fs::path& scratch_root()
         if (!mkdtemp(pattern.data())) std::abort();
         fs::create_directories(fs::path(pattern) / "usage" / kBase);
         fs::create_directories(fs::path(pattern) / "hosts");
-        std::atexit([] { std::error_code ec; fs::remove_all(scratch_root(), ec); });
         return fs::path(pattern);
     }();
+    static const bool removed_at_exit = std::atexit([] {
+        std::error_code ec;
+        fs::remove_all(root, ec);
+    }) == 0;
+    (void)removed_at_exit;
     return root;
 }
 
